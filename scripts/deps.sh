@@ -1,0 +1,26 @@
+# deps.sh - sourced by scripts/run and scripts/test: installs missing Debian packages.
+# ensure_packages PKG...: installs what is missing with apt-get when root (running
+# `apt-get update` once first); otherwise prints the exact command and exits 2.
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages; run:" >&2
+		echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+		exit 2
+	fi
+	if [ -z "${GAZETTE_APT_UPDATED:-}" ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+		export GAZETTE_APT_UPDATED=1
+	fi
+	echo "installing: ${missing[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmark-dev libinih-dev zlib1g-dev
+	libcmocka-dev)

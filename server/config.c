@@ -1,0 +1,445 @@
+/* config.c - INI configuration read with inih, every key checked, paths made absolute. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+enum kind { K_STRING, K_PATH, K_UINT, K_SIZE, K_BOOL, K_LISTEN, K_URL, K_ZONE, K_LEVEL, K_LOG };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum kind kind;
+	size_t offset;
+	unsigned long long min, max; /* for numbers */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct key keys[] = {
+	{"server", "listen", K_LISTEN, OFF(listen), 0, 0},
+	{"server", "port", K_UINT, OFF(port), 0, 65535},
+	{"server", "threads", K_UINT, OFF(threads), 0, 1024},
+	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1, 1ULL << 30},
+	{"server", "max_connections", K_UINT, OFF(max_connections), 1, 1000000},
+	{"server", "timeout_s", K_UINT, OFF(timeout_s), 1, 86400},
+	{"server", "base_url", K_URL, OFF(base_url), 0, 0},
+	{"server", "trust_proxy", K_BOOL, OFF(trust_proxy), 0, 0},
+	{"site", "title", K_STRING, OFF(site_title), 0, 0},
+	{"site", "description", K_STRING, OFF(site_description), 0, 0},
+	{"site", "language", K_STRING, OFF(site_language), 1, 35},
+	{"site", "timezone", K_ZONE, OFF(site_timezone), 0, 0},
+	{"site", "date_format", K_STRING, OFF(site_date_format), 1, 100},
+	{"site", "per_page", K_UINT, OFF(per_page), 1, 100},
+	{"paths", "database", K_PATH, OFF(database), 0, 0},
+	{"paths", "templates", K_PATH, OFF(templates), 0, 0},
+	{"paths", "static", K_PATH, OFF(static_dir), 0, 0},
+	{"auth", "token", K_STRING, OFF(token), 0, 0},
+	{"auth", "token_file", K_PATH, OFF(token_file), 0, 0},
+	{"cache", "max_age_s", K_UINT, OFF(cache_max_age_s), 0, 31536000},
+	{"log", "access_log", K_LOG, OFF(access_log), 0, 0},
+	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = xstrdup("127.0.0.1");
+	cfg->port = 8080;
+	cfg->threads = 0;
+	cfg->max_body_bytes = 1048576;
+	cfg->max_connections = 1024;
+	cfg->timeout_s = 30;
+	cfg->base_url = xstrdup("http://localhost:8080");
+	cfg->trust_proxy = false;
+	cfg->site_title = xstrdup("Gazette");
+	cfg->site_description = xstrdup("");
+	cfg->site_language = xstrdup("en");
+	cfg->site_timezone = xstrdup("UTC");
+	cfg->site_date_format = xstrdup("%Y-%m-%d %H:%M");
+	cfg->per_page = 20;
+	cfg->database = xstrdup("gazette.db");
+	cfg->templates = xstrdup("templates");
+	cfg->static_dir = xstrdup("static");
+	cfg->token = xstrdup("");
+	cfg->token_file = xstrdup("");
+	cfg->cache_max_age_s = 60;
+	cfg->access_log = xstrdup("-");
+	cfg->log_level = LOG_INFO;
+}
+
+void config_cleanup(struct config *cfg)
+{
+	char **strs[] = {&cfg->file,	     &cfg->listen,	     &cfg->base_url,
+			 &cfg->site_title,   &cfg->site_description, &cfg->site_language,
+			 &cfg->site_timezone, &cfg->site_date_format, &cfg->database,
+			 &cfg->templates,    &cfg->static_dir,	     &cfg->token,
+			 &cfg->token_file,   &cfg->access_log};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+bool config_timezone_valid(const char *name)
+{
+	if (strcmp(name, "UTC") == 0)
+		return true;
+	size_t n = strlen(name);
+	if (n == 0 || n > 64 || name[0] == '/' || strstr(name, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '/' || c == '_' || c == '-' || c == '+'))
+			return false;
+	}
+	const char *dir = getenv("TZDIR");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char magic[4];
+	ssize_t r = read(fd, magic, sizeof(magic));
+	close(fd);
+	return r == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+/* The folder of the config file, for relative paths; "" when there is no file. */
+static char *base_dir(const char *file)
+{
+	if (!file)
+		return xstrdup("");
+	const char *slash = strrchr(file, '/');
+	if (!slash)
+		return xstrdup("");
+	return xstrndup(file, (size_t)(slash - file) + 1);
+}
+
+static int parse_uint(const char *value, unsigned long long min, unsigned long long max,
+		      unsigned long long *out)
+{
+	if (*value < '0' || *value > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(value, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *value, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(value, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(value, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Sets one key; the message in err has no location (the caller adds it). */
+static int apply(struct config *cfg, const struct key *k, const char *value, struct buf *err)
+{
+	void *field = (char *)cfg + k->offset;
+	unsigned long long n;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	switch (k->kind) {
+	case K_STRING:
+		if (has_control(value)) {
+			buf_printf(err, "%s.%s: control characters are not allowed", k->section,
+				   k->name);
+			return -1;
+		}
+		if (k->max && (strlen(value) < k->min || strlen(value) > k->max)) {
+			buf_printf(err, "%s.%s: must be %llu to %llu characters", k->section,
+				   k->name, k->min, k->max);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
+	case K_PATH:
+		if (!*value && k->offset != OFF(token_file)) {
+			buf_printf(err, "%s.%s: a path is required", k->section, k->name);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
+	case K_UINT:
+	case K_SIZE:
+		if (parse_uint(value, k->min, k->max, &n) < 0) {
+			buf_printf(err, "%s.%s: '%s' is not a whole number from %llu to %llu",
+				   k->section, k->name, value, k->min, k->max);
+			return -1;
+		}
+		if (k->kind == K_UINT)
+			*(unsigned *)field = (unsigned)n;
+		else
+			*(size_t *)field = (size_t)n;
+		return 0;
+	case K_BOOL:
+		if (parse_bool(value, field) < 0) {
+			buf_printf(err, "%s.%s: '%s' is not true or false", k->section, k->name,
+				   value);
+			return -1;
+		}
+		return 0;
+	case K_LISTEN:
+		if (inet_pton(AF_INET, value, &a4) != 1 && inet_pton(AF_INET6, value, &a6) != 1) {
+			buf_printf(err, "%s.%s: '%s' is not an IPv4 or IPv6 address", k->section,
+				   k->name, value);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
+	case K_URL: {
+		size_t len = strlen(value);
+		if ((strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) ||
+		    has_control(value) || strchr(value, ' ') || strchr(value, '"') ||
+		    strchr(value, '<') || strchr(value, '>') || len > 200) {
+			buf_printf(err, "%s.%s: '%s' is not an absolute http:// or https:// URL",
+				   k->section, k->name, value);
+			return -1;
+		}
+		while (len > 0 && value[len - 1] == '/')
+			len--;
+		free(*(char **)field);
+		*(char **)field = xstrndup(value, len);
+		return 0;
+	}
+	case K_ZONE:
+		if (!config_timezone_valid(value)) {
+			buf_printf(err, "%s.%s: '%s' is not a known IANA time zone", k->section,
+				   k->name, value);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
+	case K_LEVEL:
+		if (log_level_parse(value, field) < 0) {
+			buf_printf(err, "%s.%s: '%s' is not one of error, warn, info, debug",
+				   k->section, k->name, value);
+			return -1;
+		}
+		return 0;
+	case K_LOG:
+		if (!*value) {
+			buf_printf(err, "%s.%s: use '-' for stdout or 'off'", k->section, k->name);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
+	}
+	return -1;
+}
+
+static const struct key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool known_section(const char *section)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+int config_set(struct config *cfg, const char *section, const char *key, const char *value,
+	       struct buf *err)
+{
+	const struct key *k = find_key(section, key);
+	if (!k) {
+		buf_printf(err, "unknown key %s.%s", section, key);
+		return -1;
+	}
+	return apply(cfg, k, value, err);
+}
+
+struct parse_state {
+	struct config *cfg;
+	FILE *fp;
+	int line;
+	int err_line;
+	struct buf msg;
+};
+
+static void fail_at(struct parse_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail_at(struct parse_state *st, const char *fmt, ...)
+{
+	if (st->err_line)
+		return; /* report the first error only */
+	st->err_line = st->line;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&st->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads one line for inih; counting lines here gives every message its line number, and
+ * section headers are checked here because inih reports only keys. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	if (!fgets(str, num, st->fp))
+		return NULL;
+	st->line++;
+	size_t len = strlen(str);
+	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(st->fp)) {
+		int c;
+		while ((c = fgetc(st->fp)) != EOF && c != '\n')
+			;
+		fail_at(st, "line longer than %d characters", num - 2);
+		str[0] = '\0';
+		return str;
+	}
+	const char *p = str;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[') {
+		const char *end = strchr(p, ']');
+		if (!end) {
+			fail_at(st, "section header without ']'");
+		} else {
+			char *name = xstrndup(p + 1, (size_t)(end - p - 1));
+			if (!known_section(name))
+				fail_at(st, "unknown section [%s]", name);
+			free(name);
+		}
+	}
+	return str;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	if (!*section) {
+		fail_at(st, "key '%s' outside a section", name);
+		return 0;
+	}
+	if (!known_section(section))
+		return 0; /* already reported at the header */
+	const struct key *k = find_key(section, name);
+	if (!k) {
+		fail_at(st, "unknown key '%s' in section [%s]", name, section);
+		return 0;
+	}
+	struct buf m = BUF_INIT;
+	if (apply(st->cfg, k, value, &m) < 0) {
+		fail_at(st, "%s", buf_str(&m));
+		buf_cleanup(&m);
+		return 0;
+	}
+	buf_cleanup(&m);
+	return 1;
+}
+
+static void resolve(char **path, const char *dir)
+{
+	if (!**path || (*path)[0] == '/' || !*dir)
+		return;
+	char *full = xasprintf("%s%s", dir, *path);
+	free(*path);
+	*path = full;
+}
+
+int config_load(struct config *cfg, const char *file, struct buf *err)
+{
+	struct parse_state st = {.cfg = cfg, .fp = NULL, .line = 0, .err_line = 0, .msg = BUF_INIT};
+	free(cfg->file);
+	cfg->file = xstrdup(file);
+	st.fp = fopen(file, "r");
+	if (!st.fp) {
+		buf_printf(err, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	/* A continuation line would silently glue a mistyped key onto the one before it. */
+	ini_allow_multiline = false;
+	int rc = ini_parse_stream(read_line, &st, on_key, &st);
+	fclose(st.fp);
+	if (rc != 0 || st.err_line) {
+		int line = st.err_line ? st.err_line : rc;
+		buf_printf(err, "%s:%d: %s", file, line,
+			   st.msg.len ? buf_str(&st.msg) : "syntax error (expected key = value)");
+		buf_cleanup(&st.msg);
+		return -1;
+	}
+	buf_cleanup(&st.msg);
+
+	char *dir = base_dir(file);
+	resolve(&cfg->database, dir);
+	resolve(&cfg->templates, dir);
+	resolve(&cfg->static_dir, dir);
+	resolve(&cfg->token_file, dir);
+	if (strcmp(cfg->access_log, "-") != 0 && strcmp(cfg->access_log, "off") != 0)
+		resolve(&cfg->access_log, dir);
+	free(dir);
+	return 0;
+}
+
+int config_finish(struct config *cfg, struct buf *err)
+{
+	const char *env = getenv("GAZETTE_TOKEN");
+	if (env && *env) {
+		set_str(&cfg->token, env);
+		return 0;
+	}
+	if (*cfg->token || !*cfg->token_file)
+		return 0;
+	FILE *fp = fopen(cfg->token_file, "r");
+	if (!fp) {
+		buf_printf(err, "auth.token_file: cannot read %s: %s", cfg->token_file,
+			   strerror(errno));
+		return -1;
+	}
+	char line[512];
+	if (!fgets(line, sizeof(line), fp))
+		line[0] = '\0';
+	fclose(fp);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!*line) {
+		buf_printf(err, "auth.token_file: %s has an empty first line", cfg->token_file);
+		return -1;
+	}
+	set_str(&cfg->token, line);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* config.h - the INI configuration (SPEC §3): defaults, parsing, validation. */
+#ifndef GAZETTE_CONFIG_H
+#define GAZETTE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "log.h"
+
+struct config {
+	char *file; /* the file it was read from, or NULL for built-in defaults */
+
+	char *listen;
+	unsigned port;
+	unsigned threads;
+	size_t max_body_bytes;
+	unsigned max_connections;
+	unsigned timeout_s;
+	char *base_url; /* without a trailing slash */
+	bool trust_proxy;
+
+	char *site_title;
+	char *site_description;
+	char *site_language;
+	char *site_timezone;
+	char *site_date_format;
+	unsigned per_page;
+
+	char *database; /* paths, resolved against the config file's folder */
+	char *templates;
+	char *static_dir;
+
+	char *token; /* empty: writes disabled */
+	char *token_file;
+
+	unsigned cache_max_age_s;
+
+	char *access_log; /* "-", "off" or a resolved path */
+	enum log_level log_level;
+};
+
+/* Fills cfg with the built-in defaults. Pair with config_cleanup. */
+void config_init(struct config *cfg);
+void config_cleanup(struct config *cfg);
+
+/* Reads file over the defaults in cfg. Returns 0, or -1 with "file:line: message" (naming the
+ * section and key) appended to err; cfg is then half-read and only fit for config_cleanup. */
+int config_load(struct config *cfg, const char *file, struct buf *err);
+
+/* Applies what comes after the file: $GAZETTE_TOKEN, then auth.token_file when no token is set
+ * yet. Returns 0 or -1 with a message in err. */
+int config_finish(struct config *cfg, struct buf *err);
+
+/* Checks one value as the config file would; for -l and -p on the command line.
+ * Returns 0 or -1 with a message in err. */
+int config_set(struct config *cfg, const char *section, const char *key, const char *value,
+	       struct buf *err);
+
+/* Whether name is a time zone this machine knows (an IANA name with a zoneinfo file). */
+bool config_timezone_valid(const char *name);
+
+#endif

@@ -1,0 +1,15 @@
+/* mem.h - allocation wrappers: out of memory aborts, so callers carry no NULL checks. */
+#ifndef GAZETTE_MEM_H
+#define GAZETTE_MEM_H
+
+#include <stddef.h>
+
+/* Each returns memory the caller frees with free(); none returns NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,193 @@
+"""harness.py - start the built gazette binary on a free port with a temporary config and
+database, speak HTTP to it, stop it by its PID. Shared by the HTTP integration tests."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Server:
+    """One gazette process. `config` adds or overrides INI keys: {"site": {"title": "X"}}."""
+
+    def __init__(self, binary, config=None, token="test-token", copy_site=True, env=None,
+                 args=None, workdir=None):
+        self.binary = os.path.abspath(binary)
+        self.dir = workdir or tempfile.mkdtemp(prefix="gazette-http-")
+        self.owns_dir = workdir is None
+        self.token = token
+        sections = {
+            "server": {"listen": "127.0.0.1", "port": "0", "threads": "2",
+                       "base_url": "http://news.test"},
+            "site": {"timezone": "Asia/Shanghai"},
+            "paths": {"database": "gazette.db", "templates": "templates", "static": "static"},
+            "auth": {"token": token or ""},
+            "log": {"access_log": "access.log", "level": "debug"},
+        }
+        for sec, keys in (config or {}).items():
+            sections.setdefault(sec, {}).update(keys)
+        if copy_site:
+            for name in ("templates", "static"):
+                src = os.path.join(SOURCE_ROOT, name)
+                dst = os.path.join(self.dir, name)
+                if os.path.isdir(src) and not os.path.exists(dst):
+                    shutil.copytree(src, dst)
+        self.config_path = os.path.join(self.dir, "config.ini")
+        with open(self.config_path, "w") as f:
+            for sec, keys in sections.items():
+                f.write("[%s]\n" % sec)
+                for k, v in keys.items():
+                    f.write("%s = %s\n" % (k, v))
+        self.env = dict(os.environ)
+        self.env.pop("GAZETTE_TOKEN", None)
+        self.env.pop("GAZETTE_CONFIG", None)
+        self.env.update(env or {})
+        self.args = args or []
+        self.proc = None
+        self.port = None
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+
+    def start(self, timeout=10):
+        self.stderr_file = open(self.stderr_path, "w+")
+        self.proc = subprocess.Popen([self.binary, "serve", "-c", self.config_path] + self.args,
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr_file,
+                                     env=self.env, cwd=self.dir)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.stderr_path) as f:
+                for line in f:
+                    if line.startswith("listening on "):
+                        self.port = int(line.rsplit(":", 1)[1])
+                        return self
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited %d: %s" % (self.proc.returncode,
+                                                              self.stderr()))
+            time.sleep(0.02)
+        raise AssertionError("server did not start: " + self.stderr())
+
+    def stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def access_log(self):
+        path = os.path.join(self.dir, "access.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            return f.read()
+
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Stops the server by its PID and returns its exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server did not stop within %ds" % timeout)
+        self.stderr_file.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.owns_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_cli(self, *args, input=None):
+        """Runs another gazette command with this server's configuration."""
+        return subprocess.run([self.binary] + list(args), input=input, capture_output=True,
+                              env=self.env, cwd=self.dir)
+
+    # HTTP helpers
+    def conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def request(self, method, path, body=None, headers=None, auth=False, conn=None):
+        """Returns (status, headers dict with lower-case names, body bytes)."""
+        h = dict(headers or {})
+        if auth:
+            h["Authorization"] = "Bearer " + self.token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        c = conn or self.conn()
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        if conn is None:
+            c.close()
+        return r.status, hdrs, data
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def json(self, method, path, body=None, **kw):
+        status, hdrs, data = self.request(method, path, body=body, **kw)
+        return status, hdrs, (json.loads(data) if data else None)
+
+    def raw(self, data, timeout=5, read_all=True):
+        """Sends raw bytes on a new socket and returns what comes back until close/timeout."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            s.sendall(data)
+            out = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if not read_all:
+                    break
+            return out
+        finally:
+            s.close()
+
+
+def run(tests):
+    """Runs each (name, function) and prints a TAP-like line per test; exit 1 on any failure."""
+    failed = 0
+    for name, fn in tests:
+        start = time.time()
+        try:
+            fn()
+            print("ok - %s (%.2fs)" % (name, time.time() - start))
+        except Exception:
+            failed += 1
+            print("not ok - %s" % name)
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def eq(got, want, msg=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (msg or "values differ", got, want))
