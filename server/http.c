@@ -24,7 +24,7 @@
 
 #define URI_MAX 2048 /* the part of a request target kept for the access log */
 #define GZIP_MIN 1024
-#define CACHE_BYTES (64u << 20)
+#define DISCARD_MAX (1u << 20) /* body bytes read past the limit to be able to answer 413 */
 
 static const char csp[] = "default-src 'self'; script-src 'none'; object-src 'none'; "
 			  "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
@@ -46,6 +46,7 @@ struct conn_ctx {
 	bool started;
 	bool too_large;
 	bool answered;
+	size_t received; /* body bytes seen, kept or not */
 	enum http_method method;
 	struct buf body;
 };
@@ -467,6 +468,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		cx->started = true;
 		cx->too_large = false;
 		cx->answered = false;
+		cx->received = 0;
 		cx->method = parse_method(method);
 		atomic_fetch_add(&h->inflight, 1);
 		if (cx->method == HTTP_POST || cx->method == HTTP_PUT) {
@@ -485,17 +487,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		forwarded_client(conn, client, sizeof(client));
 
 	if (*upload_size) {
-		if (!cx->too_large) {
-			if (cx->body.len + *upload_size > h->cfg->max_body_bytes) {
-				cx->too_large = true;
-				buf_cleanup(&cx->body);
-			} else {
-				buf_append(&cx->body, upload_data, *upload_size);
-			}
+		cx->received += *upload_size;
+		if (!cx->too_large && cx->received > h->cfg->max_body_bytes) {
+			/* decided now; the bytes already read are dropped, not kept */
+			cx->too_large = true;
+			buf_cleanup(&cx->body);
 		}
+		if (!cx->too_large)
+			buf_append(&cx->body, upload_data, *upload_size);
 		*upload_size = 0;
-		if (!cx->too_large || cx->answered)
-			return MHD_YES;
+		/* libmicrohttpd cannot answer in the middle of a body: a little more is read and
+		 * dropped so that the 413 can be sent when it ends; a flood is cut off instead */
+		if (cx->too_large && cx->received > h->cfg->max_body_bytes + DISCARD_MAX)
+			return MHD_NO;
+		return MHD_YES;
 	}
 	if (cx->answered)
 		return MHD_YES;
@@ -505,6 +510,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	response_init(&resp);
 	if (cx->too_large) {
 		json_error(&resp, 413, "request body is larger than server.max_body_bytes");
+		enum MHD_Result rc = serve_plain(h, conn, cx, client, method, version, &resp);
+		response_cleanup(&resp);
+		return rc;
+	}
+
+	if (strcasestr(cx->uri, "%00")) {
+		/* a decoded NUL would cut the path short: "x.css%00.png" must not serve x.css */
+		json_error(&resp, 400, "the request target contains an encoded NUL byte");
 		enum MHD_Result rc = serve_plain(h, conn, cx, client, method, version, &resp);
 		response_cleanup(&resp);
 		return rc;

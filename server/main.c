@@ -8,13 +8,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "article.h"
+#include "auth.h"
 #include "buf.h"
 #include "cache.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "mem.h"
+#include "render.h"
 #include "routes.h"
+#include "store.h"
+#include "template.h"
 
 #ifndef GAZETTE_VERSION
 #define GAZETTE_VERSION "0.0.0"
@@ -22,6 +29,12 @@
 
 static const char usage_text[] =
 	"usage: gazette [serve] [-c FILE] [-l ADDR] [-p PORT]   run the server (the default)\n"
+	"       gazette import [-c FILE] FILE...               insert or update articles from JSON\n"
+	"                                                      files ('-' reads stdin)\n"
+	"       gazette export [-c FILE]                       print every article as\n"
+	"                                                      {\"articles\":[...]} on stdout\n"
+	"       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
+	"                                                      context (partials from DIR)\n"
 	"       gazette --help | --version\n"
 	"\n"
 	"  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
@@ -76,6 +89,14 @@ static int finish_config(struct config *cfg)
 	return rc;
 }
 
+static unsigned server_threads(const struct config *cfg)
+{
+	if (cfg->threads)
+		return cfg->threads;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -120,6 +141,7 @@ static int cmd_serve(int argc, char **argv)
 
 	int arc = log_access_open(cfg.access_log);
 	if (arc < 0) {
+		buf_cleanup(&err);
 		fprintf(stderr, "gazette: log.access_log: cannot open %s: %s\n", cfg.access_log,
 			strerror(-arc));
 		config_cleanup(&cfg);
@@ -135,18 +157,29 @@ static int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct app app = {.cfg = &cfg};
-	struct cache *cache = cache_new(64u << 20);
-	struct http *http = http_start(&app, cache, &err);
+	struct app app = {.cfg = &cfg, .started = (int64_t)time(NULL)};
+	struct cache *cache = NULL;
+	struct http *http = NULL;
+	rc = 1;
+	app.render = render_new(&cfg, &err);
+	if (!app.render) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		rc = 2; /* a template error is a configuration error */
+		goto out;
+	}
+	app.store = store_open(cfg.database, server_threads(&cfg) + 1, &err);
+	if (!app.store) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		goto out;
+	}
+	store_poll(app.store, (int64_t)time(NULL));
+	app.auth = auth_new(cfg.token);
+	cache = cache_new(64u << 20);
+	http = http_start(&app, cache, &err);
 	if (!http) {
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
-		buf_cleanup(&err);
-		cache_free(cache);
-		log_access_close();
-		config_cleanup(&cfg);
-		return 1;
+		goto out;
 	}
-	buf_cleanup(&err);
 	const char *host = cfg.listen;
 	if (strchr(host, ':'))
 		fprintf(stderr, "listening on [%s]:%u\n", host, http_port(http));
@@ -161,15 +194,291 @@ static int cmd_serve(int argc, char **argv)
 			log_info("signal %d: finishing requests in flight", sig);
 			break;
 		}
-		if (sig == SIGHUP)
-			log_info("SIGHUP: nothing to reload yet");
+		if (sig == SIGHUP) {
+			buf_reset(&err);
+			if (render_reload(app.render, &err) < 0)
+				log_error("SIGHUP: templates not reloaded, the old ones stay: %s",
+					  buf_str(&err));
+			else
+				log_info("SIGHUP: templates reloaded");
+		}
+		/* writes by other processes and scheduled stories going public */
+		store_poll(app.store, (int64_t)time(NULL));
 	}
+	rc = 0;
+out:
 	http_stop(http, 10000);
 	cache_free(cache);
-	log_info("stopped");
+	auth_free(app.auth);
+	store_close(app.store);
+	render_free(app.render);
+	buf_cleanup(&err);
+	if (rc == 0)
+		log_info("stopped");
 	log_access_close();
 	config_cleanup(&cfg);
-	return 0;
+	return rc;
+}
+
+/* Options shared by import and export: -c FILE. Returns the index of the first operand, or
+ * -1 after printing usage. */
+static int config_options(int argc, char **argv, const char **file)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		if (c == 'c') {
+			*file = optarg;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else {
+			usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static struct store *open_store(struct config *cfg, const char *file, int *rc)
+{
+	*rc = load_config(cfg, file);
+	if (*rc == 0)
+		*rc = finish_config(cfg);
+	if (*rc)
+		return NULL;
+	struct buf err = BUF_INIT;
+	struct store *s = store_open(cfg->database, 1, &err);
+	if (!s) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		*rc = 1;
+	}
+	buf_cleanup(&err);
+	return s;
+}
+
+/* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
+static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
+		   int64_t now)
+{
+	json_t *items = doc;
+	if (json_is_object(doc) && json_object_size(doc) == 1 &&
+	    json_is_array(json_object_get(doc, "articles")))
+		items = json_object_get(doc, "articles");
+	int bad = 0;
+	size_t count = json_is_array(items) ? json_array_size(items) : 1;
+	for (size_t i = 0; i < count; i++) {
+		json_t *rec = json_is_array(items) ? json_array_get(items, i) : items;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*list = xrealloc(*list, *cap * sizeof(**list));
+		}
+		struct article *a = &(*list)[*n];
+		article_init(a);
+		struct article_error e;
+		if (article_from_json(rec, ARTICLE_IMPORT, now, a, &e) < 0) {
+			fprintf(stderr, "%s[%zu]: %s%s%s\n", name, i, e.field, *e.field ? ": " : "",
+				e.message);
+			article_cleanup(a);
+			bad++;
+			continue;
+		}
+		(*n)++;
+	}
+	return bad;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *file = NULL;
+	int first = config_options(argc, argv, &file);
+	if (first < 0)
+		return 2;
+	if (first >= argc)
+		return usage_error("import needs at least one FILE%s", "");
+
+	/* Everything is read and checked before the database is opened: a bad file changes
+	 * nothing, not even the database's bytes. */
+	int64_t now = (int64_t)time(NULL);
+	struct article *list = NULL;
+	size_t n = 0, cap = 0;
+	int bad = 0;
+	for (int i = first; i < argc; i++) {
+		json_error_t jerr;
+		bool std_in = strcmp(argv[i], "-") == 0;
+		json_t *doc = std_in ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+				     : json_load_file(argv[i], JSON_REJECT_DUPLICATES, &jerr);
+		const char *name = std_in ? "-" : argv[i];
+		if (!doc) {
+			fprintf(stderr, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
+			bad++;
+			continue;
+		}
+		bad += collect(name, doc, &list, &n, &cap, now);
+		json_decref(doc);
+	}
+	int rc = bad ? 1 : 0;
+	if (bad)
+		fprintf(stderr, "gazette: %d invalid record%s: nothing imported\n", bad,
+			bad == 1 ? "" : "s");
+
+	struct config cfg;
+	config_init(&cfg);
+	struct store *s = NULL;
+	if (!bad) {
+		s = open_store(&cfg, file, &rc);
+		if (s) {
+			size_t failed = 0;
+			int r = store_import(s, list, n, now, &failed);
+			if (r < 0) {
+				fprintf(stderr, "gazette: record %zu (slug '%s'): %s: nothing imported\n",
+					failed, list[failed].slug,
+					r == -EEXIST ? "slug taken" : strerror(-r));
+				rc = 1;
+			} else {
+				fprintf(stderr, "imported %zu article%s\n", n, n == 1 ? "" : "s");
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		article_cleanup(&list[i]);
+	free(list);
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	const char *file = NULL;
+	int first = config_options(argc, argv, &file);
+	if (first < 0)
+		return 2;
+	if (first < argc)
+		return usage_error("unexpected argument '%s'", argv[first]);
+	struct config cfg;
+	config_init(&cfg);
+	int rc;
+	struct store *s = open_store(&cfg, file, &rc);
+	if (s) {
+		struct article_list list;
+		int r = store_export(s, &list);
+		if (r < 0) {
+			fprintf(stderr, "gazette: export failed: %s\n", strerror(-r));
+			rc = 1;
+		} else {
+			json_t *items = json_array();
+			for (size_t i = 0; i < list.n; i++)
+				json_array_append_new(items, article_to_json(&list.items[i],
+									     cfg.base_url, true));
+			json_t *doc = json_pack("{s:o}", "articles", items);
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			fputc('\n', stdout);
+			json_decref(doc);
+			article_list_cleanup(&list);
+			rc = fflush(stdout) == 0 ? 0 : 1;
+		}
+	}
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+static char *read_all(const char *path, size_t *len, struct buf *err)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&b, chunk, n);
+	bool failed = ferror(fp);
+	fclose(fp);
+	if (failed) {
+		buf_printf(err, "%s: read error", path);
+		buf_cleanup(&b);
+		return NULL;
+	}
+	return buf_steal(&b, len);
+}
+
+static int cmd_render(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"templates", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+t:h", longopts, NULL)) != -1) {
+		if (c == 't') {
+			dir = optarg;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("render needs TEMPLATE and DATA.json%s", "");
+	const char *tpl_path = argv[optind], *data_path = argv[optind + 1];
+
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct tpl_set *set = tpl_set_new();
+	json_t *data = NULL;
+	size_t len = 0;
+	char *src = NULL;
+	int rc = 1;
+	if (dir && tpl_set_load_dir(set, dir, &err) < 0)
+		goto done;
+	src = read_all(tpl_path, &len, &err);
+	if (!src)
+		goto done;
+	/* the template's own name, so that {{<layout}} in DIR can find it by name too */
+	const char *base = strrchr(tpl_path, '/');
+	base = base ? base + 1 : tpl_path;
+	char *name = xstrdup(base);
+	char *dot = strstr(name, ".mustache");
+	if (dot)
+		*dot = '\0';
+	int added = tpl_set_add(set, name, tpl_path, src, len, &err);
+	const struct tpl *t = added == 0 ? tpl_set_get(set, name) : NULL;
+	free(name);
+	if (!t || tpl_set_check(set, &err) < 0)
+		goto done;
+	json_error_t jerr;
+	data = json_load_file(data_path, JSON_DECODE_ANY, &jerr);
+	if (!data) {
+		buf_printf(&err, "%s:%d:%d: %s", data_path, jerr.line, jerr.column, jerr.text);
+		goto done;
+	}
+	if (tpl_render(set, t, data, &out, &err) < 0)
+		goto done;
+	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+	if (rc)
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+	json_decref(data);
+	free(src);
+	tpl_set_free(set);
+	buf_cleanup(&out);
+	buf_cleanup(&err);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -185,6 +494,12 @@ int main(int argc, char **argv)
 	if (argc > 1 && argv[1][0] != '-') {
 		if (strcmp(argv[1], "serve") == 0)
 			return cmd_serve(argc - 1, argv + 1);
+		if (strcmp(argv[1], "import") == 0)
+			return cmd_import(argc - 1, argv + 1);
+		if (strcmp(argv[1], "export") == 0)
+			return cmd_export(argc - 1, argv + 1);
+		if (strcmp(argv[1], "render") == 0)
+			return cmd_render(argc - 1, argv + 1);
 		return usage_error("unknown command '%s'", argv[1]);
 	}
 	return cmd_serve(argc, argv);

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 
+struct auth;
 struct config;
 struct store;
 struct render;
@@ -27,6 +28,8 @@ struct app {
 	const struct config *cfg;
 	struct store *store;
 	struct render *render;
+	struct auth *auth;
+	int64_t started; /* when the server started: pages are no older than their templates */
 };
 
 /* A request as http hands it over; the lookups read the live connection. */

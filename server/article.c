@@ -1,0 +1,518 @@
+/* article.c - turns input JSON into a valid, normalized article record, and back to JSON. */
+#include "article.h"
+
+#include <cmark.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "rfc3339.h"
+
+/* ASCII for U+00C0..U+017F: Latin letters without their accents (lowercase; slugs are). */
+static const char *const latin[0x180 - 0xC0] = {
+	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i", "d", "n",
+	"o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "ss", "a", "a", "a", "a",
+	"a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i", "d", "n", "o", "o", "o", "o",
+	"o", "", "o", "u", "u", "u", "u", "y", "th", "y", "a", "a", "a", "a", "a", "a", "c", "c",
+	"c", "c", "c", "c", "c", "c", "d", "d", "d", "d", "e", "e", "e", "e", "e", "e", "e", "e",
+	"e", "e", "g", "g", "g", "g", "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i",
+	"i", "i", "i", "i", "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l",
+	"l", "l", "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
+	"o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s", "s", "s",
+	"t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u",
+	"w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
+};
+
+/* Decodes one code point of valid UTF-8 (jansson has validated it) and advances *p. */
+static unsigned next_cp(const char **p)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	unsigned c = s[0];
+	int n = 0;
+	if (c < 0x80)
+		n = 0;
+	else if ((c & 0xe0) == 0xc0)
+		c &= 0x1f, n = 1;
+	else if ((c & 0xf0) == 0xe0)
+		c &= 0x0f, n = 2;
+	else if ((c & 0xf8) == 0xf0)
+		c &= 0x07, n = 3;
+	else
+		n = 0; /* not reached for valid input: take the byte */
+	size_t i = 1;
+	for (; n > 0 && (s[i] & 0xc0) == 0x80; n--, i++)
+		c = (c << 6) | (s[i] & 0x3f);
+	*p += i;
+	return c;
+}
+
+size_t article_utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* C0 and C1 controls and DEL; newline and tab only where allow_newlines. */
+static bool has_controls(const char *s, bool allow_newlines)
+{
+	const char *p = s;
+	while (*p) {
+		unsigned c = next_cp(&p);
+		if (allow_newlines && (c == '\n' || c == '\t' || c == '\r'))
+			continue;
+		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f))
+			return true;
+	}
+	return false;
+}
+
+static char *trimmed(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	return xstrndup(s, n);
+}
+
+void article_slugify(struct buf *out, const char *text, size_t max)
+{
+	size_t start = out->len;
+	bool dash = false;
+	const char *p = text;
+	while (*p) {
+		unsigned c = next_cp(&p);
+		const char *ascii = NULL;
+		char one[2] = {0, 0};
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			one[0] = (char)c;
+			ascii = one;
+		} else if (c >= 'A' && c <= 'Z') {
+			one[0] = (char)(c - 'A' + 'a');
+			ascii = one;
+		} else if (c >= 0xc0 && c < 0x180) {
+			ascii = latin[c - 0xc0];
+		} else if (c >= 0x218 && c <= 0x21b) {
+			ascii = (c < 0x21a) ? "s" : "t"; /* Romanian comma-below letters */
+		}
+		if (ascii && *ascii) {
+			if (dash && out->len > start)
+				buf_putc(out, '-');
+			dash = false;
+			buf_puts(out, ascii);
+		} else if (c != '\'' && c != 0x2019) {
+			dash = true; /* apostrophes join: "don't" -> "dont" */
+		}
+		if (out->len - start > max)
+			break;
+	}
+	if (out->len - start > max) {
+		/* cut at the last '-' that keeps it within max, else hard at max */
+		size_t cut = max;
+		while (cut > 0 && out->data[start + cut] != '-')
+			cut--;
+		out->len = start + (cut ? cut : max);
+		out->data[out->len] = '\0';
+	}
+	while (out->len > start && out->data[out->len - 1] == '-')
+		out->data[--out->len] = '\0';
+}
+
+bool article_slug_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > ARTICLE_SLUG_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '-') {
+			if (s[i + 1] == '-')
+				return false;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+char *article_markdown_html(const char *markdown, size_t len)
+{
+	/* cmark's default is safe: raw HTML becomes a comment, javascript: links are dropped */
+	char *html = cmark_markdown_to_html(markdown, len, CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
+	if (!html)
+		return xstrdup("");
+	return html;
+}
+
+static void collect_text(cmark_node *para, struct buf *text)
+{
+	cmark_iter *it = cmark_iter_new(para);
+	cmark_event_type ev;
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		cmark_node *n = cmark_iter_get_node(it);
+		switch (cmark_node_get_type(n)) {
+		case CMARK_NODE_TEXT:
+		case CMARK_NODE_CODE: {
+			const char *lit = cmark_node_get_literal(n);
+			if (lit)
+				buf_puts(text, lit);
+			break;
+		}
+		case CMARK_NODE_SOFTBREAK:
+		case CMARK_NODE_LINEBREAK:
+			buf_putc(text, ' ');
+			break;
+		default:
+			break;
+		}
+	}
+	cmark_iter_free(it);
+}
+
+void article_summary(struct buf *out, const char *markdown)
+{
+	cmark_node *doc = cmark_parse_document(markdown, strlen(markdown),
+					       CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
+	struct buf text = BUF_INIT;
+	cmark_iter *it = cmark_iter_new(doc);
+	cmark_event_type ev;
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		if (ev == CMARK_EVENT_ENTER && cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH) {
+			collect_text(n, &text);
+			break;
+		}
+	}
+	cmark_iter_free(it);
+	cmark_node_free(doc);
+
+	/* collapse whitespace, then cut at a word boundary */
+	struct buf clean = BUF_INIT;
+	bool space = false;
+	for (const char *p = buf_str(&text); *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			space = clean.len > 0;
+			continue;
+		}
+		if (space)
+			buf_putc(&clean, ' ');
+		space = false;
+		buf_putc(&clean, *p);
+	}
+	buf_cleanup(&text);
+	const char *s = buf_str(&clean);
+	if (article_utf8_len(s) <= ARTICLE_SUMMARY_CUT) {
+		buf_puts(out, s);
+		buf_cleanup(&clean);
+		return;
+	}
+	/* byte offset of the character at ARTICLE_SUMMARY_CUT */
+	const char *p = s;
+	for (size_t i = 0; i < ARTICLE_SUMMARY_CUT; i++)
+		next_cp(&p);
+	size_t cut = (size_t)(p - s);
+	size_t word = cut, word_chars = ARTICLE_SUMMARY_CUT;
+	while (word > 0 && s[word] != ' ') {
+		word--;
+		/* count characters, not bytes: "near" must mean the same for Chinese text */
+		if (((unsigned char)s[word] & 0xc0) != 0x80)
+			word_chars--;
+	}
+	if (word_chars > ARTICLE_SUMMARY_CUT / 2)
+		cut = word; /* a word boundary near the limit; else (no spaces, e.g. Chinese) cut hard */
+	while (cut > 0 && strchr(" ,;:-", s[cut - 1]))
+		cut--;
+	buf_append(out, s, cut);
+	buf_puts(out, "\xe2\x80\xa6"); /* … */
+	buf_cleanup(&clean);
+}
+
+void article_init(struct article *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void article_cleanup(struct article *a)
+{
+	char **strs[] = {&a->slug,   &a->title,	 &a->body,   &a->body_html,  &a->summary,
+			 &a->published_at, &a->status, &a->source, &a->editor,
+			 &a->author, &a->created_at, &a->updated_at};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
+	for (size_t i = 0; i < a->ntags; i++)
+		free(a->tags[i]);
+	free(a->tags);
+	article_init(a);
+}
+
+static int fail(struct article_error *err, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct article_error *err, const char *field, const char *fmt, ...)
+{
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* An optional string field: NULL when absent or null; -1 when present with another type. */
+static int opt_string(const json_t *in, const char *key, const char **out,
+		      struct article_error *err)
+{
+	json_t *v = json_object_get(in, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fail(err, key, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int person(const json_t *in, const char *key, char **out, struct article_error *err)
+{
+	const char *v;
+	if (opt_string(in, key, &v, err) < 0)
+		return -1;
+	char *t = trimmed(v ? v : "");
+	if (article_utf8_len(t) > ARTICLE_PERSON_MAX) {
+		free(t);
+		return fail(err, key, "must be at most %d characters", ARTICLE_PERSON_MAX);
+	}
+	if (has_controls(t, false)) {
+		free(t);
+		return fail(err, key, "must not contain control characters");
+	}
+	*out = t;
+	return 0;
+}
+
+static int read_tags(const json_t *in, struct article *a, struct article_error *err)
+{
+	json_t *tags = json_object_get(in, "tags");
+	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
+	if (!tags || json_is_null(tags))
+		return 0;
+	if (!json_is_array(tags))
+		return fail(err, "tags", "must be an array of strings");
+	if (json_array_size(tags) > ARTICLE_TAGS_MAX)
+		return fail(err, "tags", "must have at most %d tags", ARTICLE_TAGS_MAX);
+	size_t i;
+	json_t *t;
+	json_array_foreach(tags, i, t) {
+		char field[32];
+		snprintf(field, sizeof(field), "tags[%zu]", i);
+		if (!json_is_string(t))
+			return fail(err, field, "must be a string");
+		char *raw = trimmed(json_string_value(t));
+		size_t len = article_utf8_len(raw);
+		if (len < 1 || len > ARTICLE_TAG_MAX) {
+			free(raw);
+			return fail(err, field, "must be 1 to %d characters", ARTICLE_TAG_MAX);
+		}
+		struct buf norm = BUF_INIT;
+		article_slugify(&norm, raw, ARTICLE_TAG_MAX);
+		free(raw);
+		if (norm.len == 0) {
+			buf_cleanup(&norm);
+			return fail(err, field, "must contain a Latin letter or a digit");
+		}
+		bool dup = false;
+		for (size_t j = 0; j < a->ntags; j++)
+			dup = dup || strcmp(a->tags[j], norm.data) == 0;
+		if (dup)
+			buf_cleanup(&norm);
+		else
+			a->tags[a->ntags++] = buf_steal(&norm, NULL);
+	}
+	return 0;
+}
+
+static const char *const known_fields[] = {
+	"title",  "body",   "slug", "summary",	  "published_at", "status",	"source",
+	"editor", "author", "tags", "id",	  "url",	  "body_html", "created_at",
+	"updated_at",
+};
+
+static int read_only_fields(const json_t *in, enum article_mode mode, struct article *a,
+			    struct article_error *err)
+{
+	json_t *id = json_object_get(in, "id");
+	if (id && !json_is_null(id)) {
+		if (!json_is_integer(id) || json_integer_value(id) < 1)
+			return fail(err, "id", "must be a positive integer");
+		if (mode == ARTICLE_IMPORT)
+			a->id = json_integer_value(id);
+	}
+	const char *s;
+	if (opt_string(in, "url", &s, err) < 0 || opt_string(in, "body_html", &s, err) < 0)
+		return -1;
+	const char *stamps[] = {"created_at", "updated_at"};
+	for (size_t i = 0; i < 2; i++) {
+		struct rfc3339 t;
+		if (opt_string(in, stamps[i], &s, err) < 0)
+			return -1;
+		if (s && rfc3339_parse(s, &t) < 0)
+			return fail(err, stamps[i], "must be an RFC 3339 time with an offset");
+		if (s && mode == ARTICLE_IMPORT) {
+			struct buf b = BUF_INIT;
+			rfc3339_format_utc(&b, t.utc);
+			char **field = i == 0 ? &a->created_at : &a->updated_at;
+			free(*field);
+			*field = buf_steal(&b, NULL);
+			if (i == 1)
+				a->updated_ts = t.utc;
+		}
+	}
+	return 0;
+}
+
+int article_from_json(const json_t *in, enum article_mode mode, int64_t now, struct article *a,
+		      struct article_error *err)
+{
+	if (!json_is_object(in))
+		return fail(err, "", "an article must be a JSON object");
+
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)in, key, value) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(known_fields) / sizeof(known_fields[0]); i++)
+			known = known || strcmp(key, known_fields[i]) == 0;
+		if (!known)
+			return fail(err, key, "is not a field of an article");
+	}
+	a->created_at = xstrdup("");
+	a->updated_at = xstrdup("");
+	if (read_only_fields(in, mode, a, err) < 0)
+		return -1;
+
+	/* title */
+	const char *s;
+	if (opt_string(in, "title", &s, err) < 0)
+		return -1;
+	if (!s)
+		return fail(err, "title", "is required");
+	a->title = trimmed(s);
+	size_t len = article_utf8_len(a->title);
+	if (len < 1 || len > ARTICLE_TITLE_MAX)
+		return fail(err, "title", "must be 1 to %d characters", ARTICLE_TITLE_MAX);
+	if (has_controls(a->title, false))
+		return fail(err, "title", "must not contain control characters");
+
+	/* body */
+	if (opt_string(in, "body", &s, err) < 0)
+		return -1;
+	if (!s)
+		return fail(err, "body", "is required");
+	char *body_trim = trimmed(s);
+	bool empty = *body_trim == '\0';
+	free(body_trim);
+	if (empty)
+		return fail(err, "body", "must not be empty");
+	if (has_controls(s, true))
+		return fail(err, "body", "must not contain control characters");
+	a->body = xstrdup(s);
+	a->body_html = article_markdown_html(a->body, strlen(a->body));
+
+	/* slug */
+	if (opt_string(in, "slug", &s, err) < 0)
+		return -1;
+	if (s && *s) {
+		if (!article_slug_valid(s))
+			return fail(err, "slug",
+				    "must be lowercase letters and digits in words joined by single "
+				    "'-', at most %d characters",
+				    ARTICLE_SLUG_MAX);
+		a->slug = xstrdup(s);
+	} else {
+		struct buf b = BUF_INIT;
+		article_slugify(&b, a->title, ARTICLE_SLUG_MAX);
+		a->slug = buf_steal(&b, NULL);
+		a->slug_derived = true;
+	}
+
+	/* summary */
+	if (opt_string(in, "summary", &s, err) < 0)
+		return -1;
+	char *summary = trimmed(s ? s : "");
+	if (article_utf8_len(summary) > ARTICLE_SUMMARY_MAX) {
+		free(summary);
+		return fail(err, "summary", "must be at most %d characters", ARTICLE_SUMMARY_MAX);
+	}
+	if (has_controls(summary, true)) {
+		free(summary);
+		return fail(err, "summary", "must not contain control characters");
+	}
+	if (*summary) {
+		a->summary = summary;
+	} else {
+		free(summary);
+		struct buf b = BUF_INIT;
+		article_summary(&b, a->body);
+		a->summary = buf_steal(&b, NULL);
+	}
+
+	/* published_at */
+	if (opt_string(in, "published_at", &s, err) < 0)
+		return -1;
+	struct rfc3339 t = {.utc = now, .offset_min = 0, .zulu = 1};
+	if (s && rfc3339_parse(s, &t) < 0)
+		return fail(err, "published_at",
+			    "must be an RFC 3339 time with an offset, like 2023-01-12T14:33:00+08:00");
+	struct buf b = BUF_INIT;
+	rfc3339_format(&b, &t);
+	a->published_at = buf_steal(&b, NULL);
+	a->published_ts = t.utc;
+
+	/* status */
+	if (opt_string(in, "status", &s, err) < 0)
+		return -1;
+	if (s && strcmp(s, "published") != 0 && strcmp(s, "draft") != 0)
+		return fail(err, "status", "must be \"published\" or \"draft\"");
+	a->status = xstrdup(s ? s : "published");
+
+	if (person(in, "source", &a->source, err) < 0 || person(in, "editor", &a->editor, err) < 0 ||
+	    person(in, "author", &a->author, err) < 0)
+		return -1;
+	return read_tags(in, a, err);
+}
+
+json_t *article_to_json(const struct article *a, const char *base_url, bool with_body)
+{
+	json_t *tags = json_array();
+	for (size_t i = 0; i < a->ntags; i++)
+		json_array_append_new(tags, json_string(a->tags[i]));
+	char *url = xasprintf("%s/articles/%s", base_url, a->slug);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(a->id));
+	json_object_set_new(o, "slug", json_string(a->slug));
+	json_object_set_new(o, "url", json_string(url));
+	json_object_set_new(o, "title", json_string(a->title));
+	json_object_set_new(o, "summary", json_string(a->summary));
+	if (with_body) {
+		json_object_set_new(o, "body", json_string(a->body));
+		json_object_set_new(o, "body_html", json_string(a->body_html));
+	}
+	json_object_set_new(o, "published_at", json_string(a->published_at));
+	json_object_set_new(o, "status", json_string(a->status));
+	json_object_set_new(o, "source", json_string(a->source));
+	json_object_set_new(o, "editor", json_string(a->editor));
+	json_object_set_new(o, "author", json_string(a->author));
+	json_object_set_new(o, "tags", tags);
+	json_object_set_new(o, "created_at", json_string(a->created_at));
+	json_object_set_new(o, "updated_at", json_string(a->updated_at));
+	free(url);
+	return o;
+}

@@ -1,0 +1,84 @@
+/* article.h - the article record (SPEC §4): validation, slugs, summaries, Markdown to HTML. */
+#ifndef GAZETTE_ARTICLE_H
+#define GAZETTE_ARTICLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define ARTICLE_TITLE_MAX 300
+#define ARTICLE_SLUG_MAX 120
+#define ARTICLE_SUMMARY_MAX 500
+#define ARTICLE_SUMMARY_CUT 300
+#define ARTICLE_PERSON_MAX 200
+#define ARTICLE_TAGS_MAX 20
+#define ARTICLE_TAG_MAX 50
+
+/* One record. Strings are owned by the record and never NULL once filled. */
+struct article {
+	int64_t id;	    /* 0 until stored */
+	char *slug;	    /* "" when it is to be derived */
+	bool slug_derived;  /* derived from the title: a taken slug gets -2, -3, ... */
+	char *title;
+	char *body;
+	char *body_html;
+	char *summary;
+	char *published_at; /* RFC 3339 with the offset it was given */
+	int64_t published_ts;
+	char *status; /* "published" or "draft" */
+	char *source;
+	char *editor;
+	char *author;
+	char **tags; /* normalized, unique, in the order given */
+	size_t ntags;
+	char *created_at; /* RFC 3339 UTC; "" until stored */
+	char *updated_at;
+	int64_t updated_ts;
+};
+
+/* Where an input went wrong: the field and what is wrong with it. */
+struct article_error {
+	char field[64];
+	char message[192];
+};
+
+enum article_mode {
+	ARTICLE_API,	/* POST/PUT: server-made fields (id, url, body_html, dates) are ignored */
+	ARTICLE_IMPORT, /* import: also keeps id, created_at and updated_at from an export */
+};
+
+void article_init(struct article *a);
+void article_cleanup(struct article *a);
+
+/* Validates a JSON object and fills a (initialized, empty) with a normalized record:
+ * body_html rendered, summary derived when absent, published_at defaulting to now.
+ * Returns 0, or -1 with err filled and a left for article_cleanup. */
+int article_from_json(const json_t *in, enum article_mode mode, int64_t now,
+		      struct article *a, struct article_error *err);
+
+/* The record as the API shows it (SPEC §4 output): adds id and url; with_body false leaves
+ * out body and body_html (for lists). Returns a new reference. */
+json_t *article_to_json(const struct article *a, const char *base_url, bool with_body);
+
+/* Whether s is a valid slug: [a-z0-9]+(-[a-z0-9]+)*, at most 120 characters. */
+bool article_slug_valid(const char *s);
+
+/* Derives a slug from text: Latin letters lose their accents, ASCII letters and digits are
+ * lowercased, every other run becomes one '-', at most max characters cut at a '-'.
+ * The result may be empty (a Chinese title, say). Appends to out. */
+void article_slugify(struct buf *out, const char *text, size_t max);
+
+/* The plain text of the first paragraph of Markdown, cut at a word boundary near 300
+ * characters with an ellipsis. Appends to out. */
+void article_summary(struct buf *out, const char *markdown);
+
+/* CommonMark to HTML with raw HTML and unsafe links suppressed. Returns a malloc'd string. */
+char *article_markdown_html(const char *markdown, size_t len);
+
+/* Number of Unicode characters in valid UTF-8. */
+size_t article_utf8_len(const char *s);
+
+#endif

@@ -1,0 +1,323 @@
+/* render.c - builds each page's context from records and renders it with its template. */
+#include "render.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "escape.h"
+#include "mem.h"
+#include "template.h"
+
+/* A loaded template set; counted references let a reload swap sets under running renders. */
+struct tpl_ref {
+	struct tpl_set *set;
+	atomic_int refs;
+};
+
+struct render {
+	const struct config *cfg;
+	json_t *site;
+	pthread_mutex_t lock; /* guards cur, only for the moment of taking a reference */
+	struct tpl_ref *cur;
+	atomic_uint_fast64_t version;
+};
+
+static const char *const required[] = {"layout",      "index", "article", "placeholder",
+				       "error",       "tag",   "search",  "feed"};
+
+static struct tpl_ref *load(const struct config *cfg, struct buf *err)
+{
+	struct tpl_set *set = tpl_set_new();
+	if (tpl_set_load_dir(set, cfg->templates, err) < 0) {
+		tpl_set_free(set);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (!tpl_set_get(set, required[i])) {
+			buf_printf(err, "%s/%s.mustache: missing (every site needs it)",
+				   cfg->templates, required[i]);
+			tpl_set_free(set);
+			return NULL;
+		}
+	}
+	struct tpl_ref *ref = xcalloc(1, sizeof(*ref));
+	ref->set = set;
+	atomic_init(&ref->refs, 1);
+	return ref;
+}
+
+static void ref_put(struct tpl_ref *ref)
+{
+	if (ref && atomic_fetch_sub(&ref->refs, 1) == 1) {
+		tpl_set_free(ref->set);
+		free(ref);
+	}
+}
+
+static struct tpl_ref *ref_get(struct render *r)
+{
+	pthread_mutex_lock(&r->lock);
+	struct tpl_ref *ref = r->cur;
+	atomic_fetch_add(&ref->refs, 1);
+	pthread_mutex_unlock(&r->lock);
+	return ref;
+}
+
+struct render *render_new(const struct config *cfg, struct buf *err)
+{
+	struct tpl_ref *ref = load(cfg, err);
+	if (!ref)
+		return NULL;
+	struct render *r = xcalloc(1, sizeof(*r));
+	r->cfg = cfg;
+	r->cur = ref;
+	pthread_mutex_init(&r->lock, NULL);
+	atomic_init(&r->version, 1);
+	r->site = json_pack("{s:s, s:s, s:s, s:s}", "title", cfg->site_title, "description",
+			    cfg->site_description, "language", cfg->site_language, "base_url",
+			    cfg->base_url);
+	return r;
+}
+
+void render_free(struct render *r)
+{
+	if (!r)
+		return;
+	ref_put(r->cur);
+	json_decref(r->site);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int render_reload(struct render *r, struct buf *err)
+{
+	struct tpl_ref *ref = load(r->cfg, err);
+	if (!ref)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	struct tpl_ref *old = r->cur;
+	r->cur = ref;
+	pthread_mutex_unlock(&r->lock);
+	atomic_fetch_add(&r->version, 1);
+	ref_put(old);
+	return 0;
+}
+
+uint64_t render_version(struct render *r)
+{
+	return atomic_load(&r->version);
+}
+
+void render_date(const struct config *cfg, int64_t utc, struct buf *out)
+{
+	/* TZ was set to site.timezone once at start, so localtime_r converts to it */
+	time_t t = (time_t)utc;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	char text[128];
+	size_t n = strftime(text, sizeof(text), cfg->site_date_format, &tm);
+	buf_append(out, text, n);
+}
+
+static json_t *date_string(const struct config *cfg, int64_t utc)
+{
+	struct buf b = BUF_INIT;
+	render_date(cfg, utc, &b);
+	json_t *s = json_stringn(buf_str(&b), b.len);
+	buf_cleanup(&b);
+	return s;
+}
+
+static json_t *tag_links(const struct article *a)
+{
+	json_t *tags = json_array();
+	for (size_t i = 0; i < a->ntags; i++) {
+		char *url = xasprintf("/tags/%s", a->tags[i]);
+		json_array_append_new(tags, json_pack("{s:s, s:s}", "name", a->tags[i], "url", url));
+		free(url);
+	}
+	return tags;
+}
+
+/* The record as templates see it: the API's JSON plus display fields. */
+static json_t *article_context(const struct config *cfg, const struct article *a, bool with_body)
+{
+	json_t *o = article_to_json(a, cfg->base_url, with_body);
+	char *path = xasprintf("/articles/%s", a->slug);
+	json_object_set_new(o, "path", json_string(path));
+	free(path);
+	json_object_set_new(o, "date", date_string(cfg, a->published_ts));
+	json_object_set_new(o, "updated_date", date_string(cfg, a->updated_ts));
+	json_object_set_new(o, "tag_links", tag_links(a));
+	json_object_set_new(o, "has_tags", json_boolean(a->ntags > 0));
+	return o;
+}
+
+static json_t *page_context(struct render *r, const char *title, const char *description,
+			    const char *path)
+{
+	char *canonical = xasprintf("%s%s", r->cfg->base_url, path);
+	json_t *ctx = json_object();
+	json_object_set(ctx, "site", r->site);
+	json_object_set_new(ctx, "page",
+			    json_pack("{s:s, s:s, s:s}", "title", title ? title : "",
+				      "description", description ? description : "", "canonical",
+				      canonical));
+	free(canonical);
+	return ctx;
+}
+
+static int render_page(struct render *r, const char *name, json_t *ctx, struct buf *out,
+		       struct buf *err)
+{
+	struct tpl_ref *ref = ref_get(r);
+	const struct tpl *t = tpl_set_get(ref->set, name);
+	int rc = t ? tpl_render(ref->set, t, ctx, out, err) : -1;
+	if (!t)
+		buf_printf(err, "no template '%s'", name);
+	ref_put(ref);
+	json_decref(ctx);
+	return rc;
+}
+
+void render_jsonld(const struct config *cfg, const struct article *a, struct buf *out)
+{
+	const char *who = *a->author ? a->author : a->editor;
+	char *url = xasprintf("%s/articles/%s", cfg->base_url, a->slug);
+	json_t *ld = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "@context",
+			       "https://schema.org", "@type", "NewsArticle", "headline", a->title,
+			       "description", a->summary, "datePublished", a->published_at,
+			       "dateModified", a->updated_at, "url", url, "publisher", "@type",
+			       "Organization", "name", cfg->site_title);
+	if (*who)
+		json_object_set_new(ld, "author",
+				    json_pack("[{s:s, s:s}]", "@type", "Person", "name", who));
+	if (a->ntags) {
+		json_t *kw = json_array();
+		for (size_t i = 0; i < a->ntags; i++)
+			json_array_append_new(kw, json_string(a->tags[i]));
+		json_object_set_new(ld, "keywords", kw);
+	}
+	json_object_set_new(ld, "mainEntityOfPage", json_string(url));
+	free(url);
+	char *text = json_dumps(ld, JSON_COMPACT);
+	json_decref(ld);
+	/* outside strings JSON has none of these characters, so replacing them is always safe */
+	for (const char *p = text; *p; p++) {
+		switch (*p) {
+		case '<': buf_puts(out, "\\u003c"); break;
+		case '>': buf_puts(out, "\\u003e"); break;
+		case '&': buf_puts(out, "\\u0026"); break;
+		default: buf_putc(out, *p);
+		}
+	}
+	free(text);
+}
+
+int render_article(struct render *r, const struct article *a, struct buf *out, struct buf *err)
+{
+	char *path = xasprintf("/articles/%s", a->slug);
+	json_t *ctx = page_context(r, a->title, a->summary, path);
+	free(path);
+	json_object_set_new(ctx, "article", article_context(r->cfg, a, true));
+	struct buf ld = BUF_INIT;
+	render_jsonld(r->cfg, a, &ld);
+	json_object_set_new(ctx, "jsonld", json_stringn(buf_str(&ld), ld.len));
+	buf_cleanup(&ld);
+	return render_page(r, "article", ctx, out, err);
+}
+
+/* Adds articles and pagination links to a listing page's context. */
+static void add_listing(struct render *r, json_t *ctx, const struct render_listing *l,
+			const char *base)
+{
+	json_t *items = json_array();
+	for (size_t i = 0; i < l->list->n; i++)
+		json_array_append_new(items, article_context(r->cfg, &l->list->items[i], false));
+	json_object_set_new(ctx, "articles", items);
+	json_object_set_new(ctx, "total", json_integer(l->list->total));
+	json_t *pg = json_pack("{s:i, s:i, s:b}", "page", (int)l->page, "pages", (int)l->pages,
+			       "more", l->pages > 1);
+	const char *sep = strchr(base, '?') ? "&" : "?";
+	if (l->page > 1) {
+		char *prev = l->page == 2 ? xstrdup(base)
+					  : xasprintf("%s%spage=%u", base, sep, l->page - 1);
+		json_object_set_new(pg, "prev", json_string(prev));
+		free(prev);
+	}
+	if (l->page < l->pages) {
+		char *next = xasprintf("%s%spage=%u", base, sep, l->page + 1);
+		json_object_set_new(pg, "next", json_string(next));
+		free(next);
+	}
+	json_object_set_new(ctx, "pagination", pg);
+}
+
+static char *page_path(const char *base, unsigned page)
+{
+	if (page <= 1)
+		return xstrdup(base);
+	return xasprintf("%s%spage=%u", base, strchr(base, '?') ? "&" : "?", page);
+}
+
+int render_index(struct render *r, const struct render_listing *l, struct buf *out,
+		 struct buf *err)
+{
+	char *path = page_path("/", l->page);
+	json_t *ctx = page_context(r, NULL, r->cfg->site_description, path);
+	free(path);
+	add_listing(r, ctx, l, "/");
+	return render_page(r, "index", ctx, out, err);
+}
+
+int render_tag(struct render *r, const struct render_listing *l, struct buf *out,
+	       struct buf *err)
+{
+	char *base = xasprintf("/tags/%s", l->tag);
+	char *path = page_path(base, l->page);
+	json_t *ctx = page_context(r, l->tag, NULL, path);
+	json_object_set_new(ctx, "tag", json_string(l->tag));
+	add_listing(r, ctx, l, base);
+	free(path);
+	free(base);
+	return render_page(r, "tag", ctx, out, err);
+}
+
+int render_search(struct render *r, const struct render_listing *l, struct buf *out,
+		  struct buf *err)
+{
+	struct buf base = BUF_INIT;
+	buf_puts(&base, "/search?q=");
+	escape_url(&base, l->q, strlen(l->q));
+	char *path = page_path(buf_str(&base), l->page);
+	json_t *ctx = page_context(r, "Search", NULL, path);
+	json_object_set_new(ctx, "q", json_string(l->q));
+	add_listing(r, ctx, l, buf_str(&base));
+	free(path);
+	buf_cleanup(&base);
+	return render_page(r, "search", ctx, out, err);
+}
+
+int render_feed(struct render *r, json_t *ctx, struct buf *out, struct buf *err)
+{
+	return render_page(r, "feed", ctx, out, err);
+}
+
+int render_placeholder(struct render *r, struct buf *out, struct buf *err)
+{
+	json_t *ctx = page_context(r, "Coming soon!", r->cfg->site_description, "/");
+	return render_page(r, "placeholder", ctx, out, err);
+}
+
+int render_error(struct render *r, unsigned status, const char *message, struct buf *out,
+		 struct buf *err)
+{
+	json_t *ctx = page_context(r, message, NULL, "/");
+	json_object_set_new(ctx, "status", json_integer(status));
+	json_object_set_new(ctx, "message", json_string(message));
+	return render_page(r, "error", ctx, out, err);
+}

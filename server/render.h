@@ -1,0 +1,54 @@
+/* render.h - page contexts, and which template renders each page (SPEC §6). */
+#ifndef GAZETTE_RENDER_H
+#define GAZETTE_RENDER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+struct config;
+struct render;
+
+/* Loads the templates of cfg->templates. Returns NULL with "file:line:col: message" in err.
+ * cfg must outlive the result; free it with render_free. */
+struct render *render_new(const struct config *cfg, struct buf *err);
+void render_free(struct render *r);
+
+/* Parses the template folder again and swaps it in; pages being rendered finish with the old
+ * set. Returns 0, or -1 with a message in err and the old set still in use. */
+int render_reload(struct render *r, struct buf *err);
+
+/* Changes with every successful reload. */
+uint64_t render_version(struct render *r);
+
+/* Each page appends HTML (or XML) to out and returns 0, or -1 with a message in err. */
+int render_article(struct render *r, const struct article *a, struct buf *out, struct buf *err);
+
+struct render_listing {
+	const struct article_list *list;
+	unsigned page, pages;
+	const char *tag; /* the tag page's tag, else NULL */
+	const char *q;	 /* the search page's query, else NULL */
+};
+int render_index(struct render *r, const struct render_listing *l, struct buf *out,
+		 struct buf *err);
+int render_tag(struct render *r, const struct render_listing *l, struct buf *out,
+	       struct buf *err);
+int render_search(struct render *r, const struct render_listing *l, struct buf *out,
+		  struct buf *err);
+/* The Atom feed from a context the caller built (the reference is taken). */
+int render_feed(struct render *r, json_t *ctx, struct buf *out, struct buf *err);
+int render_placeholder(struct render *r, struct buf *out, struct buf *err);
+int render_error(struct render *r, unsigned status, const char *message, struct buf *out,
+		 struct buf *err);
+
+/* The NewsArticle JSON-LD of a story, safe inside a <script> element: '<', '>' and '&' are
+ * written as \u003c, \u003e, \u0026. Appends to out. */
+void render_jsonld(const struct config *cfg, const struct article *a, struct buf *out);
+
+/* A date in site.timezone with site.date_format. Appends to out. */
+void render_date(const struct config *cfg, int64_t utc, struct buf *out);
+
+#endif

@@ -1,0 +1,899 @@
+/* store.c - SQLite storage: WAL, full sync, versioned schema, FTS5, one writer, many readers. */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mem.h"
+#include "rfc3339.h"
+
+#define SCHEMA_VERSION 1
+#define FTS_MAX_WORDS 32
+#define FTS_MAX_BYTES 512
+
+static const char *const migrations[SCHEMA_VERSION] = {
+	/* 1: articles, tags, full-text index kept in step by triggers */
+	"CREATE TABLE articles ("
+	" id INTEGER PRIMARY KEY,"
+	" slug TEXT NOT NULL UNIQUE,"
+	" title TEXT NOT NULL,"
+	" summary TEXT NOT NULL,"
+	" published_at TEXT NOT NULL,"
+	" published_ts INTEGER NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('published', 'draft')),"
+	" source TEXT NOT NULL DEFAULT '',"
+	" editor TEXT NOT NULL DEFAULT '',"
+	" author TEXT NOT NULL DEFAULT '',"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL,"
+	" updated_ts INTEGER NOT NULL,"
+	" body TEXT NOT NULL,"
+	" body_html TEXT NOT NULL);"
+	"CREATE INDEX articles_order ON articles (published_ts DESC, id DESC);"
+	"CREATE TABLE tags ("
+	" article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,"
+	" tag TEXT NOT NULL,"
+	" position INTEGER NOT NULL,"
+	" PRIMARY KEY (article_id, tag)) WITHOUT ROWID;"
+	"CREATE INDEX tags_by_tag ON tags (tag, article_id);"
+	"CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body,"
+	" content = 'articles', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
+	"CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN"
+	" INSERT INTO articles_fts (rowid, title, summary, body)"
+	" VALUES (new.id, new.title, new.summary, new.body); END;"
+	"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN"
+	" INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
+	" VALUES ('delete', old.id, old.title, old.summary, old.body); END;"
+	"CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN"
+	" INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
+	" VALUES ('delete', old.id, old.title, old.summary, old.body);"
+	" INSERT INTO articles_fts (rowid, title, summary, body)"
+	" VALUES (new.id, new.title, new.summary, new.body); END;",
+};
+
+/* Columns every read selects, in this order; body and body_html last so that lists, which
+ * never read them, never load their overflow pages. */
+#define COLS                                                                                       \
+	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, "   \
+	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, "                           \
+	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "        \
+	"ORDER BY position)), a.body, a.body_html"
+#define VISIBLE "(?1 OR (a.status = 'published' AND a.published_ts <= ?2))"
+
+enum stmt {
+	S_GET,
+	S_LIST,
+	S_LIST_TAG,
+	S_SEARCH,
+	S_COUNT,
+	S_COUNT_TAG,
+	S_COUNT_SEARCH,
+	S_EXPORT,
+	S_SLUG_ID,
+	S_ID_EXISTS,
+	S_INSERT,
+	S_UPDATE,
+	S_SET_SLUG,
+	S_DELETE,
+	S_DELETE_TAGS,
+	S_INSERT_TAG,
+	S_NEXT_SCHEDULED,
+	S_BEGIN,
+	S_BEGIN_READ,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_DATA_VERSION,
+	NSTMT
+};
+
+static const char *const sql[NSTMT] = {
+	[S_GET] = "SELECT " COLS " FROM articles a WHERE a.slug = ?3 AND " VISIBLE,
+	[S_LIST] = "SELECT " COLS " FROM articles a WHERE " VISIBLE
+		   " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
+	[S_LIST_TAG] = "SELECT " COLS " FROM tags t JOIN articles a ON a.id = t.article_id"
+		       " WHERE t.tag = ?5 AND " VISIBLE
+		       " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
+	[S_SEARCH] = "SELECT " COLS " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+		     " WHERE articles_fts MATCH ?6 AND " VISIBLE
+		     " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE article_id = a.id"
+		     " AND tag = ?5))"
+		     " ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
+	[S_COUNT] = "SELECT count(*) FROM articles a WHERE " VISIBLE,
+	[S_COUNT_TAG] = "SELECT count(*) FROM tags t JOIN articles a ON a.id = t.article_id"
+			" WHERE t.tag = ?5 AND " VISIBLE,
+	[S_COUNT_SEARCH] = "SELECT count(*) FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+			   " WHERE articles_fts MATCH ?6 AND " VISIBLE
+			   " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"
+			   " article_id = a.id AND tag = ?5))",
+	[S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
+	[S_SLUG_ID] = "SELECT id, created_at FROM articles WHERE slug = ?1",
+	[S_ID_EXISTS] = "SELECT 1 FROM articles WHERE id = ?1",
+	[S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
+		     " status, source, editor, author, created_at, updated_at, updated_ts, body,"
+		     " body_html) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+		     " ?14, ?15)",
+	[S_UPDATE] = "UPDATE articles SET slug = ?2, title = ?3, summary = ?4, published_at = ?5,"
+		     " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
+		     " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
+		     " body_html = ?15 WHERE id = ?1",
+	[S_SET_SLUG] = "UPDATE articles SET slug = ?2 WHERE id = ?1",
+	[S_DELETE] = "DELETE FROM articles WHERE id = ?1",
+	[S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
+	[S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position) VALUES (?1, ?2, ?3)",
+	[S_NEXT_SCHEDULED] = "SELECT min(published_ts) FROM articles"
+			     " WHERE status = 'published' AND published_ts > ?1",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_DATA_VERSION] = "PRAGMA data_version",
+};
+
+struct conn {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[NSTMT];
+};
+
+struct store {
+	struct conn writer;
+	struct conn *readers;
+	unsigned nreaders;
+	atomic_uint next_reader;
+	atomic_uint_fast64_t generation;
+	int64_t data_version;		/* of the writer connection; under writer.lock */
+	_Atomic int64_t next_scheduled; /* earliest future publication, INT64_MAX if none */
+	atomic_bool schedule_stale;
+};
+
+static int error_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+		return -EROFS;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+/* Logs the SQLite message (the log is for the operator; clients only see a status). */
+static int db_error(struct conn *c, int rc, const char *what)
+{
+	log_error("store: %s: %s", what, sqlite3_errmsg(c->db));
+	return error_code(rc);
+}
+
+static sqlite3_stmt *stmt(struct conn *c, enum stmt which)
+{
+	sqlite3_stmt *st = c->stmt[which];
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	int rc = sqlite3_prepare_v3(c->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store: prepare %d: %s", which, sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	c->stmt[which] = st;
+	return st;
+}
+
+static int exec_simple(struct conn *c, enum stmt which)
+{
+	sqlite3_stmt *st = stmt(c, which);
+	if (!st)
+		return -EIO;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_error(c, rc, sql[which]);
+}
+
+static int conn_open(struct conn *c, const char *path, bool writer, struct buf *err)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+						  : SQLITE_OPEN_READONLY);
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "cannot open database %s: %s", path,
+			   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		return -1;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	sqlite3_extended_result_codes(c->db, 1);
+	const char *pragmas = writer ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+				       " PRAGMA foreign_keys = ON;"
+				     : "PRAGMA query_only = 1;";
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		buf_printf(err, "cannot set up database %s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < NSTMT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	if (c->db)
+		sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->lock);
+}
+
+static int migrate(struct conn *c, const char *path, struct buf *err)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (version > SCHEMA_VERSION) {
+		buf_printf(err, "database %s has schema version %d; this gazette knows up to %d", path,
+			   version, SCHEMA_VERSION);
+		return -1;
+	}
+	for (int v = version; v < SCHEMA_VERSION; v++) {
+		char *msg = NULL;
+		char *script = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+					 migrations[v], v + 1);
+		int rc = sqlite3_exec(c->db, script, NULL, NULL, &msg);
+		free(script);
+		if (rc != SQLITE_OK) {
+			buf_printf(err, "cannot migrate database %s to version %d: %s", path, v + 1,
+				   msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int64_t data_version(struct conn *c)
+{
+	sqlite3_stmt *st = stmt(c, S_DATA_VERSION);
+	int64_t v = -1;
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return v;
+}
+
+struct store *store_open(const char *path, unsigned nreaders, struct buf *err)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	if (nreaders < 1)
+		nreaders = 1;
+	s->readers = xcalloc(nreaders, sizeof(*s->readers));
+	atomic_init(&s->generation, 1);
+	atomic_init(&s->next_scheduled, INT64_MAX);
+	atomic_init(&s->schedule_stale, true);
+	if (conn_open(&s->writer, path, true, err) < 0 || migrate(&s->writer, path, err) < 0)
+		goto fail;
+	for (unsigned i = 0; i < nreaders; i++) {
+		s->nreaders = i + 1;
+		if (conn_open(&s->readers[i], path, false, err) < 0)
+			goto fail;
+	}
+	s->data_version = data_version(&s->writer);
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->nreaders; i++)
+		conn_close(&s->readers[i]);
+	conn_close(&s->writer);
+	free(s->readers);
+	free(s);
+}
+
+/* A reading connection: a free one if there is one, else wait for one. */
+static struct conn *reader_get(struct store *s)
+{
+	unsigned start = atomic_fetch_add(&s->next_reader, 1);
+	for (unsigned i = 0; i < s->nreaders; i++) {
+		struct conn *c = &s->readers[(start + i) % s->nreaders];
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			return c;
+	}
+	struct conn *c = &s->readers[start % s->nreaders];
+	pthread_mutex_lock(&c->lock);
+	return c;
+}
+
+static void conn_put(struct conn *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return xstrdup(t ? (const char *)t : "");
+}
+
+static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
+{
+	a->id = sqlite3_column_int64(st, 0);
+	a->slug = col_text(st, 1);
+	a->title = col_text(st, 2);
+	a->summary = col_text(st, 3);
+	a->published_at = col_text(st, 4);
+	a->published_ts = sqlite3_column_int64(st, 5);
+	a->status = col_text(st, 6);
+	a->source = col_text(st, 7);
+	a->editor = col_text(st, 8);
+	a->author = col_text(st, 9);
+	a->created_at = col_text(st, 10);
+	a->updated_at = col_text(st, 11);
+	a->updated_ts = sqlite3_column_int64(st, 12);
+	const char *tags = (const char *)sqlite3_column_text(st, 13);
+	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
+	a->ntags = 0;
+	while (tags && *tags && a->ntags < ARTICLE_TAGS_MAX) {
+		size_t n = strcspn(tags, " ");
+		a->tags[a->ntags++] = xstrndup(tags, n);
+		tags += n;
+		while (*tags == ' ')
+			tags++;
+	}
+	a->body = with_body ? col_text(st, 14) : xstrdup("");
+	a->body_html = with_body ? col_text(st, 15) : xstrdup("");
+}
+
+static void bind_visibility(sqlite3_stmt *st, bool public_only, int64_t now)
+{
+	sqlite3_bind_int(st, 1, !public_only);
+	sqlite3_bind_int64(st, 2, now);
+}
+
+int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a)
+{
+	struct conn *c = reader_get(s);
+	sqlite3_stmt *st = stmt(c, S_GET);
+	int ret = -EIO;
+	if (st) {
+		bind_visibility(st, public_only, now);
+		sqlite3_bind_text(st, 3, slug, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			row_to_article(st, true, a);
+			ret = 0;
+		} else {
+			ret = rc == SQLITE_DONE ? -ENOENT : db_error(c, rc, "get");
+		}
+		sqlite3_reset(st);
+	}
+	conn_put(c);
+	return ret;
+}
+
+void store_fts_query(struct buf *out, const char *q)
+{
+	size_t start = out->len;
+	int words = 0;
+	const char *p = q;
+	while (*p && words < FTS_MAX_WORDS) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, " \t\n\r\f\v");
+		if (out->len - start + n + 3 > FTS_MAX_BYTES)
+			break;
+		if (words++)
+			buf_putc(out, ' ');
+		buf_putc(out, '"');
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == '"')
+				buf_putc(out, '"');
+			buf_putc(out, p[i]);
+		}
+		buf_putc(out, '"');
+		p += n;
+	}
+}
+
+void article_list_cleanup(struct article_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		article_cleanup(&l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+int store_list(struct store *s, const struct store_query *q, struct article_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct buf fts = BUF_INIT;
+	if (q->q) {
+		store_fts_query(&fts, q->q);
+		if (fts.len == 0)
+			return 0; /* no words: nothing matches */
+	}
+	enum stmt list = q->q ? S_SEARCH : q->tag ? S_LIST_TAG : S_LIST;
+	enum stmt count = q->q ? S_COUNT_SEARCH : q->tag ? S_COUNT_TAG : S_COUNT;
+	unsigned per_page = q->per_page ? q->per_page : 1;
+	unsigned page = q->page ? q->page : 1;
+	int ret = 0;
+	struct conn *c = reader_get(s);
+	/* count and rows from one snapshot, so total always agrees with the rows */
+	bool in_txn = exec_simple(c, S_BEGIN_READ) == 0;
+
+	sqlite3_stmt *st = stmt(c, count);
+	if (!st) {
+		ret = -EIO;
+		goto done;
+	}
+	bind_visibility(st, q->public_only, q->now);
+	if (q->tag)
+		sqlite3_bind_text(st, 5, q->tag, -1, SQLITE_STATIC);
+	if (q->q)
+		sqlite3_bind_text(st, 6, fts.data, (int)fts.len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = db_error(c, rc, "count");
+		sqlite3_reset(st);
+		goto done;
+	}
+	out->total = (unsigned)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+
+	if ((uint64_t)(page - 1) * per_page >= out->total)
+		goto done;
+	st = stmt(c, list);
+	if (!st) {
+		ret = -EIO;
+		goto done;
+	}
+	bind_visibility(st, q->public_only, q->now);
+	sqlite3_bind_int64(st, 3, per_page);
+	sqlite3_bind_int64(st, 4, (int64_t)(page - 1) * per_page);
+	if (q->tag)
+		sqlite3_bind_text(st, 5, q->tag, -1, SQLITE_STATIC);
+	if (q->q)
+		sqlite3_bind_text(st, 6, fts.data, (int)fts.len, SQLITE_STATIC);
+	size_t cap = per_page < 64 ? per_page : 64;
+	out->items = xcalloc(cap, sizeof(struct article));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == cap) {
+			cap *= 2;
+			out->items = xrealloc(out->items, cap * sizeof(struct article));
+		}
+		article_init(&out->items[out->n]);
+		row_to_article(st, q->with_body, &out->items[out->n]);
+		out->n++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(c, rc, "list");
+	sqlite3_reset(st);
+done:
+	if (in_txn)
+		exec_simple(c, S_COMMIT);
+	conn_put(c);
+	buf_cleanup(&fts);
+	if (ret < 0)
+		article_list_cleanup(out);
+	return ret;
+}
+
+int64_t store_count(struct store *s, bool public_only, int64_t now)
+{
+	struct conn *c = reader_get(s);
+	sqlite3_stmt *st = stmt(c, S_COUNT);
+	int64_t n = -EIO;
+	if (st) {
+		bind_visibility(st, public_only, now);
+		int rc = sqlite3_step(st);
+		n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : db_error(c, rc, "count");
+		sqlite3_reset(st);
+	}
+	conn_put(c);
+	return n;
+}
+
+int store_export(struct store *s, struct article_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct conn *c = reader_get(s);
+	sqlite3_stmt *st = stmt(c, S_EXPORT);
+	int ret = 0, rc;
+	size_t cap = 64;
+	if (!st) {
+		conn_put(c);
+		return -EIO;
+	}
+	out->items = xcalloc(cap, sizeof(struct article));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == cap) {
+			cap *= 2;
+			out->items = xrealloc(out->items, cap * sizeof(struct article));
+		}
+		article_init(&out->items[out->n]);
+		row_to_article(st, true, &out->items[out->n]);
+		out->n++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(c, rc, "export");
+	sqlite3_reset(st);
+	conn_put(c);
+	out->total = (unsigned)out->n;
+	if (ret < 0)
+		article_list_cleanup(out);
+	return ret;
+}
+
+/* --- writes: all under the writer lock, inside BEGIN IMMEDIATE ... COMMIT --- */
+
+/* Looks a slug up on the writer: returns its id, 0 when free, or a negative error. */
+static int64_t slug_id(struct conn *c, const char *slug, char **created_at)
+{
+	sqlite3_stmt *st = stmt(c, S_SLUG_ID);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	int64_t id = 0;
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (created_at)
+			*created_at = col_text(st, 1);
+	} else if (rc != SQLITE_DONE) {
+		id = db_error(c, rc, "slug lookup");
+	}
+	sqlite3_reset(st);
+	return id;
+}
+
+static bool id_exists(struct conn *c, int64_t id)
+{
+	sqlite3_stmt *st = stmt(c, S_ID_EXISTS);
+	if (!st)
+		return true;
+	sqlite3_bind_int64(st, 1, id);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return found;
+}
+
+static void set_field(char **field, char *value)
+{
+	free(*field);
+	*field = value;
+}
+
+static void stamp(char **field, int64_t t)
+{
+	struct buf b = BUF_INIT;
+	rfc3339_format_utc(&b, t);
+	set_field(field, buf_steal(&b, NULL));
+}
+
+/* Picks the first free slug of base, base-2, base-3, ... (kept within the length limit). */
+static int free_slug(struct conn *c, const char *base, char **out)
+{
+	for (unsigned n = 1; n < 100000; n++) {
+		char *cand;
+		if (n == 1) {
+			cand = xstrdup(base);
+		} else {
+			char suffix[16];
+			int sl = snprintf(suffix, sizeof(suffix), "-%u", n);
+			size_t keep = strlen(base);
+			if (keep + (size_t)sl > ARTICLE_SLUG_MAX)
+				keep = ARTICLE_SLUG_MAX - (size_t)sl;
+			while (keep > 0 && base[keep - 1] == '-')
+				keep--;
+			cand = xasprintf("%.*s%s", (int)keep, base, suffix);
+		}
+		int64_t id = slug_id(c, cand, NULL);
+		if (id == 0) {
+			*out = cand;
+			return 0;
+		}
+		free(cand);
+		if (id < 0)
+			return (int)id;
+	}
+	return -EEXIST;
+}
+
+static int write_tags(struct conn *c, const struct article *a)
+{
+	sqlite3_stmt *st = stmt(c, S_DELETE_TAGS);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, a->id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_error(c, rc, "delete tags");
+	for (size_t i = 0; i < a->ntags; i++) {
+		st = stmt(c, S_INSERT_TAG);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, a->id);
+		sqlite3_bind_text(st, 2, a->tags[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)i);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_error(c, rc, "insert tag");
+	}
+	return 0;
+}
+
+/* INSERT (id 0 = a new id) or UPDATE of every column. */
+static int write_row(struct conn *c, enum stmt which, struct article *a)
+{
+	sqlite3_stmt *st = stmt(c, which);
+	if (!st)
+		return -EIO;
+	if (a->id)
+		sqlite3_bind_int64(st, 1, a->id);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_text(st, 2, a->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->title, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->summary, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->published_at, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, a->published_ts);
+	sqlite3_bind_text(st, 7, a->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, a->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, a->editor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, a->author, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, a->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, a->updated_at, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, a->updated_ts);
+	sqlite3_bind_text(st, 14, a->body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, a->body_html, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_error(c, rc, which == S_INSERT ? "insert" : "update");
+	if (which == S_INSERT && !a->id)
+		a->id = sqlite3_last_insert_rowid(c->db);
+	return write_tags(c, a);
+}
+
+static int insert_new(struct conn *c, struct article *a, int64_t now, bool keep_id)
+{
+	if (!keep_id || (a->id && id_exists(c, a->id)))
+		a->id = 0;
+	if (!*a->created_at)
+		stamp(&a->created_at, now);
+	if (!*a->updated_at) {
+		stamp(&a->updated_at, now);
+		a->updated_ts = now;
+	}
+	bool placeholder = false;
+	if (a->slug_derived) {
+		if (!*a->slug) {
+			/* derived to nothing (a Chinese title): article-<id> once the id is known */
+			placeholder = true;
+			char *tmp = xasprintf("tmp-%lld-%p", (long long)now, (void *)a);
+			set_field(&a->slug, tmp);
+		} else {
+			char *slug;
+			int rc = free_slug(c, a->slug, &slug);
+			if (rc < 0)
+				return rc;
+			set_field(&a->slug, slug);
+		}
+	} else {
+		int64_t id = slug_id(c, a->slug, NULL);
+		if (id != 0)
+			return id > 0 ? -EEXIST : (int)id;
+	}
+	int rc = write_row(c, S_INSERT, a);
+	if (rc < 0 || !placeholder)
+		return rc;
+	char *base = xasprintf("article-%lld", (long long)a->id);
+	char *slug;
+	rc = free_slug(c, base, &slug);
+	free(base);
+	if (rc < 0)
+		return rc;
+	set_field(&a->slug, slug);
+	sqlite3_stmt *st = stmt(c, S_SET_SLUG);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, a->slug, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_error(c, rc, "set slug");
+}
+
+static int begin(struct store *s)
+{
+	pthread_mutex_lock(&s->writer.lock);
+	int rc = exec_simple(&s->writer, S_BEGIN);
+	if (rc < 0)
+		pthread_mutex_unlock(&s->writer.lock);
+	return rc;
+}
+
+/* Commits when rc is 0, else rolls back; bumps the generation after a commit. */
+static int finish(struct store *s, int rc)
+{
+	if (rc == 0)
+		rc = exec_simple(&s->writer, S_COMMIT);
+	if (rc < 0 && !sqlite3_get_autocommit(s->writer.db))
+		exec_simple(&s->writer, S_ROLLBACK);
+	pthread_mutex_unlock(&s->writer.lock);
+	if (rc == 0) {
+		atomic_fetch_add(&s->generation, 1);
+		atomic_store(&s->schedule_stale, true);
+	}
+	return rc;
+}
+
+int store_create(struct store *s, struct article *a, int64_t now)
+{
+	int rc = begin(s);
+	if (rc < 0)
+		return rc;
+	rc = insert_new(&s->writer, a, now, false);
+	return finish(s, rc);
+}
+
+static int update_existing(struct conn *c, int64_t id, char *created_at, struct article *a,
+			   const char *old_slug, int64_t now, bool keep_stamps)
+{
+	a->id = id;
+	if (a->slug_derived) {
+		set_field(&a->slug, xstrdup(old_slug));
+		a->slug_derived = false;
+	} else if (strcmp(a->slug, old_slug) != 0) {
+		int64_t other = slug_id(c, a->slug, NULL);
+		if (other != 0) {
+			free(created_at);
+			return other > 0 ? -EEXIST : (int)other;
+		}
+	}
+	if (!keep_stamps || !*a->created_at)
+		set_field(&a->created_at, created_at);
+	else
+		free(created_at);
+	if (!keep_stamps || !*a->updated_at) {
+		stamp(&a->updated_at, now);
+		a->updated_ts = now;
+	}
+	return write_row(c, S_UPDATE, a);
+}
+
+int store_replace(struct store *s, const char *slug, struct article *a, int64_t now)
+{
+	int rc = begin(s);
+	if (rc < 0)
+		return rc;
+	char *created_at = NULL;
+	int64_t id = slug_id(&s->writer, slug, &created_at);
+	if (id <= 0)
+		rc = id == 0 ? -ENOENT : (int)id;
+	else
+		rc = update_existing(&s->writer, id, created_at, a, slug, now, false);
+	return finish(s, rc);
+}
+
+int store_delete(struct store *s, const char *slug)
+{
+	int rc = begin(s);
+	if (rc < 0)
+		return rc;
+	int64_t id = slug_id(&s->writer, slug, NULL);
+	if (id <= 0) {
+		rc = id == 0 ? -ENOENT : (int)id;
+	} else {
+		sqlite3_stmt *st = stmt(&s->writer, S_DELETE);
+		if (!st) {
+			rc = -EIO;
+		} else {
+			sqlite3_bind_int64(st, 1, id);
+			int r = sqlite3_step(st);
+			sqlite3_reset(st);
+			rc = r == SQLITE_DONE ? 0 : db_error(&s->writer, r, "delete");
+		}
+	}
+	return finish(s, rc);
+}
+
+int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed)
+{
+	int rc = begin(s);
+	if (rc < 0) {
+		*failed = 0;
+		return rc;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct article *a = &list[i];
+		int64_t id = *a->slug ? slug_id(&s->writer, a->slug, NULL) : 0;
+		char *created_at = NULL;
+		if (id > 0) {
+			/* upsert by slug: the stored article keeps its id */
+			id = slug_id(&s->writer, a->slug, &created_at);
+			char *old = xstrdup(a->slug);
+			a->slug_derived = false;
+			rc = update_existing(&s->writer, id, created_at, a, old, now, true);
+			free(old);
+		} else if (id == 0) {
+			a->slug_derived = a->slug_derived && !*a->slug;
+			rc = insert_new(&s->writer, a, now, true);
+		} else {
+			rc = (int)id;
+		}
+		if (rc < 0)
+			*failed = i;
+	}
+	return finish(s, rc);
+}
+
+uint64_t store_generation(struct store *s)
+{
+	return atomic_load(&s->generation);
+}
+
+void store_poll(struct store *s, int64_t now)
+{
+	pthread_mutex_lock(&s->writer.lock);
+	int64_t v = data_version(&s->writer);
+	bool changed = v != s->data_version;
+	s->data_version = v;
+	if (changed)
+		atomic_store(&s->schedule_stale, true);
+	if (atomic_exchange(&s->schedule_stale, false)) {
+		sqlite3_stmt *st = stmt(&s->writer, S_NEXT_SCHEDULED);
+		int64_t next = INT64_MAX;
+		if (st) {
+			sqlite3_bind_int64(st, 1, now);
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_type(st, 0) != SQLITE_NULL)
+				next = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+		}
+		atomic_store(&s->next_scheduled, next);
+	}
+	pthread_mutex_unlock(&s->writer.lock);
+	if (now >= atomic_load(&s->next_scheduled)) {
+		/* a scheduled article is public now: pages that list it must be rebuilt */
+		changed = true;
+		atomic_store(&s->schedule_stale, true);
+		atomic_store(&s->next_scheduled, INT64_MAX);
+	}
+	if (changed)
+		atomic_fetch_add(&s->generation, 1);
+}

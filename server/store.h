@@ -1,0 +1,85 @@
+/* store.h - the article store: the only interface that knows about SQL (SPEC §7, §9). */
+#ifndef GAZETTE_STORE_H
+#define GAZETTE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "article.h"
+#include "buf.h"
+
+struct store;
+
+/* Error codes returned as negatives: -ENOENT no such article, -EEXIST slug taken, -EROFS the
+ * database cannot be written, -ENOSPC disk full, -EBUSY locked too long, -EIO anything else
+ * (the SQLite message goes to the log, never to a client). */
+
+/* Opens (creating and migrating as needed) the database at path with nreaders reading
+ * connections. Returns NULL with a message in err. Free with store_close. */
+struct store *store_open(const char *path, unsigned nreaders, struct buf *err);
+void store_close(struct store *s);
+
+/* Fills a (initialized) with the article at slug. public_only hides drafts and articles whose
+ * published_at is after now. Returns 0, -ENOENT or -EIO. */
+int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a);
+
+struct store_query {
+	unsigned page;	   /* 1-based */
+	unsigned per_page; /* 1 or more */
+	const char *tag;   /* NULL: any */
+	const char *q;	   /* NULL: no full-text search; else the user's words */
+	bool public_only;
+	int64_t now;
+	bool with_body; /* false leaves body and body_html empty */
+};
+
+struct article_list {
+	struct article *items;
+	size_t n;
+	unsigned total; /* matches over all pages */
+};
+
+/* Lists matching articles, newest published_at first (ties: higher id first), or by rank when
+ * q is given. Returns 0 or a negative error; free the list with article_list_cleanup. */
+int store_list(struct store *s, const struct store_query *q, struct article_list *out);
+void article_list_cleanup(struct article_list *l);
+
+/* Number of articles (public ones, or all). Returns it, or a negative error. */
+int64_t store_count(struct store *s, bool public_only, int64_t now);
+
+/* Stores a new article. A derived slug that is taken gets -2, -3, ...; an empty derived slug
+ * becomes article-<id>; a given slug that is taken is -EEXIST. Sets a->id, a->slug and the
+ * dates (created_at/updated_at are kept when a came from an import and has them).
+ * Returns 0 or a negative error; on error nothing is stored. */
+int store_create(struct store *s, struct article *a, int64_t now);
+
+/* Replaces the article at slug with a (keeping its id and created_at; without a slug of its own
+ * a keeps the old one, with a new one the article is renamed). Returns 0, -ENOENT, -EEXIST or
+ * another negative error. */
+int store_replace(struct store *s, const char *slug, struct article *a, int64_t now);
+
+/* Returns 0, -ENOENT or another negative error. */
+int store_delete(struct store *s, const char *slug);
+
+/* Inserts or updates each article by slug, all in one transaction: on any error nothing
+ * changes and *failed is the index of the article that failed. */
+int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed);
+
+/* Every article (drafts and scheduled too), ordered by id, with bodies. */
+int store_export(struct store *s, struct article_list *out);
+
+/* A number that changes whenever the content may have changed: every write of this process,
+ * every write of another process seen by store_poll, and every scheduled publication time
+ * passed. */
+uint64_t store_generation(struct store *s);
+
+/* Looks for writes by other processes and for scheduled articles that became public since the
+ * last call, bumping the generation when it finds either. Call it every few hundred ms. */
+void store_poll(struct store *s, int64_t now);
+
+/* Quotes the user's words for an FTS5 MATCH: each word becomes a "string" (quotes doubled),
+ * so no input is FTS syntax. Appends to out; appends nothing when there is no word. */
+void store_fts_query(struct buf *out, const char *q);
+
+#endif
