@@ -65,7 +65,8 @@ static bool has_controls(const char *s, bool allow_newlines)
 		unsigned c = next_cp(&p);
 		if (allow_newlines && (c == '\n' || c == '\t' || c == '\r'))
 			continue;
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f))
+		/* U+FFFE and U+FFFF are valid UTF-8 but not XML: the feeds could not carry them */
+		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0xfffe || c == 0xffff)
 			return true;
 	}
 	return false;
