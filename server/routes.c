@@ -819,6 +819,24 @@ void routes_handle(struct app *app, const struct request *req, struct response *
 	r->handler(app, req, arg, resp);
 }
 
+/* Joins parts with \x1f into key; a NULL part ends the list (an absent last parameter).
+ * False when it does not fit. On the cached path, so no printf. */
+static bool join_key(char *key, size_t size, const char *const *parts)
+{
+	size_t n = 0;
+	for (size_t i = 0; parts[i]; i++) {
+		size_t len = strlen(parts[i]);
+		if (n + len + 2 > size)
+			return false;
+		if (i)
+			key[n++] = '\x1f';
+		memcpy(key + n, parts[i], len);
+		n += len;
+	}
+	key[n] = '\0';
+	return true;
+}
+
 bool routes_cache_key(struct app *app, const struct request *req, char *key, size_t size)
 {
 	if (req->header(req, "Authorization"))
@@ -829,22 +847,20 @@ bool routes_cache_key(struct app *app, const struct request *req, char *key, siz
 	if (!r || !(r->methods & req->method))
 		return false;
 	const char *page = req->query(req, "page");
-	int n;
-	if (r->handler == handle_front || r->handler == handle_tag) {
-		n = snprintf(key, size, "%s\x1f%s", req->path, page ? page : "");
-	} else if (r->handler == handle_article_page || r->handler == handle_feed ||
-		   r->handler == handle_sitemap) {
-		n = snprintf(key, size, "%s", req->path);
-	} else if (r->handler == handle_api_articles || r->handler == handle_api_article) {
-		const char *status = req->query(req, "status");
-		if (status)
+	if (r->handler == handle_front || r->handler == handle_tag)
+		return join_key(key, size, (const char *[]){req->path, page, NULL});
+	if (r->handler == handle_article_page || r->handler == handle_feed ||
+	    r->handler == handle_sitemap)
+		return join_key(key, size, (const char *[]){req->path, NULL});
+	if (r->handler == handle_api_articles || r->handler == handle_api_article) {
+		if (req->query(req, "status"))
 			return false;
-		const char *pp = req->query(req, "per_page");
-		const char *tag = req->query(req, "tag");
-		const char *q = req->query(req, "q");
-		n = snprintf(key, size, "%s\x1f%s\x1f%s\x1f%s\x1f%s", req->path, page ? page : "",
-			     pp ? pp : "", tag ? tag : "", q ? q : "");
-	} else if (r->handler == handle_static || r->handler == handle_root_file) {
+		const char *pp = req->query(req, "per_page"), *tag = req->query(req, "tag");
+		return join_key(key, size,
+				(const char *[]){req->path, page ? page : "", pp ? pp : "",
+						 tag ? tag : "", req->query(req, "q"), NULL});
+	}
+	if (r->handler == handle_static || r->handler == handle_root_file) {
 		/* the file's identity is part of the key, so an edited file is served fresh */
 		struct stat st;
 		const char *rel = r->handler == handle_static ? arg : req->path + 1;
@@ -852,13 +868,12 @@ bool routes_cache_key(struct app *app, const struct request *req, char *key, siz
 		if (fd < 0)
 			return false;
 		close(fd);
-		n = snprintf(key, size, "%s\x1f%lld.%ld\x1f%lld", req->path,
-			     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-			     (long long)st.st_size);
-	} else {
-		return false;
+		int n = snprintf(key, size, "%s\x1f%lld.%ld\x1f%lld", req->path,
+				 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+				 (long long)st.st_size);
+		return n > 0 && (size_t)n < size;
 	}
-	return n > 0 && (size_t)n < size;
+	return false;
 }
 
 uint64_t routes_generation(struct app *app)
