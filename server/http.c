@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,8 +34,12 @@
 static const char csp[] = "default-src 'self'; script-src 'none'; object-src 'none'; "
 			  "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+struct conn_ctx;
+
 struct http {
 	struct MHD_Daemon *daemon;
+	pthread_mutex_t conns_lock; /* the list below; taken per connection, not per request */
+	struct conn_ctx *conns;
 	struct app *app;
 	struct cache *cache;
 	const struct config *cfg;
@@ -45,6 +50,10 @@ struct http {
 
 /* Lives as long as its connection; holds the one request the connection is working on. */
 struct conn_ctx {
+	struct conn_ctx *prev, *next;
+	MHD_socket fd;
+	atomic_bool busy;	    /* a complete request header arrived and is not answered yet */
+	_Atomic int64_t idle_since; /* when the connection opened or last finished a request */
 	char client[INET6_ADDRSTRLEN];
 	char uri[URI_MAX];
 	bool started;
@@ -71,13 +80,28 @@ static enum http_method parse_method(const char *m)
 	return HTTP_OTHER;
 }
 
+static int64_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	(void)cls;
+	struct http *h = cls;
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		struct conn_ctx *cx = *socket_ctx;
 		if (cx) {
+			pthread_mutex_lock(&h->conns_lock);
+			if (cx->prev)
+				cx->prev->next = cx->next;
+			else
+				h->conns = cx->next;
+			if (cx->next)
+				cx->next->prev = cx->prev;
+			pthread_mutex_unlock(&h->conns_lock);
 			buf_cleanup(&cx->body);
 			free(cx);
 		}
@@ -85,6 +109,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		return;
 	}
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	cx->fd = fi ? fi->connect_fd : MHD_INVALID_SOCKET;
+	atomic_init(&cx->busy, false);
+	atomic_init(&cx->idle_since, mono_s());
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	strcpy(cx->client, "-");
@@ -98,7 +127,29 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 				  cx->client, sizeof(cx->client));
 	}
+	pthread_mutex_lock(&h->conns_lock);
+	cx->next = h->conns;
+	if (h->conns)
+		h->conns->prev = cx;
+	h->conns = cx;
+	pthread_mutex_unlock(&h->conns_lock);
 	*socket_ctx = cx;
+}
+
+void http_reap(struct http *h)
+{
+	int64_t now = mono_s();
+	pthread_mutex_lock(&h->conns_lock);
+	for (struct conn_ctx *cx = h->conns; cx; cx = cx->next) {
+		if (atomic_load(&cx->busy) || cx->fd == MHD_INVALID_SOCKET)
+			continue;
+		if (now - atomic_load(&cx->idle_since) >= (int64_t)h->cfg->timeout_s) {
+			/* libmicrohttpd sees the end of the stream and closes the connection */
+			shutdown(cx->fd, SHUT_RDWR);
+			atomic_store(&cx->idle_since, INT64_MAX / 2);
+		}
+	}
+	pthread_mutex_unlock(&h->conns_lock);
 }
 
 /* Called with the raw request target before MHD decodes it; its result becomes *req_cls. */
@@ -130,6 +181,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct conn_ctx *cx = *req_cls;
 	if (cx && cx->started) {
 		cx->started = false;
+		atomic_store(&cx->idle_since, mono_s());
+		atomic_store(&cx->busy, false);
 		/* keep the buffer for the connection's next request unless it grew large */
 		if (cx->body.cap > 65536)
 			buf_cleanup(&cx->body);
@@ -489,6 +542,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		cx->too_large = false;
 		cx->answered = false;
 		cx->received = 0;
+		atomic_store(&cx->busy, true);
 		cx->method = parse_method(method);
 		atomic_fetch_add(&h->inflight, 1);
 		if (cx->method == HTTP_POST || cx->method == HTTP_PUT) {
@@ -602,6 +656,7 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 {
 	const struct config *cfg = app->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
+	pthread_mutex_init(&h->conns_lock, NULL);
 	h->app = app;
 	h->cache = cache;
 	h->cfg = cfg;
@@ -623,6 +678,7 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 		flags |= MHD_USE_IPv6;
 	} else {
 		buf_printf(err, "server.listen: '%s' is not an address", cfg->listen);
+		pthread_mutex_destroy(&h->conns_lock);
 		free(h);
 		return NULL;
 	}
@@ -644,6 +700,7 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 	if (!h->daemon) {
 		buf_printf(err, "cannot listen on %s port %u: %s", cfg->listen, cfg->port,
 			   errno ? strerror(errno) : "libmicrohttpd refused to start");
+		pthread_mutex_destroy(&h->conns_lock);
 		free(h);
 		return NULL;
 	}
@@ -670,5 +727,6 @@ void http_stop(struct http *h, unsigned timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->conns_lock);
 	free(h);
 }

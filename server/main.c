@@ -156,6 +156,8 @@ static int cmd_serve(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* past a file size limit, writes fail (and the store answers 503) instead of killing us */
+	signal(SIGXFSZ, SIG_IGN);
 
 	struct app app = {.cfg = &cfg, .started = (int64_t)time(NULL)};
 	struct cache *cache = NULL;
@@ -204,6 +206,7 @@ static int cmd_serve(int argc, char **argv)
 		}
 		/* writes by other processes and scheduled stories going public */
 		store_poll(app.store, (int64_t)time(NULL));
+		http_reap(http);
 	}
 	rc = 0;
 out:

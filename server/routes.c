@@ -658,15 +658,18 @@ static int read_article(struct app *app, const struct request *req, struct respo
 	return 0;
 }
 
-static void write_failed(struct app *app, const struct request *req, struct response *resp,
-			 int rc, const char *slug)
+static void write_failed(struct response *resp, int rc, const char *slug)
 {
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
 		json_error(resp, 404, "not found");
-	else if (rc == -EEXIST)
+	} else if (rc == -EEXIST) {
 		json_errorf(resp, 409, "slug: '%s' is taken by another article", slug);
-	else
-		server_error(app, req, resp, rc);
+	} else {
+		/* read-only, full or failing storage: nothing was written; the client may retry */
+		json_error(resp, 503, "the article could not be stored right now; nothing was "
+				      "changed, try again later");
+		resp->retry_after = 5;
+	}
 }
 
 static void answer_article(struct app *app, struct response *resp, unsigned status,
@@ -684,7 +687,7 @@ static void api_create(struct app *app, const struct request *req, struct respon
 	if (read_article(app, req, resp, &a) == 0) {
 		int rc = store_create(app->store, &a, now_s());
 		if (rc < 0) {
-			write_failed(app, req, resp, rc, a.slug);
+			write_failed(resp, rc, a.slug);
 		} else {
 			answer_article(app, resp, 201, &a);
 			resp->location = xasprintf("/api/articles/%s", a.slug);
@@ -735,7 +738,7 @@ static void handle_api_article(struct app *app, const struct request *req, const
 	if (req->method == HTTP_DELETE) {
 		int rc = store_delete(app->store, slug);
 		if (rc < 0) {
-			write_failed(app, req, resp, rc, slug);
+			write_failed(resp, rc, slug);
 		} else {
 			resp->status = 204;
 			resp->content_type = NULL;
@@ -747,7 +750,7 @@ static void handle_api_article(struct app *app, const struct request *req, const
 	if (read_article(app, req, resp, &a) == 0) {
 		int rc = store_replace(app->store, slug, &a, now_s());
 		if (rc < 0)
-			write_failed(app, req, resp, rc, a.slug);
+			write_failed(resp, rc, a.slug);
 		else
 			answer_article(app, resp, 200, &a);
 	}

@@ -142,7 +142,9 @@ struct conn {
 };
 
 struct store {
+	char *path;
 	struct conn writer;
+	bool writer_readonly; /* opened (or found) unable to write: reopen before the next write */
 	struct conn *readers;
 	unsigned nreaders;
 	atomic_uint next_reader;
@@ -289,6 +291,7 @@ static int64_t data_version(struct conn *c)
 struct store *store_open(const char *path, unsigned nreaders, struct buf *err)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
 	if (nreaders < 1)
 		nreaders = 1;
 	s->readers = xcalloc(nreaders, sizeof(*s->readers));
@@ -303,6 +306,9 @@ struct store *store_open(const char *path, unsigned nreaders, struct buf *err)
 			goto fail;
 	}
 	s->data_version = data_version(&s->writer);
+	s->writer_readonly = sqlite3_db_readonly(s->writer.db, "main") != 0;
+	if (s->writer_readonly)
+		log_warn("store: %s is read-only: writes answer 503 until it is writable", path);
 	return s;
 fail:
 	store_close(s);
@@ -317,6 +323,7 @@ void store_close(struct store *s)
 		conn_close(&s->readers[i]);
 	conn_close(&s->writer);
 	free(s->readers);
+	free(s->path);
 	free(s);
 }
 
@@ -738,10 +745,36 @@ static int insert_new(struct conn *c, struct article *a, int64_t now, bool keep_
 	return rc == SQLITE_DONE ? 0 : db_error(c, rc, "set slug");
 }
 
+/* SQLite keeps a connection read-only once it opened that way (the file or folder was not
+ * writable). When the fault is cleared, a fresh connection writes again. Under the lock. */
+static int reopen_writer(struct store *s)
+{
+	for (int i = 0; i < NSTMT; i++) {
+		sqlite3_finalize(s->writer.stmt[i]);
+		s->writer.stmt[i] = NULL;
+	}
+	sqlite3_close(s->writer.db);
+	s->writer.db = NULL;
+	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE;
+	int rc = sqlite3_open_v2(s->path, &s->writer.db, flags, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(s->writer.db, 5000);
+		sqlite3_extended_result_codes(s->writer.db, 1);
+		sqlite3_exec(s->writer.db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+			     NULL, NULL, NULL);
+	}
+	s->writer_readonly = rc != SQLITE_OK || sqlite3_db_readonly(s->writer.db, "main") != 0;
+	if (!s->writer_readonly)
+		log_info("store: the database is writable again");
+	return s->writer_readonly ? -EROFS : 0;
+}
+
 static int begin(struct store *s)
 {
 	pthread_mutex_lock(&s->writer.lock);
-	int rc = exec_simple(&s->writer, S_BEGIN);
+	int rc = s->writer_readonly ? reopen_writer(s) : 0;
+	if (rc == 0)
+		rc = exec_simple(&s->writer, S_BEGIN);
 	if (rc < 0)
 		pthread_mutex_unlock(&s->writer.lock);
 	return rc;
@@ -754,6 +787,8 @@ static int finish(struct store *s, int rc)
 		rc = exec_simple(&s->writer, S_COMMIT);
 	if (rc < 0 && !sqlite3_get_autocommit(s->writer.db))
 		exec_simple(&s->writer, S_ROLLBACK);
+	if (rc == -EROFS)
+		s->writer_readonly = true;
 	pthread_mutex_unlock(&s->writer.lock);
 	if (rc == 0) {
 		atomic_fetch_add(&s->generation, 1);
