@@ -28,4 +28,4 @@ BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
 # Tools the HTTP tests drive as a user would: nginx in front of the server (test_nginx.py),
 # a headless browser (test_browser.py), strace for the unit's system call filter. Installed by
 # scripts/test only.
-TEST_PACKAGES=(nginx chromium strace)
+TEST_PACKAGES=(nginx chromium strace valgrind)

@@ -57,7 +57,14 @@ size_t article_utf8_len(const char *s)
 	return n;
 }
 
-/* C0 and C1 controls and DEL; newline and tab only where allow_newlines. */
+/* C0 and C1 controls and DEL. U+FFFE and U+FFFF are valid UTF-8 but not XML: the feeds
+ * could not carry them. */
+static bool is_control(unsigned c)
+{
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0xfffe || c == 0xffff;
+}
+
+/* Controls; newline and tab only where allow_newlines. */
 static bool has_controls(const char *s, bool allow_newlines)
 {
 	const char *p = s;
@@ -65,11 +72,54 @@ static bool has_controls(const char *s, bool allow_newlines)
 		unsigned c = next_cp(&p);
 		if (allow_newlines && (c == '\n' || c == '\t' || c == '\r'))
 			continue;
-		/* U+FFFE and U+FFFF are valid UTF-8 but not XML: the feeds could not carry them */
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0xfffe || c == 0xffff)
+		if (is_control(c))
 			return true;
 	}
 	return false;
+}
+
+/* The length of the valid UTF-8 sequence at s with its code point in *cp, or 0. */
+static size_t utf8_seq(const unsigned char *s, unsigned *cp)
+{
+	static const unsigned least[] = {0, 0x80, 0x800, 0x10000};
+	size_t n;
+	if (s[0] < 0x80)
+		n = 1;
+	else if ((s[0] & 0xe0) == 0xc0)
+		n = 2;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4;
+	else
+		return 0;
+	unsigned c = n == 1 ? s[0] : s[0] & (0x7fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < least[n - 1] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* A copy of s without controls (newlines and tabs stay) and without invalid UTF-8. cmark
+ * decodes entities such as "&#1;" and writes "&#xfffe;" as a lone 0xFE byte: jansson would
+ * leave such a string out of the JSON, and the feed would not be XML. */
+static char *drop_controls(const char *s)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c;
+		size_t n = utf8_seq(p, &c);
+		if (n && (!is_control(c) || c == '\n' || c == '\t' || c == '\r'))
+			buf_append(&b, p, n);
+		p += n ? n : 1;
+	}
+	return buf_steal(&b, NULL);
 }
 
 static char *trimmed(const char *s)
@@ -148,7 +198,9 @@ char *article_markdown_html(const char *markdown, size_t len)
 	char *html = cmark_markdown_to_html(markdown, len, CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
 	if (!html)
 		return xstrdup("");
-	return html;
+	char *clean = drop_controls(html);
+	free(html);
+	return clean;
 }
 
 static void collect_text(cmark_node *para, struct buf *text)
@@ -195,10 +247,13 @@ void article_summary(struct buf *out, const char *markdown)
 	cmark_iter_free(it);
 	cmark_node_free(doc);
 
-	/* collapse whitespace, then cut at a word boundary */
+	/* drop what entities brought in that a given summary may not hold, collapse whitespace,
+	 * then cut at a word boundary */
+	char *plain = drop_controls(buf_str(&text));
+	buf_cleanup(&text);
 	struct buf clean = BUF_INIT;
 	bool space = false;
-	for (const char *p = buf_str(&text); *p; p++) {
+	for (const char *p = plain; *p; p++) {
 		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
 			space = clean.len > 0;
 			continue;
@@ -208,7 +263,7 @@ void article_summary(struct buf *out, const char *markdown)
 		space = false;
 		buf_putc(&clean, *p);
 	}
-	buf_cleanup(&text);
+	free(plain);
 	const char *s = buf_str(&clean);
 	if (article_utf8_len(s) <= ARTICLE_SUMMARY_CUT) {
 		buf_puts(out, s);
@@ -259,7 +314,15 @@ static int fail(struct article_error *err, const char *field, const char *fmt, .
 
 static int fail(struct article_error *err, const char *field, const char *fmt, ...)
 {
-	snprintf(err->field, sizeof(err->field), "%s", field);
+	/* an unknown key is the client's, and goes into JSON: cut it between characters */
+	size_t n = strlen(field);
+	if (n >= sizeof(err->field)) {
+		n = sizeof(err->field) - 1;
+		while (n > 0 && ((unsigned char)field[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(err->field, field, n);
+	err->field[n] = '\0';
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);

@@ -83,9 +83,7 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 
 char *buf_steal(struct buf *b, size_t *len)
 {
-	if (!b->data)
-		buf_reserve(b, 0), b->data[0] = '\0';
-	char *p = b->data;
+	char *p = b->data ? b->data : xstrdup("");
 	if (len)
 		*len = b->len;
 	buf_init(b);

@@ -45,6 +45,7 @@ struct http {
 	const struct config *cfg;
 	char cache_control[64];
 	atomic_int inflight;
+	atomic_int nconns; /* open connections, for on_accept */
 	unsigned port;
 };
 
@@ -53,13 +54,15 @@ struct conn_ctx {
 	struct conn_ctx *prev, *next;
 	MHD_socket fd;
 	atomic_bool busy;	    /* a complete request header arrived and is not answered yet */
-	_Atomic int64_t idle_since; /* when the connection opened or last finished a request */
+	_Atomic int64_t idle_since; /* mono_ms() when it opened or last finished a request */
 	char client[INET6_ADDRSTRLEN];
 	char uri[URI_MAX];
 	bool started;
 	bool too_large;
 	bool answered;
 	bool nul_escape; /* the target holds %00 */
+	const char *raw_uri; /* the target as libmicrohttpd first saw it, and its C length */
+	size_t raw_len;
 	size_t received; /* body bytes seen, kept or not */
 	enum http_method method;
 	struct buf body;
@@ -80,11 +83,12 @@ static enum http_method parse_method(const char *m)
 	return HTTP_OTHER;
 }
 
-static int64_t mono_s(void)
+/* Milliseconds of the monotonic clock: the header deadline is counted from these. */
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
@@ -92,6 +96,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
 	struct http *h = cls;
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&h->nconns, 1);
 		struct conn_ctx *cx = *socket_ctx;
 		if (cx) {
 			pthread_mutex_lock(&h->conns_lock);
@@ -108,12 +113,13 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		*socket_ctx = NULL;
 		return;
 	}
+	atomic_fetch_add(&h->nconns, 1);
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
 	const union MHD_ConnectionInfo *fi =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	cx->fd = fi ? fi->connect_fd : MHD_INVALID_SOCKET;
 	atomic_init(&cx->busy, false);
-	atomic_init(&cx->idle_since, mono_s());
+	atomic_init(&cx->idle_since, mono_ms());
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	strcpy(cx->client, "-");
@@ -138,12 +144,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 void http_reap(struct http *h)
 {
-	int64_t now = mono_s();
+	int64_t now = mono_ms();
 	pthread_mutex_lock(&h->conns_lock);
 	for (struct conn_ctx *cx = h->conns; cx; cx = cx->next) {
 		if (atomic_load(&cx->busy) || cx->fd == MHD_INVALID_SOCKET)
 			continue;
-		if (now - atomic_load(&cx->idle_since) >= (int64_t)h->cfg->timeout_s) {
+		if (now - atomic_load(&cx->idle_since) >= (int64_t)h->cfg->timeout_s * 1000) {
 			/* libmicrohttpd sees the end of the stream and closes the connection */
 			shutdown(cx->fd, SHUT_RDWR);
 			atomic_store(&cx->idle_since, INT64_MAX / 2);
@@ -162,6 +168,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (cx) {
 		/* a decoded %00 would cut the path short ("x.css%00.png" is not x.css) */
 		cx->nul_escape = strcasestr(uri, "%00") != NULL;
+		cx->raw_uri = uri;
+		cx->raw_len = strlen(uri);
 		if (log_access_enabled()) {
 			size_t n = strnlen(uri, URI_MAX - 1);
 			memcpy(cx->uri, uri, n);
@@ -181,7 +189,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct conn_ctx *cx = *req_cls;
 	if (cx && cx->started) {
 		cx->started = false;
-		atomic_store(&cx->idle_since, mono_s());
+		atomic_store(&cx->idle_since, mono_ms());
 		atomic_store(&cx->busy, false);
 		/* keep the buffer for the connection's next request unless it grew large */
 		if (cx->body.cap > 65536)
@@ -528,6 +536,47 @@ static void json_error(struct response *resp, unsigned status, const char *messa
 	buf_printf(&resp->body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}", status, message);
 }
 
+struct framing {
+	unsigned content_length;
+	const char *first;
+	bool differ;
+	bool transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	(void)kind;
+	if (strcasecmp(key, "Content-Length") == 0) {
+		if (f->content_length++ && strcmp(f->first, value) != 0)
+			f->differ = true;
+		else
+			f->first = value;
+	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->transfer_encoding = true;
+	}
+	return MHD_YES;
+}
+
+/* A 400 for a request that cannot be read safely; the connection is closed after it. */
+static enum MHD_Result refuse(struct MHD_Connection *conn, const struct conn_ctx *cx,
+			      const char *method, const char *version, const char *message)
+{
+	char body[256];
+	int n = snprintf(body, sizeof(body), "{\"error\":{\"status\":400,\"message\":\"%s\"}}",
+			 message);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result rc = MHD_queue_response(conn, 400, r);
+	MHD_destroy_response(r);
+	access_log(conn, cx, cx->client, method, version, 400, (size_t)n);
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_size, void **req_cls)
@@ -545,6 +594,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_store(&cx->busy, true);
 		cx->method = parse_method(method);
 		atomic_fetch_add(&h->inflight, 1);
+		/* libmicrohttpd takes the first of two Content-Lengths and prefers chunked over a
+		 * Content-Length, then keeps the connection: a proxy reading the message the other
+		 * way would let a second request hide in the body (RFC 9112 6.1, 6.3: refuse, close) */
+		struct framing f = {0};
+		if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length"))
+			MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+		if (f.differ || (f.content_length && f.transfer_encoding)) {
+			cx->answered = true;
+			return refuse(conn, cx, method, version, "ambiguous message framing");
+		}
+		/* libmicrohttpd parses the request line in place and ends the target at a raw NUL,
+		 * so the version no longer follows right after the target's end: "/x.css\0.png"
+		 * must not be served as /x.css (checked against libmicrohttpd 0.9.75) */
+		if (cx->raw_uri && version != cx->raw_uri + cx->raw_len + 1) {
+			cx->answered = true;
+			return refuse(conn, cx, method, version,
+				      "the request target contains a NUL byte");
+		}
 		if (cx->method == HTTP_POST || cx->method == HTTP_PUT) {
 			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								     "Content-Length");
@@ -643,6 +710,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return rc;
 }
 
+/* Refuses (closes at once) a connection past server.max_connections; libmicrohttpd's own
+ * limit would leave it waiting in the listen queue instead. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct http *h = cls;
+	(void)addr;
+	(void)len;
+	return atomic_load(&h->nconns) < (int)h->cfg->max_connections ? MHD_YES : MHD_NO;
+}
+
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
@@ -689,12 +766,14 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 	}
 
 	h->daemon = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+		flags, (uint16_t)cfg->port, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_error, h, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->timeout_s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		/* on_accept enforces server.max_connections by closing the excess at once; at
+		 * libmicrohttpd's own limit, clients would wait unanswered in the listen queue */
+		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections * 2 + 16 * threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 		h, MHD_OPTION_END);
 	if (!h->daemon) {

@@ -88,7 +88,13 @@ int rfc3339_parse(const char *s, struct rfc3339 *out)
 	if (*p)
 		return -1;
 	int64_t days = rfc3339_days_from_civil(y, (unsigned)mo, (unsigned)d);
-	out->utc = days * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset * 60;
+	int64_t utc = days * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset * 60;
+	/* an offset can carry the moment past year 0000 or 9999, and its UTC form (created_at,
+	 * updated_at) would then not be RFC 3339 */
+	if (utc < rfc3339_days_from_civil(0, 1, 1) * 86400 ||
+	    utc >= rfc3339_days_from_civil(10000, 1, 1) * 86400)
+		return -1;
+	out->utc = utc;
 	out->offset_min = offset;
 	out->zulu = zulu;
 	return 0;

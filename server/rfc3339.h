@@ -15,8 +15,9 @@ struct rfc3339 {
 };
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" exactly: real calendar dates only,
- * hours 00-23, no leap seconds, an offset required, nothing after it. Fractions are accepted
- * and dropped. Returns 0, or -1 with out untouched. */
+ * hours 00-23, no leap seconds, an offset required, nothing after it, and a moment whose UTC
+ * is within the years 0000-9999. Fractions are accepted and dropped. Returns 0, or -1 with out
+ * untouched. */
 int rfc3339_parse(const char *s, struct rfc3339 *out);
 
 /* Appends t as "YYYY-MM-DDTHH:MM:SS" plus "Z" or its offset. */

@@ -75,8 +75,12 @@ static void json_error(struct response *resp, unsigned status, const char *messa
 	resp->content_type = JSON_TYPE;
 	buf_reset(&resp->body);
 	json_t *e = json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message", message);
-	char *text = json_dumps(e, JSON_COMPACT);
-	buf_puts(&resp->body, text);
+	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	if (text)
+		buf_puts(&resp->body, text);
+	else /* a message that is not UTF-8: say what the status says */
+		buf_printf(&resp->body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}",
+			   status, status == 404 ? "not found" : "request refused");
 	free(text);
 	json_decref(e);
 }
@@ -601,6 +605,8 @@ static void api_list(struct app *app, const struct request *req, struct response
 		return;
 	}
 	struct buf norm = BUF_INIT;
+	if (tag && !*tag)
+		tag = NULL; /* "?tag=" filters nothing, as "?q=" searches nothing */
 	if (tag) {
 		article_slugify(&norm, tag, ARTICLE_TAG_MAX);
 		tag = buf_str(&norm);
@@ -822,8 +828,10 @@ void routes_handle(struct app *app, const struct request *req, struct response *
 	r->handler(app, req, arg, resp);
 }
 
-/* Joins parts with \x1f into key; a NULL part ends the list (an absent last parameter).
- * False when it does not fit. On the cached path, so no printf. */
+#define ABSENT "\x1e" /* in a cache key: the parameter was not given (not even empty) */
+
+/* Joins parts with \x1f into key; a NULL part ends the list. False when it does not fit.
+ * On the cached path, so no printf. */
 static bool join_key(char *key, size_t size, const char *const *parts)
 {
 	size_t n = 0;
@@ -849,7 +857,11 @@ bool routes_cache_key(struct app *app, const struct request *req, char *key, siz
 	const struct route *r = match(req->path, &arg, &known);
 	if (!r || !(r->methods & req->method))
 		return false;
+	/* "?page=" and no page are different requests (400 or 404 against a page), so an
+	 * absent parameter has a key of its own */
 	const char *page = req->query(req, "page");
+	if (!page)
+		page = ABSENT;
 	if (r->handler == handle_front || r->handler == handle_tag)
 		return join_key(key, size, (const char *[]){req->path, page, NULL});
 	if (r->handler == handle_article_page || r->handler == handle_feed ||
@@ -859,9 +871,10 @@ bool routes_cache_key(struct app *app, const struct request *req, char *key, siz
 		if (req->query(req, "status"))
 			return false;
 		const char *pp = req->query(req, "per_page"), *tag = req->query(req, "tag");
+		const char *q = req->query(req, "q");
 		return join_key(key, size,
-				(const char *[]){req->path, page ? page : "", pp ? pp : "",
-						 tag ? tag : "", req->query(req, "q"), NULL});
+				(const char *[]){req->path, page, pp ? pp : ABSENT,
+						 tag ? tag : ABSENT, q ? q : ABSENT, NULL});
 	}
 	if (r->handler == handle_static || r->handler == handle_root_file) {
 		/* the file's identity is part of the key, so an edited file is served fresh */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "mem.h"
@@ -145,6 +146,7 @@ struct store {
 	char *path;
 	struct conn writer;
 	bool writer_readonly; /* opened (or found) unable to write: reopen before the next write */
+	int64_t reopened_at;  /* when reopen_all last tried */
 	struct conn *readers;
 	unsigned nreaders;
 	atomic_uint next_reader;
@@ -211,27 +213,46 @@ static int exec_simple(struct conn *c, enum stmt which)
 	return rc == SQLITE_DONE ? 0 : db_error(c, rc, sql[which]);
 }
 
+/* Opens c's database handle: the writer may write, readers are read-only by SQLite's own
+ * flag and query_only. Returns an SQLite result code. */
+static int open_db(struct conn *c, const char *path, bool writer, bool create)
+{
+	int flags = SQLITE_OPEN_NOMUTEX |
+		    (writer ? SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+			    : SQLITE_OPEN_READONLY);
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_busy_timeout(c->db, 5000);
+	sqlite3_extended_result_codes(c->db, 1);
+	return sqlite3_exec(c->db,
+			    writer ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+				   : "PRAGMA query_only = 1;",
+			    NULL, NULL, NULL);
+}
+
+/* Closes c's handle and statements; the struct and its lock stay. */
+static void drop_db(struct conn *c)
+{
+	for (int i = 0; i < NSTMT; i++) {
+		sqlite3_finalize(c->stmt[i]);
+		c->stmt[i] = NULL;
+	}
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
 static int conn_open(struct conn *c, const char *path, bool writer, struct buf *err)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
-	int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-						  : SQLITE_OPEN_READONLY);
-	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	int rc = open_db(c, path, writer, true);
+	/* WAL is a property of the file, set once; readers never wait for the writer */
+	if (rc == SQLITE_OK && writer)
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		buf_printf(err, "cannot open database %s: %s", path,
 			   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-		return -1;
-	}
-	sqlite3_busy_timeout(c->db, 5000);
-	sqlite3_extended_result_codes(c->db, 1);
-	const char *pragmas = writer ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-				       " PRAGMA foreign_keys = ON;"
-				     : "PRAGMA query_only = 1;";
-	char *msg = NULL;
-	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-		buf_printf(err, "cannot set up database %s: %s", path, msg ? msg : "?");
-		sqlite3_free(msg);
 		return -1;
 	}
 	return 0;
@@ -239,10 +260,7 @@ static int conn_open(struct conn *c, const char *path, bool writer, struct buf *
 
 static void conn_close(struct conn *c)
 {
-	for (int i = 0; i < NSTMT; i++)
-		sqlite3_finalize(c->stmt[i]);
-	if (c->db)
-		sqlite3_close(c->db);
+	drop_db(c);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -368,9 +386,11 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 	a->updated_at = col_text(st, 11);
 	a->updated_ts = sqlite3_column_int64(st, 12);
 	const char *tags = (const char *)sqlite3_column_text(st, 13);
+	if (!tags)
+		tags = ""; /* NULL: no tags */
 	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
 	a->ntags = 0;
-	while (tags && *tags && a->ntags < ARTICLE_TAGS_MAX) {
+	while (*tags && a->ntags < ARTICLE_TAGS_MAX) {
 		size_t n = strcspn(tags, " ");
 		a->tags[a->ntags++] = xstrndup(tags, n);
 		tags += n;
@@ -746,25 +766,34 @@ static int insert_new(struct conn *c, struct article *a, int64_t now, bool keep_
 }
 
 /* SQLite keeps a connection read-only once it opened that way (the file or folder was not
- * writable). When the fault is cleared, a fresh connection writes again. Under the lock. */
-static int reopen_writer(struct store *s)
+ * writable), and every connection of the process shares one wal-index, which stays read-only
+ * while any of them is open. So when writes failed for that reason, all connections are
+ * closed and opened again, at most once a second, until a write transaction can begin.
+ * Under the writer lock; takes every reader's lock (readers never take the writer's). */
+static int reopen_all(struct store *s)
 {
-	for (int i = 0; i < NSTMT; i++) {
-		sqlite3_finalize(s->writer.stmt[i]);
-		s->writer.stmt[i] = NULL;
+	int64_t now = (int64_t)time(NULL);
+	if (now == s->reopened_at)
+		return -EROFS;
+	s->reopened_at = now;
+	for (unsigned i = 0; i < s->nreaders; i++)
+		pthread_mutex_lock(&s->readers[i].lock);
+	for (unsigned i = 0; i < s->nreaders; i++)
+		drop_db(&s->readers[i]);
+	drop_db(&s->writer);
+	int rc = open_db(&s->writer, s->path, true, false);
+	if (rc == SQLITE_OK) /* the file is opened lazily: only a write transaction tells */
+		rc = sqlite3_exec(s->writer.db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, NULL);
+	for (unsigned i = 0; i < s->nreaders; i++) {
+		if (open_db(&s->readers[i], s->path, false, false) != SQLITE_OK)
+			log_error("store: cannot reopen a reader: %s",
+				  sqlite3_errmsg(s->readers[i].db));
+		pthread_mutex_unlock(&s->readers[i].lock);
 	}
-	sqlite3_close(s->writer.db);
-	s->writer.db = NULL;
-	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE;
-	int rc = sqlite3_open_v2(s->path, &s->writer.db, flags, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(s->writer.db, 5000);
-		sqlite3_extended_result_codes(s->writer.db, 1);
-		sqlite3_exec(s->writer.db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-			     NULL, NULL, NULL);
-	}
-	s->writer_readonly = rc != SQLITE_OK || sqlite3_db_readonly(s->writer.db, "main") != 0;
-	if (!s->writer_readonly)
+	s->writer_readonly = rc != SQLITE_OK;
+	if (s->writer_readonly)
+		log_warn("store: the database is still not writable");
+	else
 		log_info("store: the database is writable again");
 	return s->writer_readonly ? -EROFS : 0;
 }
@@ -772,9 +801,11 @@ static int reopen_writer(struct store *s)
 static int begin(struct store *s)
 {
 	pthread_mutex_lock(&s->writer.lock);
-	int rc = s->writer_readonly ? reopen_writer(s) : 0;
+	int rc = s->writer_readonly ? reopen_all(s) : 0;
 	if (rc == 0)
 		rc = exec_simple(&s->writer, S_BEGIN);
+	if (rc == -EROFS)
+		s->writer_readonly = true;
 	if (rc < 0)
 		pthread_mutex_unlock(&s->writer.lock);
 	return rc;

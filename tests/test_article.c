@@ -178,6 +178,10 @@ static const struct rule rules[] = {
 	{"{'title':'Hello','body':'Text','Title':'x'}", ARTICLE_API, "Title"},
 	{"{'title':'Hello','body':'Text','tag':['x']}", ARTICLE_API, "tag"},
 	{"{'title':'Hello','body':'Text','published':true}", ARTICLE_IMPORT, "published"},
+	/* a name too long for the error is cut between characters: the 422 is JSON */
+	{"{'title':'Hello','body':'Text',"
+	 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9':1}",
+	 ARTICLE_API, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
 
 	/* server-made fields that are present must still be what they claim */
 	{"{'title':'Hello','body':'Text','id':'7'}", ARTICLE_IMPORT, "id"},
@@ -580,6 +584,8 @@ static void test_summary(void **state)
 	expect_summary("![alt text](/i.png) caption", "alt text caption");
 	expect_summary("# Only a heading", "");
 	expect_summary("", "");
+	/* entities may not bring in what a given summary may not hold (found by fuzz_article) */
+	expect_summary("a&#1;b &#x7f;c &#x85;d &#xfffe;e &#xffff;f &#9;g", "ab c d e f g");
 
 	/* exactly 300 characters: whole; 301: cut */
 	char *p300 = repeat("abcd ", 60);
@@ -730,6 +736,9 @@ static void test_markdown_html(void **state)
 			fail_msg("'%s' came through as '%s'", hostile[i], got);
 		free(got);
 	}
+
+	/* cmark decodes &#1; and writes &#xfffe; as a lone 0xFE byte: neither may come out */
+	expect_html("a&#1;b &#xfffe;c &#xffff;d &#x85;e &#9;f", "<p>ab c d e \tf</p>\n");
 
 	/* only len bytes are read */
 	char *got = article_markdown_html("*a* and more", 3);

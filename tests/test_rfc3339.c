@@ -117,6 +117,8 @@ static const char *const invalid[] = {
 	"2023/01/12T06:33:00Z",
 	"2023-01-12T06-33-00Z",
 	"２０２３-01-12T06:33:00Z", /* fullwidth digits */
+	"0000-01-01T00:00:00+00:01", /* in UTC before year 0000 (found by fuzz_rfc3339) */
+	"9999-12-31T23:59:59-00:01", /* in UTC after year 9999 */
 	"2023-01-12T06:33:00UTC",
 	"2023-01-12T06:33:00GMT+8",
 	"Thu, 12 Jan 2023 06:33:00 GMT",

@@ -1,12 +1,14 @@
 /* fuzz_template.c - libFuzzer target: any bytes as a template, parsed, checked and rendered. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "buf.h"
+#include "fuzz.h"
 #include "template.h"
 
 /*
@@ -26,8 +28,6 @@ static const char *const partials[][2] = {
     {"wrap", "  {{<input}}{{$blk}}\n    W\n{{/blk}}{{/input}}\n\t{{>*t}}\n"},
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tpl_set *set = tpl_set_new();
@@ -37,9 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ctx)
 		abort();
 	for (size_t i = 0; i < sizeof(partials) / sizeof(partials[0]); i++) {
-		if (tpl_set_add(set, partials[i][0], partials[i][0], partials[i][1],
-		                strlen(partials[i][1]), &err) < 0)
-			abort();
+		int rc = tpl_set_add(set, partials[i][0], partials[i][0], partials[i][1],
+		                     strlen(partials[i][1]), &err);
+		fuzz_check(rc == 0, "fixed partial: %s", buf_str(&err));
 	}
 	/* The input may include itself: the depth bound must stop it. */
 	if (tpl_set_add(set, "input", "input", (const char *)data, size, &err) == 0) {
@@ -49,6 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tpl_render(set, tpl_set_get(set, "wrap"), ctx, &out, &err);
 		buf_reset(&out);
 		tpl_render(set, tpl_set_get(set, "input"), NULL, &out, &err);
+	} else {
+		/* a parse error says where, and leaves the set as it was */
+		fuzz_check(strncmp(buf_str(&err), "input:", 6) == 0, "message: %s", buf_str(&err));
+		fuzz_check(tpl_set_get(set, "input") == NULL, "a failed add changed the set");
 	}
 	buf_cleanup(&out);
 	buf_cleanup(&err);

@@ -225,6 +225,12 @@ def list_params(s):
     lst = s.json("GET", "/api/articles?tag=odd")[2]
     eq([a["slug"] for a in lst["articles"]], ["story-5", "story-3", "story-1"])
     eq(s.json("GET", "/api/articles?tag=Odd")[2]["total"], 3, "tag is normalized")
+    # an empty parameter is not an absent one, and must not poison the cached list
+    eq(s.json("GET", "/api/articles?tag=")[2]["total"], 7, "?tag= filters nothing")
+    eq(s.json("GET", "/api/articles")[2]["total"], 7)
+    eq(s.get("/api/articles?page=")[0], 400)
+    eq(s.get("/api/articles?per_page=")[0], 400)
+    eq(s.json("GET", "/api/articles")[2]["total"], 7)
     lst = s.json("GET", "/api/articles?q=number+4")[2]
     eq([a["slug"] for a in lst["articles"]], ["story-4"])
     for q in ('"', "AND", "*", "NEAR(", "a OR", ")(", "x" * 10000):

@@ -9,7 +9,7 @@ import tempfile
 
 from harness import Server, check, eq, run
 
-BINARY = sys.argv[1]
+BINARY = os.path.abspath(sys.argv[1])
 
 
 def with_server(fn, **kw):
