@@ -649,15 +649,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	struct response resp;
 	response_init(&resp);
-	if (cx->too_large) {
-		json_error(&resp, 413, "request body is larger than server.max_body_bytes");
-		enum MHD_Result rc = serve_plain(h, conn, cx, client, method, version, &resp);
-		response_cleanup(&resp);
-		return rc;
-	}
-
-	if (cx->nul_escape) {
-		json_error(&resp, 400, "the request target contains an encoded NUL byte");
+	if (cx->too_large || cx->nul_escape) {
+		if (cx->too_large)
+			json_error(&resp, 413, "request body is larger than server.max_body_bytes");
+		else
+			json_error(&resp, 400, "the request target contains an encoded NUL byte");
 		enum MHD_Result rc = serve_plain(h, conn, cx, client, method, version, &resp);
 		response_cleanup(&resp);
 		return rc;
