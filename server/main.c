@@ -266,6 +266,28 @@ static struct store *open_store(struct config *cfg, const char *file, int *rc)
 	return s;
 }
 
+static char *read_all(const char *path, size_t *len, struct buf *err)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&b, chunk, n);
+	bool failed = ferror(fp);
+	fclose(fp);
+	if (failed) {
+		buf_printf(err, "%s: read error", path);
+		buf_cleanup(&b);
+		return NULL;
+	}
+	return buf_steal(&b, len);
+}
+
 /* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
 static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
 		   int64_t now)
@@ -315,9 +337,24 @@ static int cmd_import(int argc, char **argv)
 	for (int i = first; i < argc; i++) {
 		json_error_t jerr;
 		bool std_in = strcmp(argv[i], "-") == 0;
-		json_t *doc = std_in ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-				     : json_load_file(argv[i], JSON_REJECT_DUPLICATES, &jerr);
 		const char *name = std_in ? "-" : argv[i];
+		json_t *doc = NULL;
+		if (std_in) {
+			doc = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+		} else {
+			/* read whole: jansson's own file reading takes a byte at a time */
+			struct buf err = BUF_INIT;
+			size_t len;
+			char *text = read_all(argv[i], &len, &err);
+			if (!text) {
+				fprintf(stderr, "%s\n", buf_str(&err));
+				buf_cleanup(&err);
+				bad++;
+				continue;
+			}
+			doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+			free(text);
+		}
 		if (!doc) {
 			fprintf(stderr, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
 			bad++;
@@ -391,28 +428,6 @@ static int cmd_export(int argc, char **argv)
 	store_close(s);
 	config_cleanup(&cfg);
 	return rc;
-}
-
-static char *read_all(const char *path, size_t *len, struct buf *err)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	bool failed = ferror(fp);
-	fclose(fp);
-	if (failed) {
-		buf_printf(err, "%s: read error", path);
-		buf_cleanup(&b);
-		return NULL;
-	}
-	return buf_steal(&b, len);
 }
 
 static int cmd_render(int argc, char **argv)

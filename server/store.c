@@ -900,6 +900,8 @@ int store_delete(struct store *s, const char *slug)
 
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed)
 {
+	/* one large transaction: a page cache that holds it saves re-reading spilled pages */
+	sqlite3_exec(s->writer.db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
 	int rc = begin(s);
 	if (rc < 0) {
 		*failed = 0;
@@ -925,7 +927,9 @@ int store_import(struct store *s, struct article *list, size_t n, int64_t now, s
 		if (rc < 0)
 			*failed = i;
 	}
-	return finish(s, rc);
+	rc = finish(s, rc);
+	sqlite3_exec(s->writer.db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
+	return rc;
 }
 
 uint64_t store_generation(struct store *s)
