@@ -401,6 +401,27 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 	a->body_html = with_body ? col_text(st, 15) : xstrdup("");
 }
 
+/* Steps st to the end, appending every row to out (its array grows from cap). Returns 0 or
+ * a negative error; the statement is reset either way. */
+static int read_rows(struct conn *c, sqlite3_stmt *st, bool with_body, size_t cap,
+		     struct article_list *out, const char *what)
+{
+	int rc;
+	out->items = xcalloc(cap, sizeof(struct article));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == cap) {
+			cap *= 2;
+			out->items = xrealloc(out->items, cap * sizeof(struct article));
+		}
+		article_init(&out->items[out->n]);
+		row_to_article(st, with_body, &out->items[out->n]);
+		out->n++;
+	}
+	int ret = rc == SQLITE_DONE ? 0 : db_error(c, rc, what);
+	sqlite3_reset(st);
+	return ret;
+}
+
 static void bind_visibility(sqlite3_stmt *st, bool public_only, int64_t now)
 {
 	sqlite3_bind_int(st, 1, !public_only);
@@ -513,20 +534,7 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 		sqlite3_bind_text(st, 5, q->tag, -1, SQLITE_STATIC);
 	if (q->q)
 		sqlite3_bind_text(st, 6, fts.data, (int)fts.len, SQLITE_STATIC);
-	size_t cap = per_page < 64 ? per_page : 64;
-	out->items = xcalloc(cap, sizeof(struct article));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->n == cap) {
-			cap *= 2;
-			out->items = xrealloc(out->items, cap * sizeof(struct article));
-		}
-		article_init(&out->items[out->n]);
-		row_to_article(st, q->with_body, &out->items[out->n]);
-		out->n++;
-	}
-	if (rc != SQLITE_DONE)
-		ret = db_error(c, rc, "list");
-	sqlite3_reset(st);
+	ret = read_rows(c, st, q->with_body, per_page < 64 ? per_page : 64, out, "list");
 done:
 	if (in_txn)
 		exec_simple(c, S_COMMIT);
@@ -557,25 +565,7 @@ int store_export(struct store *s, struct article_list *out)
 	memset(out, 0, sizeof(*out));
 	struct conn *c = reader_get(s);
 	sqlite3_stmt *st = stmt(c, S_EXPORT);
-	int ret = 0, rc;
-	size_t cap = 64;
-	if (!st) {
-		conn_put(c);
-		return -EIO;
-	}
-	out->items = xcalloc(cap, sizeof(struct article));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->n == cap) {
-			cap *= 2;
-			out->items = xrealloc(out->items, cap * sizeof(struct article));
-		}
-		article_init(&out->items[out->n]);
-		row_to_article(st, true, &out->items[out->n]);
-		out->n++;
-	}
-	if (rc != SQLITE_DONE)
-		ret = db_error(c, rc, "export");
-	sqlite3_reset(st);
+	int ret = st ? read_rows(c, st, true, 64, out, "export") : -EIO;
 	conn_put(c);
 	out->total = (unsigned)out->n;
 	if (ret < 0)

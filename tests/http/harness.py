@@ -172,6 +172,20 @@ class Server:
             s.close()
 
 
+def server_test(binary, fn, **kw):
+    """A test that starts a server with **kw, runs fn(server), and demands a clean exit 0 on
+    SIGTERM (under valgrind that also means no memory error and no leak)."""
+    def test():
+        s = Server(binary, **kw)
+        try:
+            s.start()
+            fn(s)
+            eq(s.stop(), 0, "exit status after SIGTERM")
+        finally:
+            s.cleanup()
+    return test
+
+
 def run(tests):
     """Runs each (name, function) and prints a TAP-like line per test; exit 1 on any failure."""
     failed = 0

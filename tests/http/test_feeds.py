@@ -8,7 +8,7 @@ import urllib.parse
 import xml.dom.minidom
 import xml.etree.ElementTree as ET
 
-from harness import Server, check, eq, run
+from harness import Server, check, eq, run, server_test
 from seed import SEED, SEED_SLUG
 
 BINARY = sys.argv[1]
@@ -56,16 +56,8 @@ def iso_ago(hours, offset="Z"):
 
 
 def with_server(fn):
-    def test():
-        s = Server(BINARY, config={"site": {"title": SITE_TITLE, "language": "en-GB",
-                                            "description": "Fair & <balanced>"}})
-        try:
-            s.start()
-            fn(s)
-            eq(s.stop(), 0, "exit status")
-        finally:
-            s.cleanup()
-    return test
+    return server_test(BINARY, fn, config={"site": {"title": SITE_TITLE, "language": "en-GB",
+                                                    "description": "Fair & <balanced>"}})
 
 
 def post(s, body):

@@ -54,22 +54,14 @@ import socket
 import sys
 import time
 
-from harness import Server, check, eq, run
+from harness import Server, check, eq, run, server_test
 
 BINARY = sys.argv[1]
 TOKEN = "test-token"
 
 
 def with_server(fn, **kw):
-    def test():
-        s = Server(BINARY, **kw)
-        try:
-            s.start()
-            fn(s)
-            eq(s.stop(), 0, "exit status after SIGTERM")
-        finally:
-            s.cleanup()
-    return test
+    return server_test(BINARY, fn, **kw)
 
 
 def each(cases, fn):

@@ -9,22 +9,14 @@ import sys
 import time
 import urllib.parse
 
-from harness import Server, check, eq, run
+from harness import Server, check, eq, run, server_test
 from seed import SEED, SEED_PARAGRAPHS, SEED_SLUG
 
 BINARY = sys.argv[1]
 
 
 def with_server(fn, **kw):
-    def test():
-        s = Server(BINARY, **kw)
-        try:
-            s.start()
-            fn(s)
-            eq(s.stop(), 0, "exit status")
-        finally:
-            s.cleanup()
-    return test
+    return server_test(BINARY, fn, **kw)
 
 
 def post(s, body):

@@ -7,21 +7,13 @@ import subprocess
 import sys
 import tempfile
 
-from harness import Server, check, eq, run
+from harness import Server, check, eq, run, server_test
 
 BINARY = os.path.abspath(sys.argv[1])
 
 
 def with_server(fn, **kw):
-    def test():
-        s = Server(BINARY, **kw)
-        try:
-            s.start()
-            fn(s)
-            eq(s.stop(), 0, "exit status after SIGTERM")
-        finally:
-            s.cleanup()
-    return test
+    return server_test(BINARY, fn, **kw)
 
 
 def placeholder(s):
