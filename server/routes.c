@@ -331,18 +331,25 @@ static void base_host(const char *base_url, struct buf *out)
 	buf_append(out, p, n);
 }
 
+/* The newest public articles for the feeds and sitemaps; false with resp filled on error. */
+static bool public_list(struct app *app, const struct request *req, struct response *resp,
+			unsigned count, bool with_body, int64_t now, struct article_list *list)
+{
+	struct store_query sq = {.page = 1, .per_page = count, .public_only = true, .now = now,
+				 .with_body = with_body};
+	int rc = store_list(app->store, &sq, list);
+	if (rc < 0)
+		server_error(app, req, resp, rc);
+	return rc == 0;
+}
+
 static void handle_feed(struct app *app, const struct request *req, const char *arg,
 			struct response *resp)
 {
 	(void)arg;
-	struct store_query sq = {.page = 1, .per_page = FEED_SIZE, .public_only = true,
-				 .now = now_s(), .with_body = true};
 	struct article_list list;
-	int rc = store_list(app->store, &sq, &list);
-	if (rc < 0) {
-		server_error(app, req, resp, rc);
+	if (!public_list(app, req, resp, FEED_SIZE, true, now_s(), &list))
 		return;
-	}
 	struct buf host = BUF_INIT;
 	base_host(app->cfg->base_url, &host);
 	int64_t updated = newest_update(&list, 0);
@@ -369,7 +376,7 @@ static void handle_feed(struct app *app, const struct request *req, const char *
 	buf_cleanup(&b);
 	buf_cleanup(&host);
 	struct buf err = BUF_INIT;
-	rc = render_feed(app->render, ctx, &resp->body, &err);
+	int rc = render_feed(app->render, ctx, &resp->body, &err);
 	resp->content_type = "application/atom+xml; charset=utf-8";
 	resp->cacheable = true;
 	resp->last_modified = updated > app->started ? updated : app->started;
@@ -395,14 +402,9 @@ static void handle_sitemap(struct app *app, const struct request *req, const cha
 			   struct response *resp)
 {
 	(void)arg;
-	struct store_query sq = {.page = 1, .per_page = SITEMAP_MAX, .public_only = true,
-				 .now = now_s()};
 	struct article_list list;
-	int rc = store_list(app->store, &sq, &list);
-	if (rc < 0) {
-		server_error(app, req, resp, rc);
+	if (!public_list(app, req, resp, SITEMAP_MAX, false, now_s(), &list))
 		return;
-	}
 	struct buf *out = &resp->body;
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		      "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
@@ -429,13 +431,9 @@ static void handle_news_sitemap(struct app *app, const struct request *req, cons
 {
 	(void)arg;
 	int64_t now = now_s();
-	struct store_query sq = {.page = 1, .per_page = NEWS_MAX, .public_only = true, .now = now};
 	struct article_list list;
-	int rc = store_list(app->store, &sq, &list);
-	if (rc < 0) {
-		server_error(app, req, resp, rc);
+	if (!public_list(app, req, resp, NEWS_MAX, false, now, &list))
 		return;
-	}
 	struct buf *out = &resp->body;
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		      "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" "
