@@ -554,7 +554,7 @@ def syscall_filter():
         time.sleep(0.5)
         eq(s.get("/")[0], 200)
         os.kill(gazette, signal.SIGTERM)
-        eq(tracer.wait(20), 0, "exit status under strace")
+        eq(tracer.wait(20), 0, "exit status under strace; stderr:\n" + s.stderr()[-3000:])
         used = set()
         with open(trace) as f:
             for line in f:
