@@ -25,7 +25,7 @@ BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmark-dev libinih-dev zlib1g-dev
 	libcmocka-dev)
 
-# Tools the HTTP tests drive as a user would: nginx in front of the server (test_nginx.py),
-# a headless browser (test_browser.py), strace for the unit's system call filter. Installed by
-# scripts/test only.
-TEST_PACKAGES=(nginx chromium strace valgrind)
+# Tools the tests drive as a user would: nginx in front of the server (test_nginx.py), a
+# headless browser (test_browser.py), strace for the unit's system call filter, slowhttptest
+# for slow-client attacks, clang-format for the formatting check. Installed by scripts/test only.
+TEST_PACKAGES=(nginx chromium strace valgrind slowhttptest clang-format)

@@ -12,17 +12,17 @@
 
 /* ASCII for U+00C0..U+017F: Latin letters without their accents (lowercase; slugs are). */
 static const char *const latin[0x180 - 0xC0] = {
-	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i", "d", "n",
-	"o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "ss", "a", "a", "a", "a",
-	"a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i", "d", "n", "o", "o", "o", "o",
-	"o", "", "o", "u", "u", "u", "u", "y", "th", "y", "a", "a", "a", "a", "a", "a", "c", "c",
-	"c", "c", "c", "c", "c", "c", "d", "d", "d", "d", "e", "e", "e", "e", "e", "e", "e", "e",
-	"e", "e", "g", "g", "g", "g", "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i",
-	"i", "i", "i", "i", "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l",
-	"l", "l", "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
-	"o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s", "s", "s",
-	"t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u",
-	"w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
+    "a", "a", "a",  "a",  "a", "a", "ae", "c",  "e",  "e", "e", "e", "i",  "i",  "i", "i", "d", "n",
+    "o", "o", "o",  "o",  "o", "",  "o",  "u",  "u",  "u", "u", "y", "th", "ss", "a", "a", "a", "a",
+    "a", "a", "ae", "c",  "e", "e", "e",  "e",  "i",  "i", "i", "i", "d",  "n",  "o", "o", "o", "o",
+    "o", "",  "o",  "u",  "u", "u", "u",  "y",  "th", "y", "a", "a", "a",  "a",  "a", "a", "c", "c",
+    "c", "c", "c",  "c",  "c", "c", "d",  "d",  "d",  "d", "e", "e", "e",  "e",  "e", "e", "e", "e",
+    "e", "e", "g",  "g",  "g", "g", "g",  "g",  "g",  "g", "h", "h", "h",  "h",  "i", "i", "i", "i",
+    "i", "i", "i",  "i",  "i", "i", "ij", "ij", "j",  "j", "k", "k", "k",  "l",  "l", "l", "l", "l",
+    "l", "l", "l",  "l",  "l", "n", "n",  "n",  "n",  "n", "n", "n", "n",  "n",  "o", "o", "o", "o",
+    "o", "o", "oe", "oe", "r", "r", "r",  "r",  "r",  "r", "s", "s", "s",  "s",  "s", "s", "s", "s",
+    "t", "t", "t",  "t",  "t", "t", "u",  "u",  "u",  "u", "u", "u", "u",  "u",  "u", "u", "u", "u",
+    "w", "w", "y",  "y",  "y", "z", "z",  "z",  "z",  "z", "z", "s",
 };
 
 /* Decodes one code point of valid UTF-8 (jansson has validated it) and advances *p. */
@@ -195,7 +195,8 @@ bool article_slug_valid(const char *s)
 char *article_markdown_html(const char *markdown, size_t len)
 {
 	/* cmark's default is safe: raw HTML becomes a comment, javascript: links are dropped */
-	char *html = cmark_markdown_to_html(markdown, len, CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
+	char *html =
+	    cmark_markdown_to_html(markdown, len, CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
 	if (!html)
 		return xstrdup("");
 	char *clean = drop_controls(html);
@@ -220,11 +221,8 @@ static void collect_text(cmark_node *para, struct buf *text)
 			break;
 		}
 		case CMARK_NODE_SOFTBREAK:
-		case CMARK_NODE_LINEBREAK:
-			buf_putc(text, ' ');
-			break;
-		default:
-			break;
+		case CMARK_NODE_LINEBREAK: buf_putc(text, ' '); break;
+		default: break;
 		}
 	}
 	cmark_iter_free(it);
@@ -233,7 +231,7 @@ static void collect_text(cmark_node *para, struct buf *text)
 void article_summary(struct buf *out, const char *markdown)
 {
 	cmark_node *doc = cmark_parse_document(markdown, strlen(markdown),
-					       CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
+	                                       CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
 	struct buf text = BUF_INIT;
 	cmark_iter *it = cmark_iter_new(doc);
 	cmark_event_type ev;
@@ -283,7 +281,8 @@ void article_summary(struct buf *out, const char *markdown)
 			word_chars--;
 	}
 	if (word_chars > ARTICLE_SUMMARY_CUT / 2)
-		cut = word; /* a word boundary near the limit; else (no spaces, e.g. Chinese) cut hard */
+		cut = word; /* a word boundary near the limit; else (no spaces, e.g. Chinese) cut
+		               hard */
 	while (cut > 0 && strchr(" ,;:-", s[cut - 1]))
 		cut--;
 	buf_append(out, s, cut);
@@ -298,9 +297,9 @@ void article_init(struct article *a)
 
 void article_cleanup(struct article *a)
 {
-	char **strs[] = {&a->slug,   &a->title,	 &a->body,   &a->body_html,  &a->summary,
-			 &a->published_at, &a->status, &a->source, &a->editor,
-			 &a->author, &a->created_at, &a->updated_at};
+	char **strs[] = {&a->slug,    &a->title,        &a->body,       &a->body_html,
+	                 &a->summary, &a->published_at, &a->status,     &a->source,
+	                 &a->editor,  &a->author,       &a->created_at, &a->updated_at};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < a->ntags; i++)
@@ -310,7 +309,7 @@ void article_cleanup(struct article *a)
 }
 
 static int fail(struct article_error *err, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct article_error *err, const char *field, const char *fmt, ...)
 {
@@ -332,7 +331,7 @@ static int fail(struct article_error *err, const char *field, const char *fmt, .
 
 /* An optional string field: NULL when absent or null; -1 when present with another type. */
 static int opt_string(const json_t *in, const char *key, const char **out,
-		      struct article_error *err)
+                      struct article_error *err)
 {
 	json_t *v = json_object_get(in, key);
 	*out = NULL;
@@ -374,7 +373,8 @@ static int read_tags(const json_t *in, struct article *a, struct article_error *
 		return fail(err, "tags", "must have at most %d tags", ARTICLE_TAGS_MAX);
 	size_t i;
 	json_t *t;
-	json_array_foreach(tags, i, t) {
+	json_array_foreach(tags, i, t)
+	{
 		char field[32];
 		snprintf(field, sizeof(field), "tags[%zu]", i);
 		if (!json_is_string(t))
@@ -404,13 +404,12 @@ static int read_tags(const json_t *in, struct article *a, struct article_error *
 }
 
 static const char *const known_fields[] = {
-	"title",  "body",   "slug", "summary",	  "published_at", "status",	"source",
-	"editor", "author", "tags", "id",	  "url",	  "body_html", "created_at",
-	"updated_at",
+    "title",  "body", "slug", "summary", "published_at", "status",     "source",     "editor",
+    "author", "tags", "id",   "url",     "body_html",    "created_at", "updated_at",
 };
 
 static int read_only_fields(const json_t *in, enum article_mode mode, struct article *a,
-			    struct article_error *err)
+                            struct article_error *err)
 {
 	json_t *id = json_object_get(in, "id");
 	if (id && !json_is_null(id)) {
@@ -443,14 +442,15 @@ static int read_only_fields(const json_t *in, enum article_mode mode, struct art
 }
 
 int article_from_json(const json_t *in, enum article_mode mode, int64_t now, struct article *a,
-		      struct article_error *err)
+                      struct article_error *err)
 {
 	if (!json_is_object(in))
 		return fail(err, "", "an article must be a JSON object");
 
 	const char *key;
 	json_t *value;
-	json_object_foreach((json_t *)in, key, value) {
+	json_object_foreach((json_t *)in, key, value)
+	{
 		bool known = false;
 		for (size_t i = 0; i < sizeof(known_fields) / sizeof(known_fields[0]); i++)
 			known = known || strcmp(key, known_fields[i]) == 0;
@@ -495,10 +495,11 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 		return -1;
 	if (s && *s) {
 		if (!article_slug_valid(s))
-			return fail(err, "slug",
-				    "must be lowercase letters and digits in words joined by single "
-				    "'-', at most %d characters",
-				    ARTICLE_SLUG_MAX);
+			return fail(
+			    err, "slug",
+			    "must be lowercase letters and digits in words joined by single "
+			    "'-', at most %d characters",
+			    ARTICLE_SLUG_MAX);
 		a->slug = xstrdup(s);
 	} else {
 		struct buf b = BUF_INIT;
@@ -533,8 +534,9 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 		return -1;
 	struct rfc3339 t = {.utc = now, .offset_min = 0, .zulu = 1};
 	if (s && rfc3339_parse(s, &t) < 0)
-		return fail(err, "published_at",
-			    "must be an RFC 3339 time with an offset, like 2023-01-12T14:33:00+08:00");
+		return fail(
+		    err, "published_at",
+		    "must be an RFC 3339 time with an offset, like 2023-01-12T14:33:00+08:00");
 	struct buf b = BUF_INIT;
 	rfc3339_format(&b, &t);
 	a->published_at = buf_steal(&b, NULL);
@@ -547,8 +549,8 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 		return fail(err, "status", "must be \"published\" or \"draft\"");
 	a->status = xstrdup(s ? s : "published");
 
-	if (person(in, "source", &a->source, err) < 0 || person(in, "editor", &a->editor, err) < 0 ||
-	    person(in, "author", &a->author, err) < 0)
+	if (person(in, "source", &a->source, err) < 0 ||
+	    person(in, "editor", &a->editor, err) < 0 || person(in, "author", &a->author, err) < 0)
 		return -1;
 	return read_tags(in, a, err);
 }

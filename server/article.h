@@ -9,19 +9,19 @@
 
 #include "buf.h"
 
-#define ARTICLE_TITLE_MAX 300
-#define ARTICLE_SLUG_MAX 120
+#define ARTICLE_TITLE_MAX   300
+#define ARTICLE_SLUG_MAX    120
 #define ARTICLE_SUMMARY_MAX 500
 #define ARTICLE_SUMMARY_CUT 300
-#define ARTICLE_PERSON_MAX 200
-#define ARTICLE_TAGS_MAX 20
-#define ARTICLE_TAG_MAX 50
+#define ARTICLE_PERSON_MAX  200
+#define ARTICLE_TAGS_MAX    20
+#define ARTICLE_TAG_MAX     50
 
 /* One record. Strings are owned by the record and never NULL once filled. */
 struct article {
-	int64_t id;	    /* 0 until stored */
-	char *slug;	    /* "" when it is to be derived */
-	bool slug_derived;  /* derived from the title: a taken slug gets -2, -3, ... */
+	int64_t id;        /* 0 until stored */
+	char *slug;        /* "" when it is to be derived */
+	bool slug_derived; /* derived from the title: a taken slug gets -2, -3, ... */
 	char *title;
 	char *body;
 	char *body_html;
@@ -46,7 +46,7 @@ struct article_error {
 };
 
 enum article_mode {
-	ARTICLE_API,	/* POST/PUT: server-made fields (id, url, body_html, dates) are ignored */
+	ARTICLE_API,    /* POST/PUT: server-made fields (id, url, body_html, dates) are ignored */
 	ARTICLE_IMPORT, /* import: also keeps id, created_at and updated_at from an export */
 };
 
@@ -56,8 +56,8 @@ void article_cleanup(struct article *a);
 /* Validates a JSON object and fills a (initialized, empty) with a normalized record:
  * body_html rendered, summary derived when absent, published_at defaulting to now.
  * Returns 0, or -1 with err filled and a left for article_cleanup. */
-int article_from_json(const json_t *in, enum article_mode mode, int64_t now,
-		      struct article *a, struct article_error *err);
+int article_from_json(const json_t *in, enum article_mode mode, int64_t now, struct article *a,
+                      struct article_error *err);
 
 /* The record as the API shows it (SPEC §4 output): adds id and url; with_body false leaves
  * out body and body_html (for lists). Returns a new reference. */

@@ -77,7 +77,7 @@ static struct slot *slot_for(struct auth *a, const char *client, int64_t now)
 }
 
 enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
-			    unsigned *retry_after)
+                            unsigned *retry_after)
 {
 	if (a->len == 0)
 		return AUTH_DISABLED;

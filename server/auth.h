@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define AUTH_MAX_FAILURES 10 /* wrong tokens per client within AUTH_WINDOW_S */
-#define AUTH_WINDOW_S 60
+#define AUTH_WINDOW_S     60
 
 struct auth;
 
@@ -26,6 +26,6 @@ enum auth_result {
  * time independent of where the tokens differ. On AUTH_LIMITED, *retry_after is the number
  * of seconds to wait. */
 enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
-			    unsigned *retry_after);
+                            unsigned *retry_after);
 
 #endif

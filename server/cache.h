@@ -14,7 +14,7 @@ struct cache_entry {
 	char *key;
 	uint64_t generation;
 	unsigned status;
-	char etag[24];	    /* "<16 hex digits>" with the quotes */
+	char etag[24];      /* "<16 hex digits>" with the quotes */
 	char etag_gzip[28]; /* the same with -gz inside the quotes */
 	time_t last_modified;
 	size_t size, size_gzip;

@@ -26,28 +26,28 @@ struct key {
 #define OFF(f) offsetof(struct config, f)
 
 static const struct key keys[] = {
-	{"server", "listen", K_LISTEN, OFF(listen), 0, 0},
-	{"server", "port", K_UINT, OFF(port), 0, 65535},
-	{"server", "threads", K_UINT, OFF(threads), 0, 1024},
-	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1, 1ULL << 30},
-	{"server", "max_connections", K_UINT, OFF(max_connections), 1, 1000000},
-	{"server", "timeout_s", K_UINT, OFF(timeout_s), 1, 86400},
-	{"server", "base_url", K_URL, OFF(base_url), 0, 0},
-	{"server", "trust_proxy", K_BOOL, OFF(trust_proxy), 0, 0},
-	{"site", "title", K_STRING, OFF(site_title), 0, 0},
-	{"site", "description", K_STRING, OFF(site_description), 0, 0},
-	{"site", "language", K_STRING, OFF(site_language), 1, 35},
-	{"site", "timezone", K_ZONE, OFF(site_timezone), 0, 0},
-	{"site", "date_format", K_STRING, OFF(site_date_format), 1, 100},
-	{"site", "per_page", K_UINT, OFF(per_page), 1, 100},
-	{"paths", "database", K_PATH, OFF(database), 0, 0},
-	{"paths", "templates", K_PATH, OFF(templates), 0, 0},
-	{"paths", "static", K_PATH, OFF(static_dir), 0, 0},
-	{"auth", "token", K_STRING, OFF(token), 0, 0},
-	{"auth", "token_file", K_PATH, OFF(token_file), 0, 0},
-	{"cache", "max_age_s", K_UINT, OFF(cache_max_age_s), 0, 31536000},
-	{"log", "access_log", K_LOG, OFF(access_log), 0, 0},
-	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
+    {"server", "listen", K_LISTEN, OFF(listen), 0, 0},
+    {"server", "port", K_UINT, OFF(port), 0, 65535},
+    {"server", "threads", K_UINT, OFF(threads), 0, 1024},
+    {"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1, 1ULL << 30},
+    {"server", "max_connections", K_UINT, OFF(max_connections), 1, 1000000},
+    {"server", "timeout_s", K_UINT, OFF(timeout_s), 1, 86400},
+    {"server", "base_url", K_URL, OFF(base_url), 0, 0},
+    {"server", "trust_proxy", K_BOOL, OFF(trust_proxy), 0, 0},
+    {"site", "title", K_STRING, OFF(site_title), 0, 0},
+    {"site", "description", K_STRING, OFF(site_description), 0, 0},
+    {"site", "language", K_STRING, OFF(site_language), 1, 35},
+    {"site", "timezone", K_ZONE, OFF(site_timezone), 0, 0},
+    {"site", "date_format", K_STRING, OFF(site_date_format), 1, 100},
+    {"site", "per_page", K_UINT, OFF(per_page), 1, 100},
+    {"paths", "database", K_PATH, OFF(database), 0, 0},
+    {"paths", "templates", K_PATH, OFF(templates), 0, 0},
+    {"paths", "static", K_PATH, OFF(static_dir), 0, 0},
+    {"auth", "token", K_STRING, OFF(token), 0, 0},
+    {"auth", "token_file", K_PATH, OFF(token_file), 0, 0},
+    {"cache", "max_age_s", K_UINT, OFF(cache_max_age_s), 0, 31536000},
+    {"log", "access_log", K_LOG, OFF(access_log), 0, 0},
+    {"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -87,11 +87,11 @@ void config_init(struct config *cfg)
 
 void config_cleanup(struct config *cfg)
 {
-	char **strs[] = {&cfg->file,	     &cfg->listen,	     &cfg->base_url,
-			 &cfg->site_title,   &cfg->site_description, &cfg->site_language,
-			 &cfg->site_timezone, &cfg->site_date_format, &cfg->database,
-			 &cfg->templates,    &cfg->static_dir,	     &cfg->token,
-			 &cfg->token_file,   &cfg->access_log};
+	char **strs[] = {&cfg->file,          &cfg->listen,           &cfg->base_url,
+	                 &cfg->site_title,    &cfg->site_description, &cfg->site_language,
+	                 &cfg->site_timezone, &cfg->site_date_format, &cfg->database,
+	                 &cfg->templates,     &cfg->static_dir,       &cfg->token,
+	                 &cfg->token_file,    &cfg->access_log};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -135,7 +135,7 @@ static char *base_dir(const char *file)
 }
 
 static int parse_uint(const char *value, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
+                      unsigned long long *out)
 {
 	if (*value < '0' || *value > '9')
 		return -1;
@@ -181,12 +181,12 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	case K_STRING:
 		if (has_control(value)) {
 			buf_printf(err, "%s.%s: control characters are not allowed", k->section,
-				   k->name);
+			           k->name);
 			return -1;
 		}
 		if (k->max && (strlen(value) < k->min || strlen(value) > k->max)) {
 			buf_printf(err, "%s.%s: must be %llu to %llu characters", k->section,
-				   k->name, k->min, k->max);
+			           k->name, k->min, k->max);
 			return -1;
 		}
 		set_str(field, value);
@@ -202,7 +202,7 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	case K_SIZE:
 		if (parse_uint(value, k->min, k->max, &n) < 0) {
 			buf_printf(err, "%s.%s: '%s' is not a whole number from %llu to %llu",
-				   k->section, k->name, value, k->min, k->max);
+			           k->section, k->name, value, k->min, k->max);
 			return -1;
 		}
 		if (k->kind == K_UINT)
@@ -213,14 +213,14 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	case K_BOOL:
 		if (parse_bool(value, field) < 0) {
 			buf_printf(err, "%s.%s: '%s' is not true or false", k->section, k->name,
-				   value);
+			           value);
 			return -1;
 		}
 		return 0;
 	case K_LISTEN:
 		if (inet_pton(AF_INET, value, &a4) != 1 && inet_pton(AF_INET6, value, &a6) != 1) {
 			buf_printf(err, "%s.%s: '%s' is not an IPv4 or IPv6 address", k->section,
-				   k->name, value);
+			           k->name, value);
 			return -1;
 		}
 		set_str(field, value);
@@ -231,7 +231,7 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 		    has_control(value) || strchr(value, ' ') || strchr(value, '"') ||
 		    strchr(value, '<') || strchr(value, '>') || len > 200) {
 			buf_printf(err, "%s.%s: '%s' is not an absolute http:// or https:// URL",
-				   k->section, k->name, value);
+			           k->section, k->name, value);
 			return -1;
 		}
 		while (len > 0 && value[len - 1] == '/')
@@ -243,7 +243,7 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	case K_ZONE:
 		if (!config_timezone_valid(value)) {
 			buf_printf(err, "%s.%s: '%s' is not a known IANA time zone", k->section,
-				   k->name, value);
+			           k->name, value);
 			return -1;
 		}
 		set_str(field, value);
@@ -251,7 +251,7 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	case K_LEVEL:
 		if (log_level_parse(value, field) < 0) {
 			buf_printf(err, "%s.%s: '%s' is not one of error, warn, info, debug",
-				   k->section, k->name, value);
+			           k->section, k->name, value);
 			return -1;
 		}
 		return 0;
@@ -283,7 +283,7 @@ static bool known_section(const char *section)
 }
 
 int config_set(struct config *cfg, const char *section, const char *key, const char *value,
-	       struct buf *err)
+               struct buf *err)
 {
 	const struct key *k = find_key(section, key);
 	if (!k) {
@@ -302,7 +302,7 @@ struct parse_state {
 };
 
 static void fail_at(struct parse_state *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void fail_at(struct parse_state *st, const char *fmt, ...)
 {
@@ -399,7 +399,7 @@ int config_load(struct config *cfg, const char *file, struct buf *err)
 	if (rc != 0 || st.err_line) {
 		int line = st.err_line ? st.err_line : rc;
 		buf_printf(err, "%s:%d: %s", file, line,
-			   st.msg.len ? buf_str(&st.msg) : "syntax error (expected key = value)");
+		           st.msg.len ? buf_str(&st.msg) : "syntax error (expected key = value)");
 		buf_cleanup(&st.msg);
 		return -1;
 	}
@@ -428,7 +428,7 @@ int config_finish(struct config *cfg, struct buf *err)
 	FILE *fp = fopen(cfg->token_file, "r");
 	if (!fp) {
 		buf_printf(err, "auth.token_file: cannot read %s: %s", cfg->token_file,
-			   strerror(errno));
+		           strerror(errno));
 		return -1;
 	}
 	char line[512];

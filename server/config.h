@@ -55,7 +55,7 @@ int config_finish(struct config *cfg, struct buf *err);
 /* Checks one value as the config file would; for -l and -p on the command line.
  * Returns 0 or -1 with a message in err. */
 int config_set(struct config *cfg, const char *section, const char *key, const char *value,
-	       struct buf *err);
+               struct buf *err);
 
 /* Whether name is a time zone this machine knows (an IANA name with a zoneinfo file). */
 bool config_timezone_valid(const char *name);

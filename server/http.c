@@ -1,4 +1,5 @@
-/* http.c - libmicrohttpd glue: per-connection state, bodies, caching, conditional GET, gzip, logs. */
+/* http.c - libmicrohttpd glue: per-connection state, bodies, caching, conditional GET, gzip, logs.
+ */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -23,7 +24,7 @@
 #include "mem.h"
 #include "routes.h"
 
-#define URI_MAX 2048 /* the part of a request target kept for the access log */
+#define URI_MAX  2048 /* the part of a request target kept for the access log */
 #define GZIP_MIN 1024
 /* Per-connection memory for the request line and headers (larger requests get 431/414).
  * libmicrohttpd clears the unused part after every request: its default of 32 KiB made that
@@ -32,7 +33,7 @@
 #define DISCARD_MAX (1u << 20) /* body bytes read past the limit to be able to answer 413 */
 
 static const char csp[] = "default-src 'self'; script-src 'none'; object-src 'none'; "
-			  "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+                          "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 struct conn_ctx;
 
@@ -54,14 +55,14 @@ struct http {
 struct conn_ctx {
 	struct conn_ctx *prev, *next;
 	MHD_socket fd;
-	atomic_bool busy;	    /* a complete request header arrived and is not answered yet */
+	atomic_bool busy;           /* a complete request header arrived and is not answered yet */
 	_Atomic int64_t idle_since; /* mono_ms() when it opened or last finished a request */
 	char client[INET6_ADDRSTRLEN];
 	char uri[URI_MAX];
 	bool started;
 	bool too_large;
 	bool answered;
-	bool nul_escape; /* the target holds %00 */
+	bool nul_escape;     /* the target holds %00 */
 	const char *raw_uri; /* the target as libmicrohttpd first saw it, and its C length */
 	size_t raw_len;
 	size_t received; /* body bytes seen, kept or not */
@@ -93,7 +94,7 @@ static int64_t mono_ms(void)
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
-			  enum MHD_ConnectionNotificationCode code)
+                          enum MHD_ConnectionNotificationCode code)
 {
 	struct http *h = cls;
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -117,22 +118,23 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	atomic_fetch_add(&h->nconns, 1);
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
 	const union MHD_ConnectionInfo *fi =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	cx->fd = fi ? fi->connect_fd : MHD_INVALID_SOCKET;
 	atomic_init(&cx->busy, false);
 	atomic_init(&cx->idle_since, mono_ms());
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	strcpy(cx->client, "-");
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-				  cx->client, sizeof(cx->client));
+			inet_ntop(AF_INET,
+			          &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			          cx->client, sizeof(cx->client));
 		else if (sa->sa_family == AF_INET6)
 			inet_ntop(AF_INET6,
-				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-				  cx->client, sizeof(cx->client));
+			          &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			          cx->client, sizeof(cx->client));
 	}
 	pthread_mutex_lock(&h->conns_lock);
 	cx->next = h->conns;
@@ -164,7 +166,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	(void)cls;
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn_ctx *cx = ci ? ci->socket_context : NULL;
 	if (cx) {
 		/* a decoded %00 would cut the path short ("x.css%00.png" is not x.css) */
@@ -182,7 +184,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct http *h = cls;
 	(void)conn;
@@ -246,7 +248,7 @@ static bool accepts_gzip(struct MHD_Connection *conn)
 		while (tn && (p[tn - 1] == ' ' || p[tn - 1] == '\t'))
 			tn--;
 		bool gz = (tn == 4 && strncasecmp(p, "gzip", 4) == 0) ||
-			  (tn == 6 && strncasecmp(p, "x-gzip", 6) == 0);
+		          (tn == 6 && strncasecmp(p, "x-gzip", 6) == 0);
 		p += n;
 		double q = 1;
 		while (*p == ';') {
@@ -275,7 +277,7 @@ static bool etag_matches(const char *list, const char *etag1, const char *etag2)
 			p += 2; /* If-None-Match compares weakly (RFC 9110 13.1.2) */
 		size_t n = strcspn(p, ", \t");
 		if (n && ((strlen(etag1) == n && memcmp(p, etag1, n) == 0) ||
-			  (strlen(etag2) == n && memcmp(p, etag2, n) == 0)))
+		          (strlen(etag2) == n && memcmp(p, etag2, n) == 0)))
 			return true;
 		p += n;
 	}
@@ -288,9 +290,9 @@ static void http_date(time_t t, char *out, size_t size)
 	gmtime_r(&t, &tm);
 	static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static bool parse_http_date(const char *s, time_t *out)
@@ -316,7 +318,7 @@ static bool not_modified(struct MHD_Connection *conn, const struct cache_entry *
 
 /* Writes one combined-log-format line. */
 static void access_log(struct MHD_Connection *conn, const struct conn_ctx *cx, const char *client,
-		       const char *method, const char *version, unsigned status, size_t bytes)
+                       const char *method, const char *version, unsigned status, size_t bytes)
 {
 	if (!log_access_enabled())
 		return;
@@ -435,7 +437,7 @@ static struct MHD_Response *not_modified_response(struct http *h, const char *et
 
 /* Turns a cacheable answer into a cache entry: both variants and their 304s, headers once. */
 static struct cache_entry *make_entry(struct http *h, const char *key, uint64_t gen,
-				      struct response *resp)
+                                      struct response *resp)
 {
 	struct cache_entry *e = xcalloc(1, sizeof(*e));
 	e->key = xstrdup(key);
@@ -469,29 +471,29 @@ static struct cache_entry *make_entry(struct http *h, const char *key, uint64_t 
 	return e;
 }
 
-static enum MHD_Result serve_entry(struct http *h, struct MHD_Connection *conn,
-				   struct conn_ctx *cx, const char *client, const char *method,
-				   const char *version, struct cache_entry *e)
+static enum MHD_Result serve_entry(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+                                   const char *client, const char *method, const char *version,
+                                   struct cache_entry *e)
 {
 	(void)h;
 	bool gz = e->gzip && accepts_gzip(conn);
 	enum MHD_Result rc;
 	if (not_modified(conn, e)) {
 		rc = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED,
-					gz ? e->not_modified_gzip : e->not_modified);
+		                        gz ? e->not_modified_gzip : e->not_modified);
 		access_log(conn, cx, client, method, version, 304, 0);
 	} else {
 		rc = MHD_queue_response(conn, e->status, gz ? e->gzip : e->plain);
 		access_log(conn, cx, client, method, version, e->status,
-			   cx->method == HTTP_HEAD ? 0 : (gz ? e->size_gzip : e->size));
+		           cx->method == HTTP_HEAD ? 0 : (gz ? e->size_gzip : e->size));
 	}
 	return rc;
 }
 
 /* Answers that are not kept: errors, writes, private reads. */
-static enum MHD_Result serve_plain(struct http *h, struct MHD_Connection *conn,
-				   struct conn_ctx *cx, const char *client, const char *method,
-				   const char *version, struct response *resp)
+static enum MHD_Result serve_plain(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+                                   const char *client, const char *method, const char *version,
+                                   struct response *resp)
 {
 	struct buf gz = BUF_INIT;
 	bool zipped = false;
@@ -525,7 +527,7 @@ static enum MHD_Result serve_plain(struct http *h, struct MHD_Connection *conn,
 	enum MHD_Result rc = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	access_log(conn, cx, client, method, version, resp->status,
-		   cx->method == HTTP_HEAD ? 0 : len);
+	           cx->method == HTTP_HEAD ? 0 : len);
 	return rc;
 }
 
@@ -545,7 +547,7 @@ struct framing {
 };
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
+                                     const char *value)
 {
 	struct framing *f = cls;
 	(void)kind;
@@ -562,13 +564,13 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 
 /* A 400 for a request that cannot be read safely; the connection is closed after it. */
 static enum MHD_Result refuse(struct MHD_Connection *conn, const struct conn_ctx *cx,
-			      const char *method, const char *version, const char *message)
+                              const char *method, const char *version, const char *message)
 {
 	char body[256];
 	int n = snprintf(body, sizeof(body), "{\"error\":{\"status\":400,\"message\":\"%s\"}}",
-			 message);
+	                 message);
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	    MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -579,8 +581,8 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, const struct conn_ctx
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_size, void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
 {
 	struct http *h = cls;
 	struct conn_ctx *cx = *req_cls;
@@ -597,7 +599,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&h->inflight, 1);
 		/* libmicrohttpd takes the first of two Content-Lengths and prefers chunked over a
 		 * Content-Length, then keeps the connection: a proxy reading the message the other
-		 * way would let a second request hide in the body (RFC 9112 6.1, 6.3: refuse, close) */
+		 * way would let a second request hide in the body (RFC 9112 6.1, 6.3: refuse,
+		 * close) */
 		struct framing f = {0};
 		if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length"))
 			MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
@@ -611,11 +614,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (cx->raw_uri && version != cx->raw_uri + cx->raw_len + 1) {
 			cx->answered = true;
 			return refuse(conn, cx, method, version,
-				      "the request target contains a NUL byte");
+			              "the request target contains a NUL byte");
 		}
 		if (cx->method == HTTP_POST || cx->method == HTTP_PUT) {
-			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								     "Content-Length");
+			const char *cl =
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 			if (cl && strtoull(cl, NULL, 10) > h->cfg->max_body_bytes)
 				cx->too_large = true;
 		}
@@ -661,14 +664,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	struct request req = {
-		.method = cx->method,
-		.path = url,
-		.body = cx->body.data ? cx->body.data : "",
-		.body_len = cx->body.len,
-		.client = client,
-		.query = lookup_query,
-		.header = lookup_header,
-		.conn = conn,
+	    .method = cx->method,
+	    .path = url,
+	    .body = cx->body.data ? cx->body.data : "",
+	    .body_len = cx->body.len,
+	    .client = client,
+	    .query = lookup_query,
+	    .header = lookup_header,
+	    .conn = conn,
 	};
 
 	char key[1024];
@@ -681,7 +684,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			struct cache_entry *e = cache_lookup(h->cache, key, gen);
 			if (e) {
 				enum MHD_Result rc =
-					serve_entry(h, conn, cx, client, method, version, e);
+				    serve_entry(h, conn, cx, client, method, version, e);
 				cache_release(e);
 				response_cleanup(&resp);
 				return rc;
@@ -738,12 +741,12 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 	h->cache = cache;
 	h->cfg = cfg;
 	snprintf(h->cache_control, sizeof(h->cache_control), "public, max-age=%u",
-		 cfg->cache_max_age_s);
+	         cfg->cache_max_age_s);
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, cfg->listen, &sin->sin_addr) == 1) {
@@ -766,19 +769,19 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 	}
 
 	h->daemon = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_error, h, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-		/* on_accept enforces server.max_connections by closing the excess at once; at
-		 * libmicrohttpd's own limit, clients would wait unanswered in the listen queue */
-		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections * 2 + 16 * threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		h, MHD_OPTION_END);
+	    flags, (uint16_t)cfg->port, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_error, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONN_MEMORY,
+	    /* on_accept enforces server.max_connections by closing the excess at once; at
+	     * libmicrohttpd's own limit, clients would wait unanswered in the listen queue */
+	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections * 2 + 16 * threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		buf_printf(err, "cannot listen on %s port %u: %s", cfg->listen, cfg->port,
-			   errno ? strerror(errno) : "libmicrohttpd refused to start");
+		           errno ? strerror(errno) : "libmicrohttpd refused to start");
 		pthread_mutex_destroy(&h->conns_lock);
 		free(h);
 		return NULL;

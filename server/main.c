@@ -28,20 +28,20 @@
 #endif
 
 static const char usage_text[] =
-	"usage: gazette [serve] [-c FILE] [-l ADDR] [-p PORT]   run the server (the default)\n"
-	"       gazette import [-c FILE] FILE...               insert or update articles from JSON\n"
-	"                                                      files ('-' reads stdin)\n"
-	"       gazette export [-c FILE]                       print every article as\n"
-	"                                                      {\"articles\":[...]} on stdout\n"
-	"       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
-	"                                                      context (partials from DIR)\n"
-	"       gazette --help | --version\n"
-	"\n"
-	"  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
-	"  -l, --listen ADDR   address to bind, overriding server.listen\n"
-	"  -p, --port PORT     port to bind (0 picks a free one), overriding server.port\n"
-	"\n"
-	"Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
+    "usage: gazette [serve] [-c FILE] [-l ADDR] [-p PORT]   run the server (the default)\n"
+    "       gazette import [-c FILE] FILE...               insert or update articles from JSON\n"
+    "                                                      files ('-' reads stdin)\n"
+    "       gazette export [-c FILE]                       print every article as\n"
+    "                                                      {\"articles\":[...]} on stdout\n"
+    "       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
+    "                                                      context (partials from DIR)\n"
+    "       gazette --help | --version\n"
+    "\n"
+    "  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
+    "  -l, --listen ADDR   address to bind, overriding server.listen\n"
+    "  -p, --port PORT     port to bind (0 picks a free one), overriding server.port\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -77,7 +77,7 @@ static int finish_config(struct config *cfg)
 	int rc = 0;
 	if (config_finish(cfg, &err) < 0) {
 		fprintf(stderr, "gazette: %s%s%s\n", cfg->file ? cfg->file : "",
-			cfg->file ? ": " : "", buf_str(&err));
+		        cfg->file ? ": " : "", buf_str(&err));
 		rc = 2;
 	}
 	buf_cleanup(&err);
@@ -100,11 +100,11 @@ static unsigned server_threads(const struct config *cfg)
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"port", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *file = NULL, *listen = NULL, *port = NULL;
 	int c;
@@ -116,8 +116,7 @@ static int cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'p': port = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default:
-			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		default: return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -143,7 +142,7 @@ static int cmd_serve(int argc, char **argv)
 	if (arc < 0) {
 		buf_cleanup(&err);
 		fprintf(stderr, "gazette: log.access_log: cannot open %s: %s\n", cfg.access_log,
-			strerror(-arc));
+		        strerror(-arc));
 		config_cleanup(&cfg);
 		return 1;
 	}
@@ -200,7 +199,7 @@ static int cmd_serve(int argc, char **argv)
 			buf_reset(&err);
 			if (render_reload(app.render, &err) < 0)
 				log_error("SIGHUP: templates not reloaded, the old ones stay: %s",
-					  buf_str(&err));
+				          buf_str(&err));
 			else
 				log_info("SIGHUP: templates reloaded");
 		}
@@ -228,9 +227,9 @@ out:
 static int config_options(int argc, char **argv, const char **file)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
@@ -290,7 +289,7 @@ static char *read_all(const char *path, size_t *len, struct buf *err)
 
 /* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
 static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
-		   int64_t now)
+                   int64_t now)
 {
 	json_t *items = doc;
 	if (json_is_object(doc) && json_object_size(doc) == 1 &&
@@ -309,7 +308,7 @@ static int collect(const char *name, json_t *doc, struct article **list, size_t 
 		struct article_error e;
 		if (article_from_json(rec, ARTICLE_IMPORT, now, a, &e) < 0) {
 			fprintf(stderr, "%s[%zu]: %s%s%s\n", name, i, e.field, *e.field ? ": " : "",
-				e.message);
+			        e.message);
 			article_cleanup(a);
 			bad++;
 			continue;
@@ -366,7 +365,7 @@ static int cmd_import(int argc, char **argv)
 	int rc = bad ? 1 : 0;
 	if (bad)
 		fprintf(stderr, "gazette: %d invalid record%s: nothing imported\n", bad,
-			bad == 1 ? "" : "s");
+		        bad == 1 ? "" : "s");
 
 	struct config cfg;
 	config_init(&cfg);
@@ -377,9 +376,10 @@ static int cmd_import(int argc, char **argv)
 			size_t failed = 0;
 			int r = store_import(s, list, n, now, &failed);
 			if (r < 0) {
-				fprintf(stderr, "gazette: record %zu (slug '%s'): %s: nothing imported\n",
-					failed, list[failed].slug,
-					r == -EEXIST ? "slug taken" : strerror(-r));
+				fprintf(stderr,
+				        "gazette: record %zu (slug '%s'): %s: nothing imported\n",
+				        failed, list[failed].slug,
+				        r == -EEXIST ? "slug taken" : strerror(-r));
 				rc = 1;
 			} else {
 				fprintf(stderr, "imported %zu article%s\n", n, n == 1 ? "" : "s");
@@ -415,8 +415,8 @@ static int cmd_export(int argc, char **argv)
 		} else {
 			json_t *items = json_array();
 			for (size_t i = 0; i < list.n; i++)
-				json_array_append_new(items, article_to_json(&list.items[i],
-									     cfg.base_url, true));
+				json_array_append_new(
+				    items, article_to_json(&list.items[i], cfg.base_url, true));
 			json_t *doc = json_pack("{s:o}", "articles", items);
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);
@@ -433,9 +433,9 @@ static int cmd_export(int argc, char **argv)
 static int cmd_render(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"templates", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"templates", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
 	int c;

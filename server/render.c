@@ -26,8 +26,8 @@ struct render {
 	atomic_uint_fast64_t version;
 };
 
-static const char *const required[] = {"layout",      "index", "article", "placeholder",
-				       "error",       "tag",   "search",  "feed"};
+static const char *const required[] = {"layout", "index", "article", "placeholder",
+                                       "error",  "tag",   "search",  "feed"};
 
 static struct tpl_ref *load(const struct config *cfg, struct buf *err)
 {
@@ -39,7 +39,7 @@ static struct tpl_ref *load(const struct config *cfg, struct buf *err)
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (!tpl_set_get(set, required[i])) {
 			buf_printf(err, "%s/%s.mustache: missing (every site needs it)",
-				   cfg->templates, required[i]);
+			           cfg->templates, required[i]);
 			tpl_set_free(set);
 			return NULL;
 		}
@@ -78,8 +78,8 @@ struct render *render_new(const struct config *cfg, struct buf *err)
 	pthread_mutex_init(&r->lock, NULL);
 	atomic_init(&r->version, 1);
 	r->site = json_pack("{s:s, s:s, s:s, s:s}", "title", cfg->site_title, "description",
-			    cfg->site_description, "language", cfg->site_language, "base_url",
-			    cfg->base_url);
+	                    cfg->site_description, "language", cfg->site_language, "base_url",
+	                    cfg->base_url);
 	return r;
 }
 
@@ -137,7 +137,8 @@ static json_t *tag_links(const struct article *a)
 	json_t *tags = json_array();
 	for (size_t i = 0; i < a->ntags; i++) {
 		char *url = xasprintf("/tags/%s", a->tags[i]);
-		json_array_append_new(tags, json_pack("{s:s, s:s}", "name", a->tags[i], "url", url));
+		json_array_append_new(tags,
+		                      json_pack("{s:s, s:s}", "name", a->tags[i], "url", url));
 		free(url);
 	}
 	return tags;
@@ -158,21 +159,20 @@ static json_t *article_context(const struct config *cfg, const struct article *a
 }
 
 static json_t *page_context(struct render *r, const char *title, const char *description,
-			    const char *path)
+                            const char *path)
 {
 	char *canonical = xasprintf("%s%s", r->cfg->base_url, path);
 	json_t *ctx = json_object();
 	json_object_set(ctx, "site", r->site);
 	json_object_set_new(ctx, "page",
-			    json_pack("{s:s, s:s, s:s}", "title", title ? title : "",
-				      "description", description ? description : "", "canonical",
-				      canonical));
+	                    json_pack("{s:s, s:s, s:s}", "title", title ? title : "", "description",
+	                              description ? description : "", "canonical", canonical));
 	free(canonical);
 	return ctx;
 }
 
 static int render_page(struct render *r, const char *name, json_t *ctx, struct buf *out,
-		       struct buf *err)
+                       struct buf *err)
 {
 	struct tpl_ref *ref = ref_get(r);
 	const struct tpl *t = tpl_set_get(ref->set, name);
@@ -189,13 +189,13 @@ void render_jsonld(const struct config *cfg, const struct article *a, struct buf
 	const char *who = *a->author ? a->author : a->editor;
 	char *url = xasprintf("%s/articles/%s", cfg->base_url, a->slug);
 	json_t *ld = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "@context",
-			       "https://schema.org", "@type", "NewsArticle", "headline", a->title,
-			       "description", a->summary, "datePublished", a->published_at,
-			       "dateModified", a->updated_at, "url", url, "publisher", "@type",
-			       "Organization", "name", cfg->site_title);
+	                       "https://schema.org", "@type", "NewsArticle", "headline", a->title,
+	                       "description", a->summary, "datePublished", a->published_at,
+	                       "dateModified", a->updated_at, "url", url, "publisher", "@type",
+	                       "Organization", "name", cfg->site_title);
 	if (*who)
 		json_object_set_new(ld, "author",
-				    json_pack("[{s:s, s:s}]", "@type", "Person", "name", who));
+		                    json_pack("[{s:s, s:s}]", "@type", "Person", "name", who));
 	if (a->ntags) {
 		json_t *kw = json_array();
 		for (size_t i = 0; i < a->ntags; i++)
@@ -233,7 +233,7 @@ int render_article(struct render *r, const struct article *a, struct buf *out, s
 
 /* Adds articles and pagination links to a listing page's context. */
 static void add_listing(struct render *r, json_t *ctx, const struct render_listing *l,
-			const char *base)
+                        const char *base)
 {
 	json_t *items = json_array();
 	for (size_t i = 0; i < l->list->n; i++)
@@ -241,11 +241,11 @@ static void add_listing(struct render *r, json_t *ctx, const struct render_listi
 	json_object_set_new(ctx, "articles", items);
 	json_object_set_new(ctx, "total", json_integer(l->list->total));
 	json_t *pg = json_pack("{s:i, s:i, s:b}", "page", (int)l->page, "pages", (int)l->pages,
-			       "more", l->pages > 1);
+	                       "more", l->pages > 1);
 	const char *sep = strchr(base, '?') ? "&" : "?";
 	if (l->page > 1) {
-		char *prev = l->page == 2 ? xstrdup(base)
-					  : xasprintf("%s%spage=%u", base, sep, l->page - 1);
+		char *prev =
+		    l->page == 2 ? xstrdup(base) : xasprintf("%s%spage=%u", base, sep, l->page - 1);
 		json_object_set_new(pg, "prev", json_string(prev));
 		free(prev);
 	}
@@ -264,8 +264,7 @@ static char *page_path(const char *base, unsigned page)
 	return xasprintf("%s%spage=%u", base, strchr(base, '?') ? "&" : "?", page);
 }
 
-int render_index(struct render *r, const struct render_listing *l, struct buf *out,
-		 struct buf *err)
+int render_index(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err)
 {
 	char *path = page_path("/", l->page);
 	json_t *ctx = page_context(r, NULL, r->cfg->site_description, path);
@@ -274,8 +273,7 @@ int render_index(struct render *r, const struct render_listing *l, struct buf *o
 	return render_page(r, "index", ctx, out, err);
 }
 
-int render_tag(struct render *r, const struct render_listing *l, struct buf *out,
-	       struct buf *err)
+int render_tag(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err)
 {
 	char *base = xasprintf("/tags/%s", l->tag);
 	char *path = page_path(base, l->page);
@@ -288,7 +286,7 @@ int render_tag(struct render *r, const struct render_listing *l, struct buf *out
 }
 
 int render_search(struct render *r, const struct render_listing *l, struct buf *out,
-		  struct buf *err)
+                  struct buf *err)
 {
 	struct buf base = BUF_INIT;
 	buf_puts(&base, "/search?q=");
@@ -314,7 +312,7 @@ int render_placeholder(struct render *r, struct buf *out, struct buf *err)
 }
 
 int render_error(struct render *r, unsigned status, const char *message, struct buf *out,
-		 struct buf *err)
+                 struct buf *err)
 {
 	json_t *ctx = page_context(r, message, NULL, "/");
 	json_object_set_new(ctx, "status", json_integer(status));

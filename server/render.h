@@ -30,19 +30,18 @@ struct render_listing {
 	const struct article_list *list;
 	unsigned page, pages;
 	const char *tag; /* the tag page's tag, else NULL */
-	const char *q;	 /* the search page's query, else NULL */
+	const char *q;   /* the search page's query, else NULL */
 };
 int render_index(struct render *r, const struct render_listing *l, struct buf *out,
-		 struct buf *err);
-int render_tag(struct render *r, const struct render_listing *l, struct buf *out,
-	       struct buf *err);
+                 struct buf *err);
+int render_tag(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err);
 int render_search(struct render *r, const struct render_listing *l, struct buf *out,
-		  struct buf *err);
+                  struct buf *err);
 /* The Atom feed from a context the caller built (the reference is taken). */
 int render_feed(struct render *r, json_t *ctx, struct buf *out, struct buf *err);
 int render_placeholder(struct render *r, struct buf *out, struct buf *err);
 int render_error(struct render *r, unsigned status, const char *message, struct buf *out,
-		 struct buf *err);
+                 struct buf *err);
 
 /* The NewsArticle JSON-LD of a story, safe inside a <script> element: '<', '>' and '&' are
  * written as \u003c, \u003e, \u0026. Appends to out. */

@@ -55,8 +55,7 @@ int rfc3339_parse(const char *s, struct rfc3339 *out)
 	    !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
 	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 59)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return -1;
 	const char *p = s + 19;
 	if (*p == '.') {
@@ -111,7 +110,7 @@ static void format_at(struct buf *out, int64_t local)
 	unsigned m, d;
 	civil_from_days(days, &y, &m, &d);
 	buf_printf(out, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d, (int)(rem / 3600),
-		   (int)(rem / 60 % 60), (int)(rem % 60));
+	           (int)(rem / 60 % 60), (int)(rem % 60));
 }
 
 void rfc3339_format(struct buf *out, const struct rfc3339 *t)

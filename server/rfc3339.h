@@ -9,9 +9,9 @@
 
 /* A moment and the offset it was written with. */
 struct rfc3339 {
-	int64_t utc;	/* seconds since 1970-01-01T00:00:00Z */
+	int64_t utc;    /* seconds since 1970-01-01T00:00:00Z */
 	int offset_min; /* minutes east of UTC */
-	int zulu;	/* written as Z (or -00:00): format back as Z */
+	int zulu;       /* written as Z (or -00:00): format back as Z */
 };
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" exactly: real calendar dates only,

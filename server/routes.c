@@ -24,16 +24,16 @@
 #include "static.h"
 #include "store.h"
 
-#define JSON_TYPE "application/json; charset=utf-8"
-#define HTML_TYPE "text/html; charset=utf-8"
-#define FEED_SIZE 20
-#define SITEMAP_MAX 50000
-#define NEWS_MAX 1000
-#define NEWS_WINDOW_S (48 * 3600)
+#define JSON_TYPE        "application/json; charset=utf-8"
+#define HTML_TYPE        "text/html; charset=utf-8"
+#define FEED_SIZE        20
+#define SITEMAP_MAX      50000
+#define NEWS_MAX         1000
+#define NEWS_WINDOW_S    (48 * 3600)
 #define STATIC_MAX_BYTES (16u << 20)
 
 typedef void (*handler_fn)(struct app *app, const struct request *req, const char *arg,
-			   struct response *resp);
+                           struct response *resp);
 
 struct route {
 	unsigned methods;
@@ -79,14 +79,14 @@ static void json_error(struct response *resp, unsigned status, const char *messa
 	if (text)
 		buf_puts(&resp->body, text);
 	else /* a message that is not UTF-8: say what the status says */
-		buf_printf(&resp->body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}",
-			   status, status == 404 ? "not found" : "request refused");
+		buf_printf(&resp->body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}", status,
+		           status == 404 ? "not found" : "request refused");
 	free(text);
 	json_decref(e);
 }
 
 static void json_errorf(struct response *resp, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void json_errorf(struct response *resp, unsigned status, const char *fmt, ...)
 {
@@ -98,8 +98,7 @@ static void json_errorf(struct response *resp, unsigned status, const char *fmt,
 	json_error(resp, status, msg);
 }
 
-static void html_error(struct app *app, struct response *resp, unsigned status,
-		       const char *message)
+static void html_error(struct app *app, struct response *resp, unsigned status, const char *message)
 {
 	resp->status = status;
 	resp->content_type = HTML_TYPE;
@@ -110,7 +109,7 @@ static void html_error(struct app *app, struct response *resp, unsigned status,
 		log_error("error page: %s", buf_str(&err));
 		buf_reset(&resp->body);
 		buf_printf(&resp->body, "<!DOCTYPE html>\n<title>%u</title>\n<h1>%u</h1>\n", status,
-			   status);
+		           status);
 	}
 	buf_cleanup(&err);
 }
@@ -123,13 +122,12 @@ static void not_found(struct app *app, const struct request *req, struct respons
 		html_error(app, resp, 404, "Page not found");
 }
 
-static void server_error(struct app *app, const struct request *req, struct response *resp,
-			 int rc)
+static void server_error(struct app *app, const struct request *req, struct response *resp, int rc)
 {
 	bool unavailable = rc == -EROFS || rc == -ENOSPC || rc == -EBUSY;
 	unsigned status = unavailable ? 503 : 500;
 	const char *msg = unavailable ? "the database is temporarily unavailable; try again later"
-				      : "internal error";
+	                              : "internal error";
 	if (unavailable)
 		resp->retry_after = 5;
 	if (is_api(req->path))
@@ -140,7 +138,7 @@ static void server_error(struct app *app, const struct request *req, struct resp
 
 /* A page rendered into resp, or a logged 500. */
 static void page_done(struct app *app, const struct request *req, struct response *resp, int rc,
-		      struct buf *err)
+                      struct buf *err)
 {
 	if (rc < 0) {
 		log_error("render %s: %s", req->path, buf_str(err));
@@ -189,7 +187,7 @@ static int64_t newest_update(const struct article_list *l, int64_t floor)
 /* --- HTML pages --- */
 
 static void placeholder(struct app *app, const struct request *req, struct response *resp,
-			unsigned status)
+                        unsigned status)
 {
 	struct buf err = BUF_INIT;
 	resp->status = status;
@@ -201,7 +199,7 @@ static void placeholder(struct app *app, const struct request *req, struct respo
 
 /* The front page, tag pages and search: one listing with pagination. */
 static void listing(struct app *app, const struct request *req, struct response *resp,
-		    const char *tag, const char *q)
+                    const char *tag, const char *q)
 {
 	unsigned page = page_param(req);
 	if (page == 0) {
@@ -209,12 +207,12 @@ static void listing(struct app *app, const struct request *req, struct response 
 		return;
 	}
 	struct store_query sq = {
-		.page = page,
-		.per_page = app->cfg->per_page,
-		.tag = tag,
-		.q = q,
-		.public_only = true,
-		.now = now_s(),
+	    .page = page,
+	    .per_page = app->cfg->per_page,
+	    .tag = tag,
+	    .q = q,
+	    .public_only = true,
+	    .now = now_s(),
 	};
 	struct article_list list;
 	int rc = store_list(app->store, &sq, &list);
@@ -242,7 +240,7 @@ static void listing(struct app *app, const struct request *req, struct response 
 			html_error(app, resp, 404, "No such page");
 		else
 			page_done(app, req, resp, render_tag(app->render, &l, &resp->body, &err),
-				  &err);
+			          &err);
 	} else if (list.total == 0 && page == 1) {
 		placeholder(app, req, resp, 200);
 	} else if (page > pages) {
@@ -255,14 +253,14 @@ static void listing(struct app *app, const struct request *req, struct response 
 }
 
 static void handle_front(struct app *app, const struct request *req, const char *arg,
-			 struct response *resp)
+                         struct response *resp)
 {
 	(void)arg;
 	listing(app, req, resp, NULL, NULL);
 }
 
 static void handle_tag(struct app *app, const struct request *req, const char *tag,
-		       struct response *resp)
+                       struct response *resp)
 {
 	if (!article_slug_valid(tag) || strlen(tag) > ARTICLE_TAG_MAX) {
 		html_error(app, resp, 404, "No stories with this tag");
@@ -272,7 +270,7 @@ static void handle_tag(struct app *app, const struct request *req, const char *t
 }
 
 static void handle_search(struct app *app, const struct request *req, const char *arg,
-			  struct response *resp)
+                          struct response *resp)
 {
 	(void)arg;
 	const char *q = req->query(req, "q");
@@ -286,7 +284,7 @@ static void handle_search(struct app *app, const struct request *req, const char
 }
 
 static void handle_article_page(struct app *app, const struct request *req, const char *slug,
-				struct response *resp)
+                                struct response *resp)
 {
 	if (!article_slug_valid(slug)) {
 		html_error(app, resp, 404, "Page not found");
@@ -333,10 +331,10 @@ static void base_host(const char *base_url, struct buf *out)
 
 /* The newest public articles for the feeds and sitemaps; false with resp filled on error. */
 static bool public_list(struct app *app, const struct request *req, struct response *resp,
-			unsigned count, bool with_body, int64_t now, struct article_list *list)
+                        unsigned count, bool with_body, int64_t now, struct article_list *list)
 {
-	struct store_query sq = {.page = 1, .per_page = count, .public_only = true, .now = now,
-				 .with_body = with_body};
+	struct store_query sq = {
+	    .page = 1, .per_page = count, .public_only = true, .now = now, .with_body = with_body};
 	int rc = store_list(app->store, &sq, list);
 	if (rc < 0)
 		server_error(app, req, resp, rc);
@@ -344,7 +342,7 @@ static bool public_list(struct app *app, const struct request *req, struct respo
 }
 
 static void handle_feed(struct app *app, const struct request *req, const char *arg,
-			struct response *resp)
+                        struct response *resp)
 {
 	(void)arg;
 	struct article_list list;
@@ -361,17 +359,16 @@ static void handle_feed(struct app *app, const struct request *req, const char *
 		json_t *e = article_to_json(a, app->cfg->base_url, true);
 		/* tag:host,date-of-creation:article-id stays the same when the slug changes */
 		char *id = xasprintf("tag:%s,%.10s:article-%lld", buf_str(&host), a->created_at,
-				     (long long)a->id);
+		                     (long long)a->id);
 		json_object_set_new(e, "tag_uri", json_string(id));
 		free(id);
 		json_array_append_new(entries, e);
 	}
 	char *feed_id = xasprintf("%s/", app->cfg->base_url);
 	json_t *ctx = json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:o}", "site", "title",
-				app->cfg->site_title, "description", app->cfg->site_description,
-				"language", app->cfg->site_language, "base_url",
-				app->cfg->base_url, "feed", "id", feed_id, "updated", buf_str(&b),
-				"articles", entries);
+	                        app->cfg->site_title, "description", app->cfg->site_description,
+	                        "language", app->cfg->site_language, "base_url", app->cfg->base_url,
+	                        "feed", "id", feed_id, "updated", buf_str(&b), "articles", entries);
 	free(feed_id);
 	buf_cleanup(&b);
 	buf_cleanup(&host);
@@ -399,7 +396,7 @@ static void sitemap_url(struct buf *out, const char *base, const char *path, con
 }
 
 static void handle_sitemap(struct app *app, const struct request *req, const char *arg,
-			   struct response *resp)
+                           struct response *resp)
 {
 	(void)arg;
 	struct article_list list;
@@ -407,7 +404,7 @@ static void handle_sitemap(struct app *app, const struct request *req, const cha
 		return;
 	struct buf *out = &resp->body;
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+	              "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
 	int64_t newest = newest_update(&list, 0);
 	struct buf lm = BUF_INIT;
 	if (newest)
@@ -427,7 +424,7 @@ static void handle_sitemap(struct app *app, const struct request *req, const cha
 }
 
 static void handle_news_sitemap(struct app *app, const struct request *req, const char *arg,
-				struct response *resp)
+                                struct response *resp)
 {
 	(void)arg;
 	int64_t now = now_s();
@@ -436,8 +433,8 @@ static void handle_news_sitemap(struct app *app, const struct request *req, cons
 		return;
 	struct buf *out = &resp->body;
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		      "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" "
-		      "xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\n");
+	              "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" "
+	              "xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\n");
 	const char *site = app->cfg->site_title;
 	struct buf lang = BUF_INIT;
 	for (const char *p = app->cfg->site_language; *p; p++)
@@ -471,7 +468,7 @@ static void handle_news_sitemap(struct app *app, const struct request *req, cons
 /* --- static files --- */
 
 static void serve_file(struct app *app, const struct request *req, const char *rel,
-		       struct response *resp)
+                       struct response *resp)
 {
 	struct stat st;
 	int fd = static_open(app->cfg->static_dir, rel, &st);
@@ -498,13 +495,13 @@ static void serve_file(struct app *app, const struct request *req, const char *r
 }
 
 static void handle_static(struct app *app, const struct request *req, const char *rel,
-			  struct response *resp)
+                          struct response *resp)
 {
 	serve_file(app, req, rel, resp);
 }
 
 static void handle_root_file(struct app *app, const struct request *req, const char *arg,
-			     struct response *resp)
+                             struct response *resp)
 {
 	(void)arg;
 	serve_file(app, req, req->path + 1, resp);
@@ -523,7 +520,7 @@ static void json_body(struct response *resp, unsigned status, json_t *value)
 }
 
 static void handle_healthz(struct app *app, const struct request *req, const char *arg,
-			   struct response *resp)
+                           struct response *resp)
 {
 	(void)arg;
 	int64_t n = store_count(app->store, false, now_s());
@@ -539,9 +536,8 @@ static bool authorized(struct app *app, const struct request *req, struct respon
 {
 	unsigned retry = 0;
 	switch (auth_check(app->auth, req->header(req, "Authorization"), req->client, now_s(),
-			   &retry)) {
-	case AUTH_OK:
-		return true;
+	                   &retry)) {
+	case AUTH_OK: return true;
 	case AUTH_DISABLED:
 		json_error(resp, 403, "writes are disabled: no auth.token is configured");
 		return false;
@@ -609,8 +605,12 @@ static void api_list(struct app *app, const struct request *req, struct response
 		article_slugify(&norm, tag, ARTICLE_TAG_MAX);
 		tag = buf_str(&norm);
 	}
-	struct store_query sq = {.page = page, .per_page = per_page, .tag = tag,
-				 .q = q && *q ? q : NULL, .public_only = !all, .now = now_s()};
+	struct store_query sq = {.page = page,
+	                         .per_page = per_page,
+	                         .tag = tag,
+	                         .q = q && *q ? q : NULL,
+	                         .public_only = !all,
+	                         .now = now_s()};
 	struct article_list list;
 	int rc = store_list(app->store, &sq, &list);
 	buf_cleanup(&norm);
@@ -620,12 +620,12 @@ static void api_list(struct app *app, const struct request *req, struct response
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < list.n; i++)
-		json_array_append_new(items, article_to_json(&list.items[i], app->cfg->base_url,
-							     false));
+		json_array_append_new(items,
+		                      article_to_json(&list.items[i], app->cfg->base_url, false));
 	json_body(resp, 200,
-		  json_pack("{s:o, s:i, s:i, s:i, s:i}", "articles", items, "page", (int)page,
-			    "per_page", (int)per_page, "total", (int)list.total, "pages",
-			    (int)pages_of(list.total, per_page)));
+	          json_pack("{s:o, s:i, s:i, s:i, s:i}", "articles", items, "page", (int)page,
+	                    "per_page", (int)per_page, "total", (int)list.total, "pages",
+	                    (int)pages_of(list.total, per_page)));
 	resp->cacheable = !all;
 	resp->last_modified = now_s();
 	article_list_cleanup(&list);
@@ -633,7 +633,7 @@ static void api_list(struct app *app, const struct request *req, struct response
 
 /* Reads and validates a write's body into a; on failure fills resp and returns -1. */
 static int read_article(struct app *app, const struct request *req, struct response *resp,
-			struct article *a)
+                        struct article *a)
 {
 	(void)app;
 	const char *ct = req->header(req, "Content-Type");
@@ -646,7 +646,7 @@ static int read_article(struct app *app, const struct request *req, struct respo
 	json_t *in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!in) {
 		json_errorf(resp, 400, "malformed JSON at line %d, column %d: %s", jerr.line,
-			    jerr.column, jerr.text);
+		            jerr.column, jerr.text);
 		return -1;
 	}
 	struct article_error aerr;
@@ -670,14 +670,15 @@ static void write_failed(struct response *resp, int rc, const char *slug)
 		json_errorf(resp, 409, "slug: '%s' is taken by another article", slug);
 	} else {
 		/* read-only, full or failing storage: nothing was written; the client may retry */
-		json_error(resp, 503, "the article could not be stored right now; nothing was "
-				      "changed, try again later");
+		json_error(resp, 503,
+		           "the article could not be stored right now; nothing was "
+		           "changed, try again later");
 		resp->retry_after = 5;
 	}
 }
 
 static void answer_article(struct app *app, struct response *resp, unsigned status,
-			   const struct article *a)
+                           const struct article *a)
 {
 	json_body(resp, status, article_to_json(a, app->cfg->base_url, true));
 }
@@ -701,7 +702,7 @@ static void api_create(struct app *app, const struct request *req, struct respon
 }
 
 static void handle_api_articles(struct app *app, const struct request *req, const char *arg,
-				struct response *resp)
+                                struct response *resp)
 {
 	(void)arg;
 	if (req->method == HTTP_POST)
@@ -711,7 +712,7 @@ static void handle_api_articles(struct app *app, const struct request *req, cons
 }
 
 static void handle_api_article(struct app *app, const struct request *req, const char *slug,
-			       struct response *resp)
+                               struct response *resp)
 {
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
 		int all = status_param(app, req, resp);
@@ -720,7 +721,7 @@ static void handle_api_article(struct app *app, const struct request *req, const
 		struct article a;
 		article_init(&a);
 		int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now_s(), &a)
-						  : -ENOENT;
+		                                  : -ENOENT;
 		if (rc == 0) {
 			answer_article(app, resp, 200, &a);
 			resp->cacheable = !all;
@@ -764,20 +765,20 @@ static void handle_api_article(struct app *app, const struct request *req, const
 #define GET_HEAD (HTTP_GET | HTTP_HEAD)
 
 static const struct route table[] = {
-	{GET_HEAD, "/", handle_front, "GET, HEAD"},
-	{GET_HEAD, "/articles/*", handle_article_page, "GET, HEAD"},
-	{GET_HEAD, "/tags/*", handle_tag, "GET, HEAD"},
-	{GET_HEAD, "/search", handle_search, "GET, HEAD"},
-	{GET_HEAD, "/feed.xml", handle_feed, "GET, HEAD"},
-	{GET_HEAD, "/sitemap.xml", handle_sitemap, "GET, HEAD"},
-	{GET_HEAD, "/news-sitemap.xml", handle_news_sitemap, "GET, HEAD"},
-	{GET_HEAD, "/static/*", handle_static, "GET, HEAD"},
-	{GET_HEAD, "/robots.txt", handle_root_file, "GET, HEAD"},
-	{GET_HEAD, "/favicon.ico", handle_root_file, "GET, HEAD"},
-	{GET_HEAD, "/healthz", handle_healthz, "GET, HEAD"},
-	{GET_HEAD | HTTP_POST, "/api/articles", handle_api_articles, "GET, HEAD, POST"},
-	{GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", handle_api_article,
-	 "GET, HEAD, PUT, DELETE"},
+    {GET_HEAD, "/", handle_front, "GET, HEAD"},
+    {GET_HEAD, "/articles/*", handle_article_page, "GET, HEAD"},
+    {GET_HEAD, "/tags/*", handle_tag, "GET, HEAD"},
+    {GET_HEAD, "/search", handle_search, "GET, HEAD"},
+    {GET_HEAD, "/feed.xml", handle_feed, "GET, HEAD"},
+    {GET_HEAD, "/sitemap.xml", handle_sitemap, "GET, HEAD"},
+    {GET_HEAD, "/news-sitemap.xml", handle_news_sitemap, "GET, HEAD"},
+    {GET_HEAD, "/static/*", handle_static, "GET, HEAD"},
+    {GET_HEAD, "/robots.txt", handle_root_file, "GET, HEAD"},
+    {GET_HEAD, "/favicon.ico", handle_root_file, "GET, HEAD"},
+    {GET_HEAD, "/healthz", handle_healthz, "GET, HEAD"},
+    {GET_HEAD | HTTP_POST, "/api/articles", handle_api_articles, "GET, HEAD, POST"},
+    {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", handle_api_article,
+     "GET, HEAD, PUT, DELETE"},
 };
 
 /* The route for path; *known tells whether any route has this path (for 405 vs 404). */
@@ -788,7 +789,8 @@ static const struct route *match(const char *path, const char **arg, bool *known
 		const struct route *r = &table[i];
 		size_t n = strlen(r->pattern);
 		if (r->pattern[n - 1] == '*') {
-			/* a capture is one or more bytes; only /static/ captures several segments */
+			/* a capture is one or more bytes; only /static/ captures several segments
+			 */
 			if (strncmp(path, r->pattern, n - 1) != 0 || !path[n - 1])
 				continue;
 			if (r->handler != handle_static && strchr(path + n - 1, '/'))
@@ -871,8 +873,8 @@ bool routes_cache_key(struct app *app, const struct request *req, char *key, siz
 		const char *pp = req->query(req, "per_page"), *tag = req->query(req, "tag");
 		const char *q = req->query(req, "q");
 		return join_key(key, size,
-				(const char *[]){req->path, page, pp ? pp : ABSENT,
-						 tag ? tag : ABSENT, q ? q : ABSENT, NULL});
+		                (const char *[]){req->path, page, pp ? pp : ABSENT,
+		                                 tag ? tag : ABSENT, q ? q : ABSENT, NULL});
 	}
 	if (r->handler == handle_static || r->handler == handle_root_file) {
 		/* the file's identity is part of the key, so an edited file is served fresh */
@@ -883,8 +885,8 @@ bool routes_cache_key(struct app *app, const struct request *req, char *key, siz
 			return false;
 		close(fd);
 		int n = snprintf(key, size, "%s\x1f%lld.%ld\x1f%lld", req->path,
-				 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-				 (long long)st.st_size);
+		                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		                 (long long)st.st_size);
 		return n > 0 && (size_t)n < size;
 	}
 	return false;

@@ -49,7 +49,7 @@ struct response {
 	unsigned status;
 	const char *content_type;
 	struct buf body;
-	bool cacheable;	     /* public: ETag, Last-Modified, Cache-Control public, kept in the cache */
+	bool cacheable; /* public: ETag, Last-Modified, Cache-Control public, kept in the cache */
 	time_t last_modified; /* for cacheable answers; 0 = now */
 	char *location;
 	const char *allow; /* for 405 */

@@ -15,55 +15,55 @@
 #include "rfc3339.h"
 
 #define SCHEMA_VERSION 1
-#define FTS_MAX_WORDS 32
-#define FTS_MAX_BYTES 512
+#define FTS_MAX_WORDS  32
+#define FTS_MAX_BYTES  512
 
 static const char *const migrations[SCHEMA_VERSION] = {
-	/* 1: articles, tags, full-text index kept in step by triggers */
-	"CREATE TABLE articles ("
-	" id INTEGER PRIMARY KEY,"
-	" slug TEXT NOT NULL UNIQUE,"
-	" title TEXT NOT NULL,"
-	" summary TEXT NOT NULL,"
-	" published_at TEXT NOT NULL,"
-	" published_ts INTEGER NOT NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('published', 'draft')),"
-	" source TEXT NOT NULL DEFAULT '',"
-	" editor TEXT NOT NULL DEFAULT '',"
-	" author TEXT NOT NULL DEFAULT '',"
-	" created_at TEXT NOT NULL,"
-	" updated_at TEXT NOT NULL,"
-	" updated_ts INTEGER NOT NULL,"
-	" body TEXT NOT NULL,"
-	" body_html TEXT NOT NULL);"
-	"CREATE INDEX articles_order ON articles (published_ts DESC, id DESC);"
-	"CREATE TABLE tags ("
-	" article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,"
-	" tag TEXT NOT NULL,"
-	" position INTEGER NOT NULL,"
-	" PRIMARY KEY (article_id, tag)) WITHOUT ROWID;"
-	"CREATE INDEX tags_by_tag ON tags (tag, article_id);"
-	"CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body,"
-	" content = 'articles', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
-	"CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN"
-	" INSERT INTO articles_fts (rowid, title, summary, body)"
-	" VALUES (new.id, new.title, new.summary, new.body); END;"
-	"CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN"
-	" INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
-	" VALUES ('delete', old.id, old.title, old.summary, old.body); END;"
-	"CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN"
-	" INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
-	" VALUES ('delete', old.id, old.title, old.summary, old.body);"
-	" INSERT INTO articles_fts (rowid, title, summary, body)"
-	" VALUES (new.id, new.title, new.summary, new.body); END;",
+    /* 1: articles, tags, full-text index kept in step by triggers */
+    "CREATE TABLE articles ("
+    " id INTEGER PRIMARY KEY,"
+    " slug TEXT NOT NULL UNIQUE,"
+    " title TEXT NOT NULL,"
+    " summary TEXT NOT NULL,"
+    " published_at TEXT NOT NULL,"
+    " published_ts INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('published', 'draft')),"
+    " source TEXT NOT NULL DEFAULT '',"
+    " editor TEXT NOT NULL DEFAULT '',"
+    " author TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " updated_ts INTEGER NOT NULL,"
+    " body TEXT NOT NULL,"
+    " body_html TEXT NOT NULL);"
+    "CREATE INDEX articles_order ON articles (published_ts DESC, id DESC);"
+    "CREATE TABLE tags ("
+    " article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,"
+    " tag TEXT NOT NULL,"
+    " position INTEGER NOT NULL,"
+    " PRIMARY KEY (article_id, tag)) WITHOUT ROWID;"
+    "CREATE INDEX tags_by_tag ON tags (tag, article_id);"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body,"
+    " content = 'articles', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN"
+    " INSERT INTO articles_fts (rowid, title, summary, body)"
+    " VALUES (new.id, new.title, new.summary, new.body); END;"
+    "CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN"
+    " INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
+    " VALUES ('delete', old.id, old.title, old.summary, old.body); END;"
+    "CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN"
+    " INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
+    " VALUES ('delete', old.id, old.title, old.summary, old.body);"
+    " INSERT INTO articles_fts (rowid, title, summary, body)"
+    " VALUES (new.id, new.title, new.summary, new.body); END;",
 };
 
 /* Columns every read selects, in this order; body and body_html last so that lists, which
  * never read them, never load their overflow pages. */
-#define COLS                                                                                       \
-	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, "   \
-	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, "                           \
-	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "        \
+#define COLS                                                                                     \
+	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, " \
+	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, "                         \
+	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "     \
 	"ORDER BY position)), a.body, a.body_html"
 #define VISIBLE "(?1 OR (a.status = 'published' AND a.published_ts <= ?2))"
 
@@ -94,46 +94,46 @@ enum stmt {
 };
 
 static const char *const sql[NSTMT] = {
-	[S_GET] = "SELECT " COLS " FROM articles a WHERE a.slug = ?3 AND " VISIBLE,
-	[S_LIST] = "SELECT " COLS " FROM articles a WHERE " VISIBLE
-		   " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
-	[S_LIST_TAG] = "SELECT " COLS " FROM tags t JOIN articles a ON a.id = t.article_id"
-		       " WHERE t.tag = ?5 AND " VISIBLE
-		       " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
-	[S_SEARCH] = "SELECT " COLS " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
-		     " WHERE articles_fts MATCH ?6 AND " VISIBLE
-		     " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE article_id = a.id"
-		     " AND tag = ?5))"
-		     " ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
-	[S_COUNT] = "SELECT count(*) FROM articles a WHERE " VISIBLE,
-	[S_COUNT_TAG] = "SELECT count(*) FROM tags t JOIN articles a ON a.id = t.article_id"
-			" WHERE t.tag = ?5 AND " VISIBLE,
-	[S_COUNT_SEARCH] = "SELECT count(*) FROM articles_fts f JOIN articles a ON a.id = f.rowid"
-			   " WHERE articles_fts MATCH ?6 AND " VISIBLE
-			   " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"
-			   " article_id = a.id AND tag = ?5))",
-	[S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
-	[S_SLUG_ID] = "SELECT id, created_at FROM articles WHERE slug = ?1",
-	[S_ID_EXISTS] = "SELECT 1 FROM articles WHERE id = ?1",
-	[S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
-		     " status, source, editor, author, created_at, updated_at, updated_ts, body,"
-		     " body_html) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-		     " ?14, ?15)",
-	[S_UPDATE] = "UPDATE articles SET slug = ?2, title = ?3, summary = ?4, published_at = ?5,"
-		     " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
-		     " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
-		     " body_html = ?15 WHERE id = ?1",
-	[S_SET_SLUG] = "UPDATE articles SET slug = ?2 WHERE id = ?1",
-	[S_DELETE] = "DELETE FROM articles WHERE id = ?1",
-	[S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
-	[S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position) VALUES (?1, ?2, ?3)",
-	[S_NEXT_SCHEDULED] = "SELECT min(published_ts) FROM articles"
-			     " WHERE status = 'published' AND published_ts > ?1",
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_BEGIN_READ] = "BEGIN",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_DATA_VERSION] = "PRAGMA data_version",
+    [S_GET] = "SELECT " COLS " FROM articles a WHERE a.slug = ?3 AND " VISIBLE,
+    [S_LIST] = "SELECT " COLS " FROM articles a WHERE " VISIBLE
+               " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
+    [S_LIST_TAG] = "SELECT " COLS " FROM tags t JOIN articles a ON a.id = t.article_id"
+                   " WHERE t.tag = ?5 AND " VISIBLE
+                   " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
+    [S_SEARCH] = "SELECT " COLS " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+                 " WHERE articles_fts MATCH ?6 AND " VISIBLE
+                 " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE article_id = a.id"
+                 " AND tag = ?5))"
+                 " ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
+    [S_COUNT] = "SELECT count(*) FROM articles a WHERE " VISIBLE,
+    [S_COUNT_TAG] = "SELECT count(*) FROM tags t JOIN articles a ON a.id = t.article_id"
+                    " WHERE t.tag = ?5 AND " VISIBLE,
+    [S_COUNT_SEARCH] = "SELECT count(*) FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+                       " WHERE articles_fts MATCH ?6 AND " VISIBLE
+                       " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"
+                       " article_id = a.id AND tag = ?5))",
+    [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
+    [S_SLUG_ID] = "SELECT id, created_at FROM articles WHERE slug = ?1",
+    [S_ID_EXISTS] = "SELECT 1 FROM articles WHERE id = ?1",
+    [S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
+                 " status, source, editor, author, created_at, updated_at, updated_ts, body,"
+                 " body_html) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                 " ?14, ?15)",
+    [S_UPDATE] = "UPDATE articles SET slug = ?2, title = ?3, summary = ?4, published_at = ?5,"
+                 " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
+                 " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
+                 " body_html = ?15 WHERE id = ?1",
+    [S_SET_SLUG] = "UPDATE articles SET slug = ?2 WHERE id = ?1",
+    [S_DELETE] = "DELETE FROM articles WHERE id = ?1",
+    [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
+    [S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position) VALUES (?1, ?2, ?3)",
+    [S_NEXT_SCHEDULED] = "SELECT min(published_ts) FROM articles"
+                         " WHERE status = 'published' AND published_ts > ?1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_BEGIN_READ] = "BEGIN",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct conn {
@@ -151,7 +151,7 @@ struct store {
 	unsigned nreaders;
 	atomic_uint next_reader;
 	atomic_uint_fast64_t generation;
-	int64_t data_version;		/* of the writer connection; under writer.lock */
+	int64_t data_version;           /* of the writer connection; under writer.lock */
 	_Atomic int64_t next_scheduled; /* earliest future publication, INT64_MAX if none */
 	atomic_bool schedule_stale;
 };
@@ -161,21 +161,15 @@ static int error_code(int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
+	case SQLITE_ROW: return 0;
+	case SQLITE_CONSTRAINT: return -EEXIST;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
-	case SQLITE_CANTOPEN:
-		return -EROFS;
-	case SQLITE_FULL:
-		return -ENOSPC;
+	case SQLITE_CANTOPEN: return -EROFS;
+	case SQLITE_FULL: return -ENOSPC;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	default:
-		return -EIO;
+	case SQLITE_LOCKED: return -EBUSY;
+	default: return -EIO;
 	}
 }
 
@@ -218,17 +212,17 @@ static int exec_simple(struct conn *c, enum stmt which)
 static int open_db(struct conn *c, const char *path, bool writer, bool create)
 {
 	int flags = SQLITE_OPEN_NOMUTEX |
-		    (writer ? SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
-			    : SQLITE_OPEN_READONLY);
+	            (writer ? SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+	                    : SQLITE_OPEN_READONLY);
 	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_busy_timeout(c->db, 5000);
 	sqlite3_extended_result_codes(c->db, 1);
 	return sqlite3_exec(c->db,
-			    writer ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-				   : "PRAGMA query_only = 1;",
-			    NULL, NULL, NULL);
+	                    writer ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+	                           : "PRAGMA query_only = 1;",
+	                    NULL, NULL, NULL);
 }
 
 /* Closes c's handle and statements; the struct and its lock stay. */
@@ -252,7 +246,7 @@ static int conn_open(struct conn *c, const char *path, bool writer, struct buf *
 		rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		buf_printf(err, "cannot open database %s: %s", path,
-			   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		           c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		return -1;
 	}
 	return 0;
@@ -274,19 +268,19 @@ static int migrate(struct conn *c, const char *path, struct buf *err)
 		sqlite3_finalize(st);
 	}
 	if (version > SCHEMA_VERSION) {
-		buf_printf(err, "database %s has schema version %d; this gazette knows up to %d", path,
-			   version, SCHEMA_VERSION);
+		buf_printf(err, "database %s has schema version %d; this gazette knows up to %d",
+		           path, version, SCHEMA_VERSION);
 		return -1;
 	}
 	for (int v = version; v < SCHEMA_VERSION; v++) {
 		char *msg = NULL;
 		char *script = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
-					 migrations[v], v + 1);
+		                         migrations[v], v + 1);
 		int rc = sqlite3_exec(c->db, script, NULL, NULL, &msg);
 		free(script);
 		if (rc != SQLITE_OK) {
 			buf_printf(err, "cannot migrate database %s to version %d: %s", path, v + 1,
-				   msg ? msg : "?");
+			           msg ? msg : "?");
 			sqlite3_free(msg);
 			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
@@ -404,7 +398,7 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 /* Steps st to the end, appending every row to out (its array grows from cap). Returns 0 or
  * a negative error; the statement is reset either way. */
 static int read_rows(struct conn *c, sqlite3_stmt *st, bool with_body, size_t cap,
-		     struct article_list *out, const char *what)
+                     struct article_list *out, const char *what)
 {
 	int rc;
 	out->items = xcalloc(cap, sizeof(struct article));
@@ -455,7 +449,8 @@ void store_fts_query(struct buf *out, const char *q)
 	int words = 0;
 	const char *p = q;
 	while (*p && words < FTS_MAX_WORDS) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
+		       *p == '\v')
 			p++;
 		if (!*p)
 			break;
@@ -719,7 +714,8 @@ static int insert_new(struct conn *c, struct article *a, int64_t now, bool keep_
 	bool placeholder = false;
 	if (a->slug_derived) {
 		if (!*a->slug) {
-			/* derived to nothing (a Chinese title): article-<id> once the id is known */
+			/* derived to nothing (a Chinese title): article-<id> once the id is known
+			 */
 			placeholder = true;
 			char *tmp = xasprintf("tmp-%lld-%p", (long long)now, (void *)a);
 			set_field(&a->slug, tmp);
@@ -777,7 +773,7 @@ static int reopen_all(struct store *s)
 	for (unsigned i = 0; i < s->nreaders; i++) {
 		if (open_db(&s->readers[i], s->path, false, false) != SQLITE_OK)
 			log_error("store: cannot reopen a reader: %s",
-				  sqlite3_errmsg(s->readers[i].db));
+			          sqlite3_errmsg(s->readers[i].db));
 		pthread_mutex_unlock(&s->readers[i].lock);
 	}
 	s->writer_readonly = rc != SQLITE_OK;
@@ -828,7 +824,7 @@ int store_create(struct store *s, struct article *a, int64_t now)
 }
 
 static int update_existing(struct conn *c, int64_t id, char *created_at, struct article *a,
-			   const char *old_slug, int64_t now, bool keep_stamps)
+                           const char *old_slug, int64_t now, bool keep_stamps)
 {
 	a->id = id;
 	if (a->slug_derived) {

@@ -25,10 +25,10 @@ void store_close(struct store *s);
 int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a);
 
 struct store_query {
-	unsigned page;	   /* 1-based */
+	unsigned page;     /* 1-based */
 	unsigned per_page; /* 1 or more */
 	const char *tag;   /* NULL: any */
-	const char *q;	   /* NULL: no full-text search; else the user's words */
+	const char *q;     /* NULL: no full-text search; else the user's words */
 	bool public_only;
 	int64_t now;
 	bool with_body; /* false leaves body and body_html empty */

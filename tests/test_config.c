@@ -94,35 +94,35 @@ static void test_every_key(void **state)
 {
 	struct fixture *f = *state;
 	int rc = load(f, "; comment\n"
-			 "# another comment\n"
-			 "[server]\n"
-			 "listen = ::1\n"
-			 "port = 9090\n"
-			 "threads = 3\n"
-			 "max_body_bytes = 2048\n"
-			 "max_connections = 10\n"
-			 "timeout_s = 5\n"
-			 "base_url = https://news.example.org/\n"
-			 "trust_proxy = yes\n"
-			 "[site]\n"
-			 "title = The Daily\n"
-			 "description = News from the valley ; inline comment\n"
-			 "language = zh-CN\n"
-			 "timezone = Asia/Shanghai\n"
-			 "date_format = %d.%m.%Y\n"
-			 "per_page = 7\n"
-			 "[paths]\n"
-			 "database = data/news.db\n"
-			 "templates = /srv/tpl\n"
-			 "static = pub\n"
-			 "[auth]\n"
-			 "token = s3cret\n"
-			 "token_file = token.txt\n"
-			 "[cache]\n"
-			 "max_age_s = 0\n"
-			 "[log]\n"
-			 "access_log = access.log\n"
-			 "level = debug\n");
+	                 "# another comment\n"
+	                 "[server]\n"
+	                 "listen = ::1\n"
+	                 "port = 9090\n"
+	                 "threads = 3\n"
+	                 "max_body_bytes = 2048\n"
+	                 "max_connections = 10\n"
+	                 "timeout_s = 5\n"
+	                 "base_url = https://news.example.org/\n"
+	                 "trust_proxy = yes\n"
+	                 "[site]\n"
+	                 "title = The Daily\n"
+	                 "description = News from the valley ; inline comment\n"
+	                 "language = zh-CN\n"
+	                 "timezone = Asia/Shanghai\n"
+	                 "date_format = %d.%m.%Y\n"
+	                 "per_page = 7\n"
+	                 "[paths]\n"
+	                 "database = data/news.db\n"
+	                 "templates = /srv/tpl\n"
+	                 "static = pub\n"
+	                 "[auth]\n"
+	                 "token = s3cret\n"
+	                 "token_file = token.txt\n"
+	                 "[cache]\n"
+	                 "max_age_s = 0\n"
+	                 "[log]\n"
+	                 "access_log = access.log\n"
+	                 "level = debug\n");
 	assert_int_equal(rc, 0);
 	struct config *c = &f->cfg;
 	assert_string_equal(c->listen, "::1");
@@ -194,53 +194,53 @@ static void test_errors_name_line_and_key(void **state)
 {
 	struct fixture *f = *state;
 	static const struct bad_case cases[] = {
-		{"[server]\nport = eighty\n",
-		 "config.ini:2: server.port: 'eighty' is not a whole number from 0 to 65535"},
-		{"[server]\nport = 65536\n",
-		 "config.ini:2: server.port: '65536' is not a whole number from 0 to 65535"},
-		{"[server]\nport = 80x\n",
-		 "config.ini:2: server.port: '80x' is not a whole number from 0 to 65535"},
-		{"\n\n[server]\nthreads = -1\n",
-		 "config.ini:4: server.threads: '-1' is not a whole number from 0 to 1024"},
-		{"[server]\nlisten = localhost\n",
-		 "config.ini:2: server.listen: 'localhost' is not an IPv4 or IPv6 address"},
-		{"[server]\nmax_body_bytes = 0\n",
-		 "config.ini:2: server.max_body_bytes: '0' is not a whole number from 1 to 1073741824"},
-		{"[server]\nmax_connections = many\n",
-		 "config.ini:2: server.max_connections: 'many' is not a whole number from 1 to 1000000"},
-		{"[server]\ntimeout_s = 0\n",
-		 "config.ini:2: server.timeout_s: '0' is not a whole number from 1 to 86400"},
-		{"[server]\nbase_url = news.example.org\n",
-		 "config.ini:2: server.base_url: 'news.example.org' is not an absolute http:// or "
-		 "https:// URL"},
-		{"[server]\ntrust_proxy = maybe\n",
-		 "config.ini:2: server.trust_proxy: 'maybe' is not true or false"},
-		{"[site]\ntimezone = Mars/Olympus\n",
-		 "config.ini:2: site.timezone: 'Mars/Olympus' is not a known IANA time zone"},
-		{"[site]\ntimezone = ../../etc/passwd\n",
-		 "config.ini:2: site.timezone: '../../etc/passwd' is not a known IANA time zone"},
-		{"[site]\nper_page = 0\n",
-		 "config.ini:2: site.per_page: '0' is not a whole number from 1 to 100"},
-		{"[site]\nper_page = 101\n",
-		 "config.ini:2: site.per_page: '101' is not a whole number from 1 to 100"},
-		{"[site]\ndate_format =\n",
-		 "config.ini:2: site.date_format: must be 1 to 100 characters"},
-		{"[site]\nlanguage =\n", "config.ini:2: site.language: must be 1 to 35 characters"},
-		{"[paths]\ndatabase =\n", "config.ini:2: paths.database: a path is required"},
-		{"[cache]\nmax_age_s = soon\n",
-		 "config.ini:2: cache.max_age_s: 'soon' is not a whole number from 0 to 31536000"},
-		{"[log]\nlevel = verbose\n",
-		 "config.ini:2: log.level: 'verbose' is not one of error, warn, info, debug"},
-		{"[log]\naccess_log =\n", "config.ini:2: log.access_log: use '-' for stdout or 'off'"},
-		{"[server]\nport = 8080\nprot = 8081\n",
-		 "config.ini:3: unknown key 'prot' in section [server]"},
-		{"[server]\n\n[sever]\nport = 1\n", "config.ini:3: unknown section [sever]"},
-		{"[database]\n", "config.ini:1: unknown section [database]"},
-		{"port = 8080\n", "config.ini:1: key 'port' outside a section"},
-		{"[server]\nport 8080\n", "config.ini:2: syntax error (expected key = value)"},
-		{"[server\nport = 1\n", "config.ini:1: section header without ']'"},
-		{"[server]\n  port = 1\n   threads = x\n",
-		 "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024"},
+	    {"[server]\nport = eighty\n",
+	     "config.ini:2: server.port: 'eighty' is not a whole number from 0 to 65535"},
+	    {"[server]\nport = 65536\n",
+	     "config.ini:2: server.port: '65536' is not a whole number from 0 to 65535"},
+	    {"[server]\nport = 80x\n",
+	     "config.ini:2: server.port: '80x' is not a whole number from 0 to 65535"},
+	    {"\n\n[server]\nthreads = -1\n",
+	     "config.ini:4: server.threads: '-1' is not a whole number from 0 to 1024"},
+	    {"[server]\nlisten = localhost\n",
+	     "config.ini:2: server.listen: 'localhost' is not an IPv4 or IPv6 address"},
+	    {"[server]\nmax_body_bytes = 0\n",
+	     "config.ini:2: server.max_body_bytes: '0' is not a whole number from 1 to 1073741824"},
+	    {"[server]\nmax_connections = many\n", "config.ini:2: server.max_connections: 'many' "
+	                                           "is not a whole number from 1 to 1000000"},
+	    {"[server]\ntimeout_s = 0\n",
+	     "config.ini:2: server.timeout_s: '0' is not a whole number from 1 to 86400"},
+	    {"[server]\nbase_url = news.example.org\n",
+	     "config.ini:2: server.base_url: 'news.example.org' is not an absolute http:// or "
+	     "https:// URL"},
+	    {"[server]\ntrust_proxy = maybe\n",
+	     "config.ini:2: server.trust_proxy: 'maybe' is not true or false"},
+	    {"[site]\ntimezone = Mars/Olympus\n",
+	     "config.ini:2: site.timezone: 'Mars/Olympus' is not a known IANA time zone"},
+	    {"[site]\ntimezone = ../../etc/passwd\n",
+	     "config.ini:2: site.timezone: '../../etc/passwd' is not a known IANA time zone"},
+	    {"[site]\nper_page = 0\n",
+	     "config.ini:2: site.per_page: '0' is not a whole number from 1 to 100"},
+	    {"[site]\nper_page = 101\n",
+	     "config.ini:2: site.per_page: '101' is not a whole number from 1 to 100"},
+	    {"[site]\ndate_format =\n",
+	     "config.ini:2: site.date_format: must be 1 to 100 characters"},
+	    {"[site]\nlanguage =\n", "config.ini:2: site.language: must be 1 to 35 characters"},
+	    {"[paths]\ndatabase =\n", "config.ini:2: paths.database: a path is required"},
+	    {"[cache]\nmax_age_s = soon\n",
+	     "config.ini:2: cache.max_age_s: 'soon' is not a whole number from 0 to 31536000"},
+	    {"[log]\nlevel = verbose\n",
+	     "config.ini:2: log.level: 'verbose' is not one of error, warn, info, debug"},
+	    {"[log]\naccess_log =\n", "config.ini:2: log.access_log: use '-' for stdout or 'off'"},
+	    {"[server]\nport = 8080\nprot = 8081\n",
+	     "config.ini:3: unknown key 'prot' in section [server]"},
+	    {"[server]\n\n[sever]\nport = 1\n", "config.ini:3: unknown section [sever]"},
+	    {"[database]\n", "config.ini:1: unknown section [database]"},
+	    {"port = 8080\n", "config.ini:1: key 'port' outside a section"},
+	    {"[server]\nport 8080\n", "config.ini:2: syntax error (expected key = value)"},
+	    {"[server\nport = 1\n", "config.ini:1: section header without ']'"},
+	    {"[server]\n  port = 1\n   threads = x\n",
+	     "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		config_cleanup(&f->cfg);
@@ -257,8 +257,8 @@ static void test_first_error_wins(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(load(f, "[server]\nport = 1\nthreads = x\nport = y\n"), -1);
-	assert_string_equal(message(f),
-			    "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024");
+	assert_string_equal(
+	    message(f), "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024");
 }
 
 static void test_long_line(void **state)
@@ -316,7 +316,7 @@ static void test_command_line_overrides(void **state)
 	buf_reset(&f->err);
 	assert_int_equal(config_set(&f->cfg, "server", "port", "http", &f->err), -1);
 	assert_string_equal(buf_str(&f->err),
-			    "server.port: 'http' is not a whole number from 0 to 65535");
+	                    "server.port: 'http' is not a whole number from 0 to 65535");
 }
 
 static void test_timezones(void **state)
@@ -334,17 +334,17 @@ static void test_timezones(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_access_log_special_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors_name_line_and_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_sources, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_command_line_overrides, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timezones, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_access_log_special_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_errors_name_line_and_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_sources, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_command_line_overrides, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timezones, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

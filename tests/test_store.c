@@ -150,20 +150,20 @@ static void expect_query(const char *path, const char *sql, const char *want)
 static struct store_query query(unsigned page, unsigned per_page)
 {
 	struct store_query q = {
-		.page = page,
-		.per_page = per_page,
-		.tag = NULL,
-		.q = NULL,
-		.public_only = true,
-		.now = NOW,
-		.with_body = false,
+	    .page = page,
+	    .per_page = per_page,
+	    .tag = NULL,
+	    .q = NULL,
+	    .public_only = true,
+	    .now = NOW,
+	    .with_body = false,
 	};
 	return q;
 }
 
 /* Lists with q and checks the total and the slugs in order ("a b c"; "" for none). */
 static void expect_list(struct store *s, const struct store_query *q, unsigned total,
-			const char *slugs)
+                        const char *slugs)
 {
 	struct article_list l;
 	int rc = store_list(s, q, &l);
@@ -174,8 +174,8 @@ static void expect_list(struct store *s, const struct store_query *q, unsigned t
 		buf_printf(&got, "%s%s", i ? " " : "", l.items[i].slug);
 	if (l.total != total || strcmp(buf_str(&got), slugs) != 0)
 		fail_msg("page %u of %u (tag %s, q %s): total %u [%s], want %u [%s]", q->page,
-			 q->per_page, q->tag ? q->tag : "-", q->q ? q->q : "-", l.total,
-			 buf_str(&got), total, slugs);
+		         q->per_page, q->tag ? q->tag : "-", q->q ? q->q : "-", l.total,
+		         buf_str(&got), total, slugs);
 	buf_cleanup(&got);
 	article_list_cleanup(&l);
 }
@@ -186,7 +186,7 @@ static void test_open_reopen(void **state)
 	expect_query(f->path, "PRAGMA user_version", "1");
 	expect_query(f->path, "PRAGMA journal_mode", "wal");
 	expect_query(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts'",
-		     "1");
+	             "1");
 	assert_int_equal(must_create(f->s, "{'title':'Kept','body':'Text'}"), 1);
 
 	/* reopening migrates nothing and loses nothing */
@@ -280,9 +280,9 @@ static void test_slugs(void **state)
 	/* a slug given and taken is a conflict, and nothing is stored */
 	uint64_t gen = store_generation(f->s);
 	assert_int_equal(create(f->s, "{'title':'Other','body':'x','slug':'hello-world'}", NULL),
-			 -EEXIST);
+	                 -EEXIST);
 	assert_int_equal(create(f->s, "{'title':'Other','body':'x','slug':'hello-world-2'}", NULL),
-			 -EEXIST);
+	                 -EEXIST);
 	assert_int_equal(store_count(f->s, false, NOW), 3);
 	assert_int_equal(store_generation(f->s), gen);
 
@@ -319,10 +319,10 @@ static void test_replace(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(create(f->s,
-				"{'title':'Old title','body':'Old body','slug':'old-slug',"
-				"'tags':['a','b']}",
-				NULL),
-			 0);
+	                        "{'title':'Old title','body':'Old body','slug':'old-slug',"
+	                        "'tags':['a','b']}",
+	                        NULL),
+	                 0);
 	must_create(f->s, "{'title':'Taken','body':'x','slug':'taken'}");
 
 	/* no slug in the input: the article keeps its own */
@@ -421,10 +421,10 @@ static void test_visibility(void **state)
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'Public','body':'x','published_at':'2023-01-12T06:32:50Z'}");
 	must_create(f->s, "{'title':'Draft','body':'x','status':'draft',"
-			  "'published_at':'2023-01-01T00:00:00Z'}");
+	                  "'published_at':'2023-01-01T00:00:00Z'}");
 	must_create(f->s, "{'title':'Scheduled','body':'x',"
-			  "'published_at':'2023-01-12T15:33:00+08:00'}"); /* NOW + 1 h */
-	must_create(f->s, "{'title':'Right now','body':'x'}");		  /* published at NOW */
+	                  "'published_at':'2023-01-12T15:33:00+08:00'}"); /* NOW + 1 h */
+	must_create(f->s, "{'title':'Right now','body':'x'}");            /* published at NOW */
 
 	struct article a;
 	article_init(&a);
@@ -480,8 +480,8 @@ static void test_pagination(void **state)
 
 	for (int i = 1; i <= 5; i++) {
 		char *text = xasprintf("{'title':'P%d','body':'Body %d',"
-				       "'published_at':'2023-01-0%dT00:00:00Z'}",
-				       i, i, i);
+		                       "'published_at':'2023-01-0%dT00:00:00Z'}",
+		                       i, i, i);
 		must_create(f->s, text);
 		free(text);
 	}
@@ -530,8 +530,8 @@ static void test_pagination(void **state)
 	/* more rows than the first allocation */
 	for (int i = 0; i < 70; i++) {
 		char *text = xasprintf("{'title':'Bulk %d','body':'x',"
-				       "'published_at':'2022-01-01T00:00:00Z'}",
-				       i);
+		                       "'published_at':'2022-01-01T00:00:00Z'}",
+		                       i);
 		must_create(f->s, text);
 		free(text);
 	}
@@ -548,11 +548,11 @@ static void test_tags(void **state)
 {
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'One','body':'x','published_at':'2023-01-01T00:00:00Z',"
-			  "'tags':['World News','Trade']}");
+	                  "'tags':['World News','Trade']}");
 	must_create(f->s, "{'title':'Two','body':'x','published_at':'2023-01-02T00:00:00Z',"
-			  "'tags':['world-news']}");
+	                  "'tags':['world-news']}");
 	must_create(f->s, "{'title':'Three','body':'x','published_at':'2023-01-03T00:00:00Z',"
-			  "'tags':['Trade']}");
+	                  "'tags':['Trade']}");
 	must_create(f->s, "{'title':'Hidden','body':'x','status':'draft','tags':['world news']}");
 
 	struct store_query q = query(1, 10);
@@ -586,11 +586,11 @@ static void test_search(void **state)
 {
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'Jilin delegation visits Russia','body':'Trade talks.',"
-			  "'published_at':'2023-01-01T00:00:00Z','tags':['world']}");
+	                  "'published_at':'2023-01-01T00:00:00Z','tags':['world']}");
 	must_create(f->s, "{'title':'Weather','summary':'Snow on zebra crossings',"
-			  "'body':'Cold.','published_at':'2023-01-02T00:00:00Z'}");
+	                  "'body':'Cold.','published_at':'2023-01-02T00:00:00Z'}");
 	must_create(f->s, "{'title':'Sports','body':'The Hunchun team won the caf\\u00e9 final.',"
-			  "'published_at':'2023-01-03T00:00:00Z','tags':['sport']}");
+	                  "'published_at':'2023-01-03T00:00:00Z','tags':['sport']}");
 	must_create(f->s, "{'title':'Secret Jilin plans','body':'x','status':'draft'}");
 
 	struct store_query q = query(1, 10);
@@ -602,7 +602,7 @@ static void test_search(void **state)
 	assert_int_equal(l.total, 2);
 	assert_int_equal(l.n, 2);
 	assert_true(strcmp(l.items[0].slug, "secret-jilin-plans") == 0 ||
-		    strcmp(l.items[1].slug, "secret-jilin-plans") == 0);
+	            strcmp(l.items[1].slug, "secret-jilin-plans") == 0);
 	article_list_cleanup(&l);
 	q.public_only = true;
 	q.q = "zebra"; /* a word of the summary only */
@@ -651,11 +651,11 @@ static void test_search_rank(void **state)
 {
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'Hunchun port reopens','summary':'Hunchun, again.',"
-			  "'body':'Hunchun Hunchun.','published_at':'2023-01-01T00:00:00Z'}");
+	                  "'body':'Hunchun Hunchun.','published_at':'2023-01-01T00:00:00Z'}");
 	must_create(f->s, "{'title':'Regional roundup','published_at':'2023-01-10T00:00:00Z',"
-			  "'body':'Many towns had news this week; among them, in passing, Hunchun, "
-			  "where little happened, and a long list of other places that made the "
-			  "paper for reasons of their own.'}");
+	                  "'body':'Many towns had news this week; among them, in passing, Hunchun, "
+	                  "where little happened, and a long list of other places that made the "
+	                  "paper for reasons of their own.'}");
 	must_create(f->s, "{'title':'Newest','body':'Nothing here.'}");
 	struct store_query q = query(1, 10);
 	q.q = "hunchun";
@@ -671,36 +671,36 @@ static void test_search_hostile(void **state)
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'Jilin and Russia','body':'a b near or not and'}");
 	const char *queries[] = {
-		"\"",
-		"\"\"",
-		"\"jilin",
-		"AND",
-		"OR",
-		"NOT",
-		"a OR b",
-		"jilin AND",
-		"NOT jilin",
-		"*",
-		"jilin*",
-		"NEAR(",
-		"NEAR(jilin russia, 2)",
-		"(",
-		")",
-		"()",
-		"{title}: jilin",
-		"title:jilin",
-		"-jilin",
-		"^jilin",
-		"+",
-		"'",
-		"\\",
-		"%_",
-		"''; DROP TABLE articles; --",
-		"\x01\x02",
-		"\xe5\x90\x89\xe6\x9e\x97",
-		"\xf0\x9f\x98\x80",
-		"a\"b\"c",
-		"jilin \" russia",
+	    "\"",
+	    "\"\"",
+	    "\"jilin",
+	    "AND",
+	    "OR",
+	    "NOT",
+	    "a OR b",
+	    "jilin AND",
+	    "NOT jilin",
+	    "*",
+	    "jilin*",
+	    "NEAR(",
+	    "NEAR(jilin russia, 2)",
+	    "(",
+	    ")",
+	    "()",
+	    "{title}: jilin",
+	    "title:jilin",
+	    "-jilin",
+	    "^jilin",
+	    "+",
+	    "'",
+	    "\\",
+	    "%_",
+	    "''; DROP TABLE articles; --",
+	    "\x01\x02",
+	    "\xe5\x90\x89\xe6\x9e\x97",
+	    "\xf0\x9f\x98\x80",
+	    "a\"b\"c",
+	    "jilin \" russia",
 	};
 	struct store_query q = query(1, 10);
 	struct article_list l;
@@ -760,7 +760,8 @@ static void test_fts_query(void **state)
 	expect_fts("*", "\"*\"");
 	expect_fts("NEAR(a b)", "\"NEAR(a\" \"b)\"");
 	expect_fts("title:x -y ^z", "\"title:x\" \"-y\" \"^z\"");
-	expect_fts("caf\xc3\xa9 \xe5\x90\x89\xe6\x9e\x97", "\"caf\xc3\xa9\" \"\xe5\x90\x89\xe6\x9e\x97\"");
+	expect_fts("caf\xc3\xa9 \xe5\x90\x89\xe6\x9e\x97",
+	           "\"caf\xc3\xa9\" \"\xe5\x90\x89\xe6\x9e\x97\"");
 
 	/* appends to what is there */
 	struct buf b = BUF_INIT;
@@ -813,7 +814,7 @@ static void test_export(void **state)
 	must_create(f->s, "{'title':'Second','body':'B2','status':'draft'}");
 	must_create(f->s, "{'title':'Third','body':'B3','published_at':'2030-01-01T00:00:00Z'}");
 	must_create(f->s, "{'title':'Fourth','body':'B4','published_at':'2020-01-01T00:00:00Z',"
-			  "'tags':['x']}");
+	                  "'tags':['x']}");
 	assert_int_equal(store_delete(f->s, "second"), 0);
 	must_create(f->s, "{'title':'Fifth','body':'B5','status':'draft'}");
 
@@ -849,17 +850,17 @@ static void cleanup_list(struct article *list, size_t n)
 static void test_import(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(create_at(f->s, "{'title':'Old x','body':'x','slug':'x'}", NOW - 1000, NULL),
-			 0);
+	assert_int_equal(
+	    create_at(f->s, "{'title':'Old x','body':'x','slug':'x'}", NOW - 1000, NULL), 0);
 	must_create(f->s, "{'title':'Unrelated','body':'u'}");
 
 	const char *texts[] = {
-		"{'slug':'x','title':'New x','body':'new','tags':['t']}",
-		"{'slug':'y','title':'Y','body':'y'}",
-		"{'title':'Derived Title','body':'d'}",
-		"{'slug':'z','id':50,'title':'Z','body':'z','created_at':'2020-01-01T08:00:00+08:00',"
-		"'updated_at':'2021-01-01T00:00:00Z'}",
-		"{'slug':'w','id':1,'title':'W','body':'w'}", /* id 1 is x's: w gets a new one */
+	    "{'slug':'x','title':'New x','body':'new','tags':['t']}",
+	    "{'slug':'y','title':'Y','body':'y'}",
+	    "{'title':'Derived Title','body':'d'}",
+	    "{'slug':'z','id':50,'title':'Z','body':'z','created_at':'2020-01-01T08:00:00+08:00',"
+	    "'updated_at':'2021-01-01T00:00:00Z'}",
+	    "{'slug':'w','id':1,'title':'W','body':'w'}", /* id 1 is x's: w gets a new one */
 	};
 	const size_t n = sizeof(texts) / sizeof(texts[0]);
 	struct article list[5];
@@ -918,9 +919,9 @@ static void test_import_all_or_nothing(void **state)
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'Original','body':'x','slug':'x'}");
 	const char *texts[] = {
-		"{'slug':'new-one','title':'New','body':'n'}",
-		"{'slug':'x','title':'Changed','body':'c'}",
-		"{'slug':'another','title':'Another','body':'a'}",
+	    "{'slug':'new-one','title':'New','body':'n'}",
+	    "{'slug':'x','title':'Changed','body':'c'}",
+	    "{'slug':'another','title':'Another','body':'a'}",
 	};
 	struct article list[3];
 	for (size_t bad = 0; bad < 3; bad++) {
@@ -947,7 +948,7 @@ static void test_import_all_or_nothing(void **state)
 	}
 	expect_query(f->path, "SELECT count(*) FROM tags", "0");
 	expect_query(f->path, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'new'",
-		     "0");
+	             "0");
 
 	/* and the store still writes afterwards */
 	build_list(list, texts, 3);
@@ -962,7 +963,7 @@ static void test_export_import_round_trip(void **state)
 {
 	struct fixture *f = *state;
 	must_create(f->s, "{'title':'One','body':'1','published_at':'2023-01-12T14:33:00+08:00',"
-			  "'editor':'Ye Lijiao','tags':['a','b']}");
+	                  "'editor':'Ye Lijiao','tags':['a','b']}");
 	must_create(f->s, "{'title':'\\u5409\\u6797','body':'2','status':'draft'}");
 	must_create(f->s, "{'title':'Three','body':'3'}");
 	assert_int_equal(store_delete(f->s, "one"), 0);
@@ -974,7 +975,8 @@ static void test_export_import_round_trip(void **state)
 		json_t *j = article_to_json(&out.items[i], "http://x", true);
 		struct article_error err;
 		article_init(&list[i]);
-		assert_int_equal(article_from_json(j, ARTICLE_IMPORT, NOW + 500, &list[i], &err), 0);
+		assert_int_equal(article_from_json(j, ARTICLE_IMPORT, NOW + 500, &list[i], &err),
+		                 0);
 		json_decref(j);
 	}
 	char *path2 = xasprintf("%s/second.db", f->dir);
@@ -1065,7 +1067,7 @@ static void test_generation_and_poll(void **state)
 
 	/* a future draft is not a scheduled publication */
 	must_create(f->s, "{'title':'Draft','body':'x','status':'draft',"
-			  "'published_at':'2023-01-12T06:33:10Z'}");
+	                  "'published_at':'2023-01-12T06:33:10Z'}");
 	g = store_generation(f->s);
 	store_poll(f->s, NOW + 5);
 	store_poll(f->s, NOW + 20);
@@ -1097,7 +1099,7 @@ static void durability_child(const char *path, int ack)
 		char slug[32];
 		snprintf(slug, sizeof(slug), "durable-%d", i);
 		json_t *in = json_pack("{s:s, s:s, s:s}", "title", "Durable", "body",
-				       "Acknowledged means stored.", "slug", slug);
+		                       "Acknowledged means stored.", "slug", slug);
 		struct article a;
 		struct article_error aerr;
 		article_init(&a);
@@ -1177,26 +1179,26 @@ static void test_durability_kill9(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slugs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_visibility, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pagination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search_rank, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search_hostile, setup, teardown),
-		cmocka_unit_test(test_fts_query),
-		cmocka_unit_test_setup_teardown(test_export, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_all_or_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_export_import_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generation_and_poll, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slugs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_visibility, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pagination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_rank, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_hostile, setup, teardown),
+	    cmocka_unit_test(test_fts_query),
+	    cmocka_unit_test_setup_teardown(test_export, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_all_or_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_import_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generation_and_poll, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
