@@ -1,148 +1,257 @@
-/* cache.c - a read-mostly hash table of prebuilt responses, dropped whole when content changes. */
+/* cache.c - a hash table and a recency list under one mutex; values are freed outside it. */
 #include "cache.h"
 
-#include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "mem.h"
 
-#define NBUCKETS 4096
+#define MIN_BUCKETS 1024
 
-struct cache {
-	pthread_rwlock_t lock;
-	struct cache_entry *buckets[NBUCKETS];
-	uint64_t generation;
-	size_t entries, bytes, max_bytes;
+struct cache_entry {
+	struct cache_entry *chain;         /* next in its bucket */
+	struct cache_entry *newer, *older; /* the recency list */
+	cache_destroy_fn destroy;
+	void *value;
+	uint64_t hash, generation;
+	size_t charge;    /* what the entry counts against the budget */
+	atomic_uint refs; /* the holders', plus one of the table's while it is stored */
+	size_t len;
+	char key[];
 };
 
-static uint32_t hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
+struct cache {
+	pthread_mutex_t lock;
+	struct cache_entry **buckets;
+	size_t nbuckets; /* a power of two */
+	struct cache_entry *newest, *oldest;
+	cache_destroy_fn destroy;
+	uint64_t generation;
+	size_t entries, bytes, max_bytes;
+	uint64_t hits, misses, inserts, evictions;
+};
 
-struct cache *cache_new(size_t max_bytes)
+struct cache *cache_new(size_t max_bytes, cache_destroy_fn destroy)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
-	pthread_rwlock_init(&c->lock, NULL);
+	pthread_mutex_init(&c->lock, NULL);
+	c->nbuckets = MIN_BUCKETS;
+	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
 	c->max_bytes = max_bytes;
+	c->destroy = destroy;
 	return c;
 }
 
-static void entry_free(struct cache_entry *e)
+static void put(struct cache_entry *e)
 {
-	if (e->plain)
-		MHD_destroy_response(e->plain);
-	if (e->gzip)
-		MHD_destroy_response(e->gzip);
-	if (e->not_modified)
-		MHD_destroy_response(e->not_modified);
-	if (e->not_modified_gzip)
-		MHD_destroy_response(e->not_modified_gzip);
-	free(e->key);
-	free(e);
-}
-
-void cache_release(struct cache_entry *e)
-{
-	if (e && __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		entry_free(e);
-}
-
-/* Caller holds the write lock. */
-static void drop_all(struct cache *c)
-{
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		struct cache_entry *e = c->buckets[i];
-		while (e) {
-			struct cache_entry *next = e->next;
-			cache_release(e);
-			e = next;
-		}
-		c->buckets[i] = NULL;
+	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1) {
+		e->destroy(e->value);
+		free(e);
 	}
+}
+
+void cache_release(struct cache *c, struct cache_entry *e)
+{
+	(void)c;
+	if (e)
+		put(e);
+}
+
+void *cache_value(const struct cache_entry *e)
+{
+	return e->value;
+}
+
+static struct cache_entry **slot(struct cache *c, uint64_t hash)
+{
+	return &c->buckets[hash & (c->nbuckets - 1)];
+}
+
+static void list_unlink(struct cache *c, struct cache_entry *e)
+{
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		c->newest = e->older;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		c->oldest = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void list_push(struct cache *c, struct cache_entry *e)
+{
+	e->older = c->newest;
+	e->newer = NULL;
+	if (c->newest)
+		c->newest->newer = e;
+	else
+		c->oldest = e;
+	c->newest = e;
+}
+
+/* Takes e out of the table and the list; its table reference goes onto *dead, to be given
+ * back once the lock is released (a value's destroy callback may take its time). */
+static void unlink_entry(struct cache *c, struct cache_entry *e, struct cache_entry **dead)
+{
+	struct cache_entry **pp = slot(c, e->hash);
+	while (*pp != e)
+		pp = &(*pp)->chain;
+	*pp = e->chain;
+	list_unlink(c, e);
+	c->entries--;
+	c->bytes -= e->charge;
+	e->chain = *dead;
+	*dead = e;
+}
+
+static void put_all(struct cache_entry *dead)
+{
+	while (dead) {
+		struct cache_entry *next = dead->chain;
+		put(dead);
+		dead = next;
+	}
+}
+
+/* Moves every entry onto *dead and empties the table. */
+static void drop_all(struct cache *c, struct cache_entry **dead)
+{
+	for (struct cache_entry *e = c->newest, *next; e; e = next) {
+		next = e->older;
+		e->chain = *dead;
+		*dead = e;
+	}
+	memset(c->buckets, 0, c->nbuckets * sizeof(*c->buckets));
+	c->newest = c->oldest = NULL;
 	c->entries = 0;
 	c->bytes = 0;
+}
+
+static void grow(struct cache *c)
+{
+	size_t n = c->nbuckets * 2;
+	struct cache_entry **b = xcalloc(n, sizeof(*b));
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		for (struct cache_entry *e = c->buckets[i], *next; e; e = next) {
+			next = e->chain;
+			e->chain = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+		}
+	}
+	free(c->buckets);
+	c->buckets = b;
+	c->nbuckets = n;
+}
+
+static struct cache_entry *find(struct cache *c, uint64_t hash, const void *key, size_t len)
+{
+	for (struct cache_entry *e = *slot(c, hash); e; e = e->chain)
+		if (e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0)
+			return e;
+	return NULL;
+}
+
+struct cache_entry *cache_lookup(struct cache *c, const void *key, size_t len, uint64_t generation)
+{
+	uint64_t h = hash_bytes(HASH_SEED, key, len);
+	pthread_mutex_lock(&c->lock);
+	struct cache_entry *e = c->generation == generation ? find(c, h, key, len) : NULL;
+	if (e) {
+		atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+		if (c->newest != e) {
+			list_unlink(c, e);
+			list_push(c, e);
+		}
+		c->hits++;
+	} else {
+		c->misses++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e;
+}
+
+struct cache_entry *cache_insert(struct cache *c, const void *key, size_t len, uint64_t generation,
+                                 void *value, size_t size)
+{
+	struct cache_entry *e = xmalloc(sizeof(*e) + len);
+	memset(e, 0, sizeof(*e));
+	e->destroy = c->destroy;
+	e->value = value;
+	e->generation = generation;
+	e->len = len;
+	if (key)
+		memcpy(e->key, key, len);
+	e->hash = hash_bytes(HASH_SEED, e->key, len);
+	/* the entry itself and its share of the bucket array (at most two pointers an entry) */
+	e->charge = size + mem_footprint(sizeof(*e) + len) + 2 * sizeof(void *);
+	atomic_init(&e->refs, 1); /* the caller's */
+	if (!key)
+		return e;
+
+	struct cache_entry *dead = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (generation > c->generation) {
+		drop_all(c, &dead);
+		c->generation = generation;
+	}
+	if (generation == c->generation && e->charge <= c->max_bytes) {
+		struct cache_entry *old = find(c, e->hash, e->key, len);
+		if (old)
+			unlink_entry(c, old, &dead);
+		while (c->oldest && c->bytes + e->charge > c->max_bytes) {
+			unlink_entry(c, c->oldest, &dead);
+			c->evictions++;
+		}
+		if (c->entries >= c->nbuckets)
+			grow(c);
+		atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed); /* the table's */
+		struct cache_entry **pp = slot(c, e->hash);
+		e->chain = *pp;
+		*pp = e;
+		list_push(c, e);
+		c->entries++;
+		c->bytes += e->charge;
+		c->inserts++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	put_all(dead);
+	return e;
+}
+
+void cache_clear(struct cache *c)
+{
+	struct cache_entry *dead = NULL;
+	pthread_mutex_lock(&c->lock);
+	drop_all(c, &dead);
+	pthread_mutex_unlock(&c->lock);
+	put_all(dead);
 }
 
 void cache_free(struct cache *c)
 {
 	if (!c)
 		return;
-	drop_all(c);
-	pthread_rwlock_destroy(&c->lock);
+	cache_clear(c);
+	free(c->buckets);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-struct cache_entry *cache_lookup(struct cache *c, const char *key, uint64_t generation)
+void cache_stats(struct cache *c, struct cache_stats *out)
 {
-	struct cache_entry *found = NULL;
-	uint32_t h = hash(key) & (NBUCKETS - 1);
-	pthread_rwlock_rdlock(&c->lock);
-	if (c->generation == generation) {
-		for (struct cache_entry *e = c->buckets[h]; e; e = e->next) {
-			if (strcmp(e->key, key) == 0) {
-				__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
-				found = e;
-				break;
-			}
-		}
-	}
-	pthread_rwlock_unlock(&c->lock);
-	return found;
-}
-
-void cache_insert(struct cache *c, struct cache_entry *e)
-{
-	uint32_t h = hash(e->key) & (NBUCKETS - 1);
-	size_t size = e->size + e->size_gzip + strlen(e->key) + sizeof(*e);
-	pthread_rwlock_wrlock(&c->lock);
-	if (c->generation != e->generation) {
-		if (e->generation < c->generation) {
-			/* built from older content than the table holds: not worth keeping */
-			pthread_rwlock_unlock(&c->lock);
-			return;
-		}
-		drop_all(c);
-		c->generation = e->generation;
-	}
-	if (c->bytes + size > c->max_bytes)
-		drop_all(c);
-	struct cache_entry **pp = &c->buckets[h];
-	while (*pp) {
-		if (strcmp((*pp)->key, e->key) == 0) {
-			struct cache_entry *old = *pp;
-			*pp = old->next;
-			c->entries--;
-			c->bytes -= old->size + old->size_gzip + strlen(old->key) + sizeof(*old);
-			cache_release(old);
-			break;
-		}
-		pp = &(*pp)->next;
-	}
-	__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* the table's reference */
-	e->next = c->buckets[h];
-	c->buckets[h] = e;
-	c->entries++;
-	c->bytes += size;
-	pthread_rwlock_unlock(&c->lock);
-}
-
-void cache_clear(struct cache *c)
-{
-	pthread_rwlock_wrlock(&c->lock);
-	drop_all(c);
-	pthread_rwlock_unlock(&c->lock);
-}
-
-void cache_stats(struct cache *c, size_t *entries, size_t *bytes)
-{
-	pthread_rwlock_rdlock(&c->lock);
-	*entries = c->entries;
-	*bytes = c->bytes;
-	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_lock(&c->lock);
+	out->entries = c->entries;
+	out->bytes = c->bytes;
+	out->max_bytes = c->max_bytes;
+	out->hits = c->hits;
+	out->misses = c->misses;
+	out->inserts = c->inserts;
+	out->evictions = c->evictions;
+	pthread_mutex_unlock(&c->lock);
 }

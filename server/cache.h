@@ -1,52 +1,48 @@
-/* cache.h - finished responses kept in memory by request key until the content changes. */
+/* cache.h - a bounded LRU of opaque values by key, each built from one content generation. */
 #ifndef GAZETTE_CACHE_H
 #define GAZETTE_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
-struct MHD_Response;
+struct cache;       /* opaque; every function may be called from any thread */
+struct cache_entry; /* opaque: one value and the reference a caller holds on it */
 
-/* One cached answer: the plain and gzip variants and the 304 answer for each, with headers
- * attached once. Shared by threads; counted references keep it alive while in use. */
-struct cache_entry {
-	char *key;
-	uint64_t generation;
-	unsigned status;
-	char etag[24];      /* "<16 hex digits>" with the quotes */
-	char etag_gzip[28]; /* the same with -gz inside the quotes */
-	time_t last_modified;
-	size_t size, size_gzip;
-	struct MHD_Response *plain, *gzip; /* gzip is NULL when the body is too small */
-	struct MHD_Response *not_modified, *not_modified_gzip;
-	/* private */
-	struct cache_entry *next;
-	int refs;
-};
+/* Frees a value the cache owned, once nobody holds it any more. */
+typedef void (*cache_destroy_fn)(void *value);
 
-struct cache;
-
-/* max_bytes bounds the bodies held; when an insert would pass it, everything is dropped.
- * Never returns NULL; free with cache_free. */
-struct cache *cache_new(size_t max_bytes);
+/* max_bytes bounds what the entries hold: each entry counts the size its inserter gave plus
+ * its key and the cache's own bookkeeping. Past it, the least recently used entries go, one
+ * at a time. Never returns NULL; free with cache_free. */
+struct cache *cache_new(size_t max_bytes, cache_destroy_fn destroy);
+/* Drops every entry; values still held are destroyed when their holders release them. */
 void cache_free(struct cache *c);
 
-/* Returns the entry for key built at generation, with a reference the caller gives back with
- * cache_release; NULL when there is none (or it belongs to an older generation). */
-struct cache_entry *cache_lookup(struct cache *c, const char *key, uint64_t generation);
-void cache_release(struct cache_entry *e);
+/* The entry for key (len bytes, any bytes) built at generation, made the most recently used,
+ * with a reference for the caller; NULL when there is none or it is of another generation. */
+struct cache_entry *cache_lookup(struct cache *c, const void *key, size_t len, uint64_t generation);
 
-/* Stores e (key and responses filled in; the caller's reference in refs) under its key, taking
- * a reference of the table's own, and replaces an entry with the same key. Entries of an older
- * generation are dropped first; an entry older than the table is not stored. The caller still
- * gives back its own reference with cache_release. */
-void cache_insert(struct cache *c, struct cache_entry *e);
+/* Stores value (size bytes, all it holds) under key and returns a reference for the caller.
+ * The cache owns value from here on, whatever happens: it replaces an entry with the same key,
+ * drops every entry of an older generation first, and keeps nothing (the value lives only as
+ * long as the returned reference) when value is of an older generation than the table's, or
+ * alone larger than max_bytes. key may be NULL: a value never stored, served once. */
+struct cache_entry *cache_insert(struct cache *c, const void *key, size_t len, uint64_t generation,
+                                 void *value, size_t size);
 
-/* Drops every entry (for example after the templates were reloaded). */
+/* The value an entry holds; valid until the reference is released. */
+void *cache_value(const struct cache_entry *e);
+
+/* Gives back a reference from cache_lookup or cache_insert. NULL does nothing. */
+void cache_release(struct cache *c, struct cache_entry *e);
+
+/* Drops every entry (for example when the content moved under a generation number). */
 void cache_clear(struct cache *c);
 
-/* Number of entries and bytes held, for tests and benchmarks. */
-void cache_stats(struct cache *c, size_t *entries, size_t *bytes);
+struct cache_stats {
+	size_t entries, bytes, max_bytes;
+	uint64_t hits, misses, inserts, evictions;
+};
+void cache_stats(struct cache *c, struct cache_stats *out);
 
 #endif

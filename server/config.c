@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@ static const struct key keys[] = {
     {"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1, 1ULL << 30},
     {"server", "max_connections", K_UINT, OFF(max_connections), 1, 1000000},
     {"server", "timeout_s", K_UINT, OFF(timeout_s), 1, 86400},
+    {"server", "header_timeout_s", K_UINT, OFF(header_timeout_s), 1, 3600},
+    {"server", "min_body_rate", K_UINT, OFF(min_body_rate), 0, 1000000000},
+    {"server", "query_timeout_ms", K_UINT, OFF(query_timeout_ms), 0, 600000},
     {"server", "base_url", K_URL, OFF(base_url), 0, 0},
     {"server", "trust_proxy", K_BOOL, OFF(trust_proxy), 0, 0},
     {"site", "title", K_STRING, OFF(site_title), 0, 0},
@@ -46,6 +50,7 @@ static const struct key keys[] = {
     {"auth", "token", K_STRING, OFF(token), 0, 0},
     {"auth", "token_file", K_PATH, OFF(token_file), 0, 0},
     {"cache", "max_age_s", K_UINT, OFF(cache_max_age_s), 0, 31536000},
+    {"cache", "max_bytes", K_SIZE, OFF(cache_max_bytes), 65536, 1ULL << 40},
     {"log", "access_log", K_LOG, OFF(access_log), 0, 0},
     {"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
@@ -67,6 +72,9 @@ void config_init(struct config *cfg)
 	cfg->max_body_bytes = 1048576;
 	cfg->max_connections = 1024;
 	cfg->timeout_s = 30;
+	cfg->header_timeout_s = 10;
+	cfg->min_body_rate = 1024;
+	cfg->query_timeout_ms = 1000;
 	cfg->base_url = xstrdup("http://localhost:8080");
 	cfg->trust_proxy = false;
 	cfg->site_title = xstrdup("Gazette");
@@ -81,6 +89,7 @@ void config_init(struct config *cfg)
 	cfg->token = xstrdup("");
 	cfg->token_file = xstrdup("");
 	cfg->cache_max_age_s = 60;
+	cfg->cache_max_bytes = 64u << 20;
 	cfg->access_log = xstrdup("-");
 	cfg->log_level = LOG_INFO;
 }
@@ -96,6 +105,14 @@ void config_cleanup(struct config *cfg)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+}
+
+unsigned config_threads(const struct config *cfg)
+{
+	if (cfg->threads)
+		return cfg->threads;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
 }
 
 bool config_timezone_valid(const char *name)
@@ -169,6 +186,13 @@ static bool has_control(const char *s)
 	return false;
 }
 
+static bool utf8_valid(const char *s)
+{
+	json_t *j = json_string(s); /* Jansson checks UTF-8 strictly: no overlong forms */
+	json_decref(j);
+	return j != NULL;
+}
+
 /* Sets one key; the message in err has no location (the caller adds it). */
 static int apply(struct config *cfg, const struct key *k, const char *value, struct buf *err)
 {
@@ -176,6 +200,13 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	unsigned long long n;
 	struct in6_addr a6;
 	struct in_addr a4;
+
+	/* every value ends up in pages, JSON or file names: text that is not UTF-8 (a Latin-1
+	 * "Zürich") would break each of them later, so it never gets in */
+	if (!utf8_valid(value)) {
+		buf_printf(err, "%s.%s: not valid UTF-8", k->section, k->name);
+		return -1;
+	}
 
 	switch (k->kind) {
 	case K_STRING:

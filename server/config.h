@@ -17,7 +17,10 @@ struct config {
 	size_t max_body_bytes;
 	unsigned max_connections;
 	unsigned timeout_s;
-	char *base_url; /* without a trailing slash */
+	unsigned header_timeout_s; /* a request header begun must be complete within this */
+	unsigned min_body_rate;    /* bytes a second a body must keep up (after its first second) */
+	unsigned query_timeout_ms; /* time budget of one listing or search; 0: none */
+	char *base_url;            /* without a trailing slash */
 	bool trust_proxy;
 
 	char *site_title;
@@ -35,6 +38,7 @@ struct config {
 	char *token_file;
 
 	unsigned cache_max_age_s;
+	size_t cache_max_bytes; /* what the answer cache may hold, all of it counted */
 
 	char *access_log; /* "-", "off" or a resolved path */
 	enum log_level log_level;
@@ -56,6 +60,9 @@ int config_finish(struct config *cfg, struct buf *err);
  * Returns 0 or -1 with a message in err. */
 int config_set(struct config *cfg, const char *section, const char *key, const char *value,
                struct buf *err);
+
+/* server.threads, or one per CPU when it is 0. */
+unsigned config_threads(const struct config *cfg);
 
 /* Whether name is a time zone this machine knows (an IANA name with a zoneinfo file). */
 bool config_timezone_valid(const char *name);

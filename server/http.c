@@ -1,11 +1,12 @@
-/* http.c - libmicrohttpd glue: per-connection state, bodies, caching, conditional GET, gzip, logs.
- */
+/* http.c - libmicrohttpd glue: per-connection state, framing, bodies, the answer cache,
+ * conditional GET, gzip, logs. */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -20,6 +21,8 @@
 
 #include "cache.h"
 #include "config.h"
+#include "hash.h"
+#include "http_parse.h"
 #include "log.h"
 #include "mem.h"
 #include "routes.h"
@@ -31,9 +34,16 @@
  * memset the biggest user-space cost of serving a cached page. */
 #define CONN_MEMORY (16u << 10)
 #define DISCARD_MAX (1u << 20) /* body bytes read past the limit to be able to answer 413 */
+/* Query arguments libmicrohttpd may parse: each takes a record from the connection's memory,
+ * and past about 300 it runs out and closes the connection without a word. No route reads
+ * more than five. */
+#define ARGS_MAX 64
+/* Files whose gzip twin is made when they are first served (read once, never kept plain). */
+#define FILE_GZIP_MAX (1u << 20)
 
-static const char csp[] = "default-src 'self'; script-src 'none'; object-src 'none'; "
-                          "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+static const char csp[] = "default-src 'self'; img-src 'self' https: data:; script-src 'none'; "
+                          "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                          "frame-ancestors 'none'";
 
 struct conn_ctx;
 
@@ -57,17 +67,36 @@ struct conn_ctx {
 	MHD_socket fd;
 	atomic_bool busy;           /* a complete request header arrived and is not answered yet */
 	_Atomic int64_t idle_since; /* mono_ms() when it opened or last finished a request */
+	atomic_bool reading_body;   /* its body is being received */
+	_Atomic int64_t body_since; /* when the body began */
+	atomic_size_t received;     /* body bytes seen, kept or not */
+	int64_t header_from; /* http_reap only: when it saw a request begin that is not complete */
+	int64_t header_idle; /* ... during the idle time that began at this idle_since */
 	char client[INET6_ADDRSTRLEN];
 	char uri[URI_MAX];
 	bool started;
 	bool too_large;
 	bool answered;
 	bool nul_escape;     /* the target holds %00 */
+	bool too_many_args;  /* the target held more than ARGS_MAX arguments (they were cut) */
 	const char *raw_uri; /* the target as libmicrohttpd first saw it, and its C length */
 	size_t raw_len;
-	size_t received; /* body bytes seen, kept or not */
+	size_t body_limit;
 	enum http_method method;
 	struct buf body;
+};
+
+/* A finished answer as the cache keeps it: both variants and the 304 of each, headers made
+ * once, and what all of it takes in memory. */
+struct answer {
+	unsigned status;
+	char etag[24];      /* "<16 hex digits>" with the quotes */
+	char etag_gzip[28]; /* the same with -gz inside the quotes */
+	time_t last_modified;
+	size_t size, size_gzip;
+	struct MHD_Response *plain, *gzip; /* gzip is NULL when it would not be smaller */
+	struct MHD_Response *not_modified, *not_modified_gzip;
+	size_t bytes;
 };
 
 static enum http_method parse_method(const char *m)
@@ -85,7 +114,7 @@ static enum http_method parse_method(const char *m)
 	return HTTP_OTHER;
 }
 
-/* Milliseconds of the monotonic clock: the header deadline is counted from these. */
+/* Milliseconds of the monotonic clock: the deadlines are counted from these. */
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -122,6 +151,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	cx->fd = fi ? fi->connect_fd : MHD_INVALID_SOCKET;
 	atomic_init(&cx->busy, false);
 	atomic_init(&cx->idle_since, mono_ms());
+	atomic_init(&cx->reading_body, false);
+	atomic_init(&cx->body_since, 0);
+	atomic_init(&cx->received, 0);
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	strcpy(cx->client, "-");
@@ -145,17 +177,67 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	*socket_ctx = cx;
 }
 
+/* Whether bytes arrived on an idle connection after its idle time began at age ms ago: the
+ * next request is on its way (the kernel knows when data last came; libmicrohttpd has
+ * already taken it into its buffer). */
+static bool request_begun(MHD_socket fd, int64_t age)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return false;
+	return (int64_t)ti.tcpi_last_data_recv + 50 < age;
+}
+
+static void cut(struct conn_ctx *cx)
+{
+	/* libmicrohttpd sees the end of the stream and closes the connection */
+	shutdown(cx->fd, SHUT_RDWR);
+	atomic_store(&cx->idle_since, INT64_MAX / 2);
+}
+
 void http_reap(struct http *h)
 {
 	int64_t now = mono_ms();
+	const struct config *cfg = h->cfg;
 	pthread_mutex_lock(&h->conns_lock);
 	for (struct conn_ctx *cx = h->conns; cx; cx = cx->next) {
-		if (atomic_load(&cx->busy) || cx->fd == MHD_INVALID_SOCKET)
+		if (cx->fd == MHD_INVALID_SOCKET)
 			continue;
-		if (now - atomic_load(&cx->idle_since) >= (int64_t)h->cfg->timeout_s * 1000) {
-			/* libmicrohttpd sees the end of the stream and closes the connection */
-			shutdown(cx->fd, SHUT_RDWR);
-			atomic_store(&cx->idle_since, INT64_MAX / 2);
+		if (atomic_load(&cx->busy)) {
+			cx->header_from = 0;
+			if (!atomic_load(&cx->reading_body))
+				continue;
+			/* the body must keep coming at min_body_rate, counted after its first
+			 * second */
+			int64_t t = now - atomic_load(&cx->body_since) - 1000;
+			if (t > 0 && cfg->min_body_rate &&
+			    (uint64_t)atomic_load(&cx->received) * 1000 <
+			        (uint64_t)cfg->min_body_rate * (uint64_t)t) {
+				log_debug("http: %s sends its body too slowly; closed", cx->client);
+				atomic_store(&cx->reading_body, false);
+				cut(cx);
+			}
+			continue;
+		}
+		int64_t idle = atomic_load(&cx->idle_since);
+		int64_t age = now - idle;
+		if (age >= (int64_t)cfg->timeout_s * 1000) {
+			cut(cx);
+			continue;
+		}
+		/* a header begun must be complete within header_timeout_s */
+		if (cx->header_idle != idle) {
+			cx->header_idle = idle;
+			cx->header_from = 0;
+		}
+		if (!cx->header_from && age >= 500 && request_begun(cx->fd, age))
+			cx->header_from = now;
+		if (cx->header_from &&
+		    now - cx->header_from >= (int64_t)cfg->header_timeout_s * 1000) {
+			log_debug("http: %s sends its request header too slowly; closed",
+			          cx->client);
+			cut(cx);
 		}
 	}
 	pthread_mutex_unlock(&h->conns_lock);
@@ -171,6 +253,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (cx) {
 		/* a decoded %00 would cut the path short ("x.css%00.png" is not x.css) */
 		cx->nul_escape = strcasestr(uri, "%00") != NULL;
+		cx->too_many_args = http_query_args(uri) > ARGS_MAX;
+		if (cx->too_many_args) {
+			/* libmicrohttpd parses the arguments in place, from this very buffer, once
+			 * this callback returns: ending them here leaves it none to run out of
+			 * memory on, and the handler answers 414 (checked against 0.9.75) */
+			char *q = strchr((char *)(uintptr_t)uri, '?');
+			q[1] = '\0';
+		}
 		cx->raw_uri = uri;
 		cx->raw_len = strlen(uri);
 		if (log_access_enabled()) {
@@ -192,6 +282,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct conn_ctx *cx = *req_cls;
 	if (cx && cx->started) {
 		cx->started = false;
+		atomic_store(&cx->reading_body, false);
 		atomic_store(&cx->idle_since, mono_ms());
 		atomic_store(&cx->busy, false);
 		/* keep the buffer for the connection's next request unless it grew large */
@@ -213,107 +304,10 @@ static const char *lookup_header(const struct request *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-/* The last X-Forwarded-For hop: the address nginx saw, which a client cannot forge. */
-static void forwarded_client(struct MHD_Connection *conn, char *out, size_t size)
-{
-	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
-	if (!xff)
-		return;
-	const char *last = strrchr(xff, ',');
-	last = last ? last + 1 : xff;
-	while (*last == ' ' || *last == '\t')
-		last++;
-	char tmp[INET6_ADDRSTRLEN];
-	size_t n = strcspn(last, " \t");
-	if (n == 0 || n >= sizeof(tmp))
-		return;
-	memcpy(tmp, last, n);
-	tmp[n] = '\0';
-	unsigned char addr[sizeof(struct in6_addr)];
-	if (inet_pton(AF_INET, tmp, addr) == 1 || inet_pton(AF_INET6, tmp, addr) == 1)
-		snprintf(out, size, "%s", tmp);
-}
-
 static bool accepts_gzip(struct MHD_Connection *conn)
 {
-	const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
-	if (!ae)
-		return false;
-	const char *p = ae;
-	while (*p) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		size_t n = strcspn(p, ",;");
-		size_t tn = n;
-		while (tn && (p[tn - 1] == ' ' || p[tn - 1] == '\t'))
-			tn--;
-		bool gz = (tn == 4 && strncasecmp(p, "gzip", 4) == 0) ||
-		          (tn == 6 && strncasecmp(p, "x-gzip", 6) == 0);
-		p += n;
-		double q = 1;
-		while (*p == ';') {
-			p++;
-			while (*p == ' ')
-				p++;
-			if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-				q = strtod(p + 2, NULL);
-			p += strcspn(p, ",;");
-		}
-		if (gz)
-			return q > 0;
-	}
-	return false;
-}
-
-static bool etag_matches(const char *list, const char *etag1, const char *etag2)
-{
-	const char *p = list;
-	while (*p) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		if (*p == '*')
-			return true;
-		if (p[0] == 'W' && p[1] == '/')
-			p += 2; /* If-None-Match compares weakly (RFC 9110 13.1.2) */
-		size_t n = strcspn(p, ", \t");
-		if (n && ((strlen(etag1) == n && memcmp(p, etag1, n) == 0) ||
-		          (strlen(etag2) == n && memcmp(p, etag2, n) == 0)))
-			return true;
-		p += n;
-	}
-	return false;
-}
-
-static void http_date(time_t t, char *out, size_t size)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	snprintf(out, size, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-	         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-static bool parse_http_date(const char *s, time_t *out)
-{
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end || *end)
-		return false;
-	*out = timegm(&tm);
-	return true;
-}
-
-static bool not_modified(struct MHD_Connection *conn, const struct cache_entry *e)
-{
-	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
-	if (inm)
-		return etag_matches(inm, e->etag, e->etag_gzip);
-	const char *ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-Modified-Since");
-	time_t t;
-	return ims && parse_http_date(ims, &t) && e->last_modified <= t;
+	return http_accepts_gzip(
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
 }
 
 /* Writes one combined-log-format line. */
@@ -384,12 +378,18 @@ static int gzip_body(const char *data, size_t len, struct buf *out)
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
-static uint64_t fnv64(const char *data, size_t len)
+/* Whether a body of this type is worth compressing (images and fonts already are). */
+static bool compressible(const char *content_type)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
-	return h;
+	static const char *const types[] = {
+	    "text/",         "application/json", "application/xml",          "application/atom+xml",
+	    "image/svg+xml", "image/x-icon",     "application/manifest+json"};
+	if (!content_type)
+		return false;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strncmp(content_type, types[i], strlen(types[i])) == 0)
+			return true;
+	return false;
 }
 
 static bool is_html(const char *content_type)
@@ -397,29 +397,42 @@ static bool is_html(const char *content_type)
 	return content_type && strncmp(content_type, "text/html", 9) == 0;
 }
 
-static struct MHD_Response *body_response(char *data, size_t len)
+/* Adds a header and counts what libmicrohttpd allocates for it (a record and two copies). */
+static void add_header(struct MHD_Response *r, size_t *bytes, const char *name, const char *value)
 {
-	return MHD_create_response_from_buffer_with_free_callback(len, data, free);
+	MHD_add_response_header(r, name, value);
+	if (bytes)
+		*bytes += mem_footprint(56) + mem_footprint(strlen(name) + 1) +
+		          mem_footprint(strlen(value) + 1);
 }
 
-static void add_common(struct MHD_Response *r, const char *content_type)
+/* What libmicrohttpd's response object itself takes (measured on 0.9.75: 192 bytes). */
+#define RESPONSE_BYTES 192
+
+static void add_common(struct MHD_Response *r, size_t *bytes, const char *content_type)
 {
 	if (content_type)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	if (is_html(content_type)) {
-		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-		MHD_add_response_header(r, "Content-Security-Policy", csp);
-	}
+		add_header(r, bytes, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	add_header(r, bytes, "X-Content-Type-Options", "nosniff");
+	if (is_html(content_type))
+		add_header(r, bytes, "Content-Security-Policy", csp);
 }
 
-static void add_validators(struct http *h, struct MHD_Response *r, const char *etag, time_t lm)
+static void add_validators(struct http *h, struct MHD_Response *r, size_t *bytes, const char *etag,
+                           time_t lm)
 {
-	char date[40];
-	http_date(lm, date, sizeof(date));
-	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, h->cache_control);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	char date[HTTP_DATE_SIZE];
+	http_date_format(lm, date);
+	add_header(r, bytes, MHD_HTTP_HEADER_ETAG, etag);
+	add_header(r, bytes, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+	add_header(r, bytes, MHD_HTTP_HEADER_CACHE_CONTROL, h->cache_control);
+	add_header(r, bytes, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+}
+
+static struct MHD_Response *buffer_response(char *data, size_t len, size_t *bytes)
+{
+	*bytes += RESPONSE_BYTES + mem_footprint(len);
+	return MHD_create_response_from_buffer_with_free_callback(len, data, free);
 }
 
 /* A 304: the validators and no body. libmicrohttpd 0.9.75 always frames it, with the size of
@@ -428,91 +441,146 @@ static void add_validators(struct http *h, struct MHD_Response *r, const char *e
  * unknown size turns into "Transfer-Encoding: chunked". An empty object ("Content-Length: 0")
  * is what every client reads correctly, and caches never take Content-Length from a 304
  * (RFC 9111 3.2). */
-static struct MHD_Response *not_modified_response(struct http *h, const char *etag, time_t lm)
+static struct MHD_Response *not_modified_response(struct http *h, size_t *bytes, const char *etag,
+                                                  time_t lm)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	add_validators(h, r, etag, lm);
+	*bytes += RESPONSE_BYTES;
+	add_header(r, bytes, "X-Content-Type-Options", "nosniff");
+	add_validators(h, r, bytes, etag, lm);
 	return r;
 }
 
-/* Turns a cacheable answer into a cache entry: both variants and their 304s, headers once. */
-static struct cache_entry *make_entry(struct http *h, const char *key, uint64_t gen,
-                                      struct response *resp)
+static void answer_free(void *value)
 {
-	struct cache_entry *e = xcalloc(1, sizeof(*e));
-	e->key = xstrdup(key);
-	e->generation = gen;
-	e->refs = 1; /* the caller's */
-	e->status = resp->status;
-	e->last_modified = resp->last_modified ? resp->last_modified : time(NULL);
-	uint64_t tag = fnv64(buf_str(&resp->body), resp->body.len);
-	snprintf(e->etag, sizeof(e->etag), "\"%016llx\"", (unsigned long long)tag);
-	snprintf(e->etag_gzip, sizeof(e->etag_gzip), "\"%016llx-gz\"", (unsigned long long)tag);
+	struct answer *a = value;
+	if (a->plain)
+		MHD_destroy_response(a->plain);
+	if (a->gzip)
+		MHD_destroy_response(a->gzip);
+	if (a->not_modified)
+		MHD_destroy_response(a->not_modified);
+	if (a->not_modified_gzip)
+		MHD_destroy_response(a->not_modified_gzip);
+	free(a);
+}
+
+/* The gzip variant of a file, read once from its descriptor; false when it is not worth it. */
+static bool gzip_file(int fd, size_t size, struct buf *gz)
+{
+	char *data = xmalloc(size);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, data + got, size - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	bool ok = got == size && gzip_body(data, size, gz) == 0 && gz->len < size;
+	free(data);
+	return ok;
+}
+
+/* Turns a cacheable answer into both variants and their 304s, headers made once; takes the
+ * body (or the file descriptor) from resp. */
+static struct answer *make_answer(struct http *h, struct response *resp)
+{
+	struct answer *a = xcalloc(1, sizeof(*a));
+	a->bytes = mem_footprint(sizeof(*a));
+	a->status = resp->status;
+	a->last_modified = resp->last_modified;
+	bool file = resp->fd >= 0;
+	uint64_t tag =
+	    file ? resp->tag : hash_bytes(HASH_SEED, buf_str(&resp->body), resp->body.len);
+	snprintf(a->etag, sizeof(a->etag), "\"%016llx\"", (unsigned long long)tag);
+	snprintf(a->etag_gzip, sizeof(a->etag_gzip), "\"%016llx-gz\"", (unsigned long long)tag);
+	size_t len = file ? resp->fd_size : resp->body.len;
 
 	struct buf gz = BUF_INIT;
-	if (resp->body.len >= GZIP_MIN && gzip_body(resp->body.data, resp->body.len, &gz) == 0 &&
-	    gz.len < resp->body.len) {
-		e->size_gzip = gz.len;
-		char *data = buf_steal(&gz, NULL);
-		e->gzip = body_response(data, e->size_gzip);
-		add_common(e->gzip, resp->content_type);
-		add_validators(h, e->gzip, e->etag_gzip, e->last_modified);
-		MHD_add_response_header(e->gzip, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-		e->not_modified_gzip = not_modified_response(h, e->etag_gzip, e->last_modified);
+	bool zipped = false;
+	if (len >= GZIP_MIN && compressible(resp->content_type)) {
+		if (file)
+			zipped = len <= FILE_GZIP_MAX && gzip_file(resp->fd, len, &gz);
+		else
+			zipped = gzip_body(resp->body.data, len, &gz) == 0 && gz.len < len;
+	}
+	if (zipped) {
+		a->size_gzip = gz.len;
+		a->gzip = buffer_response(buf_steal(&gz, NULL), a->size_gzip, &a->bytes);
+		add_common(a->gzip, &a->bytes, resp->content_type);
+		add_validators(h, a->gzip, &a->bytes, a->etag_gzip, a->last_modified);
+		add_header(a->gzip, &a->bytes, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+		a->not_modified_gzip =
+		    not_modified_response(h, &a->bytes, a->etag_gzip, a->last_modified);
 	}
 	buf_cleanup(&gz);
 
-	e->size = resp->body.len;
-	char *data = buf_steal(&resp->body, NULL);
-	e->plain = body_response(data, e->size);
-	add_common(e->plain, resp->content_type);
-	add_validators(h, e->plain, e->etag, e->last_modified);
-	e->not_modified = not_modified_response(h, e->etag, e->last_modified);
-	return e;
+	a->size = len;
+	if (file) {
+		/* sent with sendfile from the descriptor, which the response now owns */
+		a->plain = MHD_create_response_from_fd((uint64_t)len, resp->fd);
+		resp->fd = -1;
+		a->bytes += RESPONSE_BYTES;
+	} else {
+		a->plain = buffer_response(buf_steal(&resp->body, NULL), len, &a->bytes);
+	}
+	add_common(a->plain, &a->bytes, resp->content_type);
+	add_validators(h, a->plain, &a->bytes, a->etag, a->last_modified);
+	a->not_modified = not_modified_response(h, &a->bytes, a->etag, a->last_modified);
+	return a;
 }
 
-static enum MHD_Result serve_entry(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
-                                   const char *client, const char *method, const char *version,
-                                   struct cache_entry *e)
+static enum MHD_Result serve_answer(struct MHD_Connection *conn, struct conn_ctx *cx,
+                                    const char *client, const char *method, const char *version,
+                                    const struct answer *a)
 {
-	(void)h;
-	bool gz = e->gzip && accepts_gzip(conn);
+	bool gz = a->gzip && accepts_gzip(conn);
 	enum MHD_Result rc;
-	if (not_modified(conn, e)) {
-		rc = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED,
-		                        gz ? e->not_modified_gzip : e->not_modified);
+	/* If-None-Match decides when present; the 304 names the variant the client holds */
+	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+	const char *ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-Modified-Since");
+	struct MHD_Response *nm = NULL;
+	time_t t;
+	if (inm) {
+		if (a->gzip && http_etag_match(inm, a->etag_gzip))
+			nm = a->not_modified_gzip;
+		else if (http_etag_match(inm, a->etag))
+			nm = a->not_modified;
+	} else if (ims && http_date_parse(ims, &t) && a->last_modified <= t) {
+		nm = gz ? a->not_modified_gzip : a->not_modified;
+	}
+	if (nm) {
+		rc = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, nm);
 		access_log(conn, cx, client, method, version, 304, 0);
 	} else {
-		rc = MHD_queue_response(conn, e->status, gz ? e->gzip : e->plain);
-		access_log(conn, cx, client, method, version, e->status,
-		           cx->method == HTTP_HEAD ? 0 : (gz ? e->size_gzip : e->size));
+		rc = MHD_queue_response(conn, a->status, gz ? a->gzip : a->plain);
+		access_log(conn, cx, client, method, version, a->status,
+		           cx->method == HTTP_HEAD ? 0 : (gz ? a->size_gzip : a->size));
 	}
 	return rc;
 }
 
-/* Answers that are not kept: errors, writes, private reads. */
-static enum MHD_Result serve_plain(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+/* Answers that are not kept: errors, writes, private reads. Never stored by any cache. */
+static enum MHD_Result serve_plain(struct MHD_Connection *conn, struct conn_ctx *cx,
                                    const char *client, const char *method, const char *version,
-                                   struct response *resp)
+                                   struct response *resp, bool close)
 {
+	/* the same Vary on both variants: it depends on the body, not on the request */
+	bool may_zip = resp->body.len >= GZIP_MIN && compressible(resp->content_type);
 	struct buf gz = BUF_INIT;
-	bool zipped = false;
-	if (resp->body.len >= GZIP_MIN && accepts_gzip(conn) &&
-	    gzip_body(resp->body.data, resp->body.len, &gz) == 0 && gz.len < resp->body.len)
-		zipped = true;
-	size_t len;
+	bool zipped = may_zip && accepts_gzip(conn) &&
+	              gzip_body(resp->body.data, resp->body.len, &gz) == 0 &&
+	              gz.len < resp->body.len;
+	size_t len, ignored = 0;
 	char *data = zipped ? buf_steal(&gz, &len) : buf_steal(&resp->body, &len);
 	buf_cleanup(&gz);
-	struct MHD_Response *r = body_response(data, len);
-	add_common(r, resp->content_type);
-	if (resp->body.len >= GZIP_MIN || zipped)
+	struct MHD_Response *r = buffer_response(data, len, &ignored);
+	add_common(r, NULL, resp->content_type);
+	if (may_zip)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (zipped)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	if (resp->status == 404)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, h->cache_control);
-	else
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (resp->location)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
 	if (resp->allow)
@@ -524,6 +592,8 @@ static enum MHD_Result serve_plain(struct http *h, struct MHD_Connection *conn, 
 		snprintf(ra, sizeof(ra), "%u", resp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
+	if (close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result rc = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	access_log(conn, cx, client, method, version, resp->status,
@@ -531,52 +601,184 @@ static enum MHD_Result serve_plain(struct http *h, struct MHD_Connection *conn, 
 	return rc;
 }
 
-static void json_error(struct response *resp, unsigned status, const char *message)
+/* An answer decided by http itself, as JSON; close ends the connection after it. */
+static enum MHD_Result refuse(struct MHD_Connection *conn, struct conn_ctx *cx, const char *method,
+                              const char *version, unsigned status, const char *message, bool close)
 {
-	/* a fixed message: no user data reaches this text */
-	resp->status = status;
-	resp->content_type = "application/json; charset=utf-8";
-	buf_printf(&resp->body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}", status, message);
+	struct response resp;
+	response_init(&resp);
+	resp.status = status;
+	resp.content_type = "application/json; charset=utf-8";
+	/* a fixed message: no request data reaches this text */
+	buf_printf(&resp.body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}", status, message);
+	cx->answered = true;
+	enum MHD_Result rc = serve_plain(conn, cx, cx->client, method, version, &resp, close);
+	response_cleanup(&resp);
+	return rc;
 }
 
-struct framing {
-	unsigned content_length;
-	const char *first;
-	bool differ;
-	bool transfer_encoding;
+struct field_check {
+	struct http_framing framing;
+	const char *from, *to; /* where libmicrohttpd parsed the request line and header */
 };
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+static enum MHD_Result check_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-	struct framing *f = cls;
+	struct field_check *fc = cls;
 	(void)kind;
-	if (strcasecmp(key, "Content-Length") == 0) {
-		if (f->content_length++ && strcmp(f->first, value) != 0)
-			f->differ = true;
-		else
-			f->first = value;
-	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-		f->transfer_encoding = true;
-	}
+	/* libmicrohttpd parses fields in place; a line continued by white space (obs-fold) it
+	 * glues on in memory of its own, so the name no longer lies in the request's bytes
+	 * (checked against 0.9.75) */
+	if (key < fc->from || key >= fc->to)
+		fc->framing.folded = true;
+	http_framing_add(&fc->framing, key, value ? value : "");
 	return MHD_YES;
 }
 
-/* A 400 for a request that cannot be read safely; the connection is closed after it. */
-static enum MHD_Result refuse(struct MHD_Connection *conn, const struct conn_ctx *cx,
-                              const char *method, const char *version, const char *message)
+/* Whether the request's header says a body follows. */
+static bool has_body(struct MHD_Connection *conn)
 {
-	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":{\"status\":400,\"message\":\"%s\"}}",
-	                 message);
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-	enum MHD_Result rc = MHD_queue_response(conn, 400, r);
-	MHD_destroy_response(r);
-	access_log(conn, cx, cx->client, method, version, 400, (size_t)n);
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	return (cl && strcmp(cl, "0") != 0) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+}
+
+static void request_init(struct request *req, struct conn_ctx *cx, struct MHD_Connection *conn,
+                         const char *url, const char *client)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = cx->method;
+	req->path = url;
+	req->body = cx->body.data ? cx->body.data : "";
+	req->body_len = cx->body.len;
+	req->client = client;
+	req->query = lookup_query;
+	req->header = lookup_header;
+	req->conn = conn;
+}
+
+/* The first call, with the whole header and none of the body: framing, the target, and for
+ * a request with a body everything that can be decided before reading it (the route, its
+ * permission, its body limit), so that a refused body is never read. */
+static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+                                 const char *url, const char *method, const char *version,
+                                 const char *client)
+{
+	cx->started = true;
+	cx->too_large = false;
+	cx->answered = false;
+	atomic_store(&cx->received, 0);
+	atomic_store(&cx->busy, true);
+	cx->method = parse_method(method);
+	atomic_fetch_add(&h->inflight, 1);
+
+	const union MHD_ConnectionInfo *hi =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	struct field_check fc = {.from = method, .to = method + (hi ? hi->header_size : 0)};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, check_field, &fc);
+	const char *why;
+	unsigned status = http_framing_check(&fc.framing, strcmp(version, "HTTP/1.1") == 0, &why);
+	/* a request whose framing two parsers could read two ways is refused and its
+	 * connection closed (RFC 9112 6.1, 6.3: no request may hide in another's body) */
+	if (status)
+		return refuse(conn, cx, method, version, status, why, true);
+	/* libmicrohttpd parses the request line in place and ends the target at a raw NUL,
+	 * so the version no longer follows right after the target's end: "/x.css\0.png"
+	 * must not be served as /x.css (checked against libmicrohttpd 0.9.75) */
+	if (cx->raw_uri && version != cx->raw_uri + cx->raw_len + 1)
+		return refuse(conn, cx, method, version, 400,
+		              "the request target contains a NUL byte", true);
+	if (!has_body(conn))
+		return MHD_YES; /* answer on the next call: keeps keep-alive working */
+
+	struct request req;
+	request_init(&req, cx, conn, url, client);
+	struct response resp;
+	response_init(&resp);
+	const struct route *r = NULL;
+	enum MHD_Result rc = MHD_YES;
+	if (cx->too_many_args || cx->nul_escape) {
+		rc = refuse(conn, cx, method, version, cx->too_many_args ? 414 : 400,
+		            cx->too_many_args ? "too many query arguments"
+		                              : "the request target contains an encoded NUL byte",
+		            true);
+	} else if (!(r = routes_find(h->app, &req, &resp)) ||
+	           !routes_permit(h->app, r, &req, &resp)) {
+		/* 404, 405, 401, 403, 429 from the header alone: the body is never read */
+		cx->answered = true;
+		rc = serve_plain(conn, cx, client, method, version, &resp, true);
+	} else {
+		cx->body_limit = routes_body_limit(h->app, r);
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > cx->body_limit) {
+			cx->too_large = true;
+			rc = refuse(conn, cx, method, version, 413,
+			            "request body is larger than server.max_body_bytes", true);
+		} else {
+			atomic_store(&cx->body_since, mono_ms());
+			atomic_store(&cx->reading_body, true);
+		}
+	}
+	response_cleanup(&resp);
+	return rc;
+}
+
+/* The answer of a complete request: from the cache when it has it, else from the route. */
+static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+                              const char *url, const char *method, const char *version,
+                              const char *client)
+{
+	if (cx->too_large)
+		return refuse(conn, cx, method, version, 413,
+		              "request body is larger than server.max_body_bytes", true);
+	if (cx->too_many_args)
+		return refuse(conn, cx, method, version, 414, "too many query arguments", false);
+	if (cx->nul_escape)
+		return refuse(conn, cx, method, version, 400,
+		              "the request target contains an encoded NUL byte", false);
+
+	struct request req;
+	request_init(&req, cx, conn, url, client);
+	struct response resp;
+	response_init(&resp);
+	enum MHD_Result rc;
+	const struct route *r = routes_find(h->app, &req, &resp);
+	if (!r || !routes_permit(h->app, r, &req, &resp)) {
+		rc = serve_plain(conn, cx, client, method, version, &resp, false);
+		response_cleanup(&resp);
+		return rc;
+	}
+
+	struct buf key = BUF_INIT;
+	uint64_t gen = 0;
+	bool keyed = (cx->method == HTTP_GET || cx->method == HTTP_HEAD) &&
+	             routes_cache_key(h->app, r, &req, &key);
+	if (keyed) {
+		gen = routes_generation(h->app);
+		struct cache_entry *e = cache_lookup(h->cache, key.data, key.len, gen);
+		if (e) {
+			rc = serve_answer(conn, cx, client, method, version, cache_value(e));
+			cache_release(h->cache, e);
+			buf_cleanup(&key);
+			response_cleanup(&resp);
+			return rc;
+		}
+	}
+
+	routes_run(h->app, r, &req, &resp);
+	if (resp.cacheable && resp.status == 200) {
+		struct answer *a = make_answer(h, &resp);
+		struct cache_entry *e =
+		    cache_insert(h->cache, keyed ? key.data : NULL, key.len, gen, a, a->bytes);
+		rc = serve_answer(conn, cx, client, method, version, a);
+		cache_release(h->cache, e);
+	} else {
+		rc = serve_plain(conn, cx, client, method, version, &resp, false);
+	}
+	buf_cleanup(&key);
+	response_cleanup(&resp);
 	return rc;
 }
 
@@ -589,125 +791,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!cx)
 		return MHD_NO;
 
-	if (!cx->started) {
-		cx->started = true;
-		cx->too_large = false;
-		cx->answered = false;
-		cx->received = 0;
-		atomic_store(&cx->busy, true);
-		cx->method = parse_method(method);
-		atomic_fetch_add(&h->inflight, 1);
-		/* libmicrohttpd takes the first of two Content-Lengths and prefers chunked over a
-		 * Content-Length, then keeps the connection: a proxy reading the message the other
-		 * way would let a second request hide in the body (RFC 9112 6.1, 6.3: refuse,
-		 * close) */
-		struct framing f = {0};
-		if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length"))
-			MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
-		if (f.differ || (f.content_length && f.transfer_encoding)) {
-			cx->answered = true;
-			return refuse(conn, cx, method, version, "ambiguous message framing");
-		}
-		/* libmicrohttpd parses the request line in place and ends the target at a raw NUL,
-		 * so the version no longer follows right after the target's end: "/x.css\0.png"
-		 * must not be served as /x.css (checked against libmicrohttpd 0.9.75) */
-		if (cx->raw_uri && version != cx->raw_uri + cx->raw_len + 1) {
-			cx->answered = true;
-			return refuse(conn, cx, method, version,
-			              "the request target contains a NUL byte");
-		}
-		if (cx->method == HTTP_POST || cx->method == HTTP_PUT) {
-			const char *cl =
-			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-			if (cl && strtoull(cl, NULL, 10) > h->cfg->max_body_bytes)
-				cx->too_large = true;
-		}
-		if (!cx->too_large)
-			return MHD_YES; /* answer on the next call: keeps keep-alive working */
-	}
-
 	char client[INET6_ADDRSTRLEN];
 	memcpy(client, cx->client, sizeof(client));
 	if (h->cfg->trust_proxy)
-		forwarded_client(conn, client, sizeof(client));
+		http_forwarded_for(
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For"), client,
+		    sizeof(client));
+
+	if (!cx->started)
+		return on_header(h, conn, cx, url, method, version, client);
 
 	if (*upload_size) {
-		cx->received += *upload_size;
-		if (!cx->too_large && cx->received > h->cfg->max_body_bytes) {
+		size_t received = atomic_fetch_add(&cx->received, *upload_size) + *upload_size;
+		if (!cx->too_large && !cx->answered && received > cx->body_limit) {
 			/* decided now; the bytes already read are dropped, not kept */
 			cx->too_large = true;
 			buf_cleanup(&cx->body);
 		}
-		if (!cx->too_large)
+		if (!cx->too_large && !cx->answered)
 			buf_append(&cx->body, upload_data, *upload_size);
 		*upload_size = 0;
 		/* libmicrohttpd cannot answer in the middle of a body: a little more is read and
 		 * dropped so that the 413 can be sent when it ends; a flood is cut off instead */
-		if (cx->too_large && cx->received > h->cfg->max_body_bytes + DISCARD_MAX)
+		if ((cx->too_large || cx->answered) && received > cx->body_limit + DISCARD_MAX)
 			return MHD_NO;
 		return MHD_YES;
 	}
+	atomic_store(&cx->reading_body, false);
 	if (cx->answered)
 		return MHD_YES;
 	cx->answered = true;
-
-	struct response resp;
-	response_init(&resp);
-	if (cx->too_large || cx->nul_escape) {
-		if (cx->too_large)
-			json_error(&resp, 413, "request body is larger than server.max_body_bytes");
-		else
-			json_error(&resp, 400, "the request target contains an encoded NUL byte");
-		enum MHD_Result rc = serve_plain(h, conn, cx, client, method, version, &resp);
-		response_cleanup(&resp);
-		return rc;
-	}
-
-	struct request req = {
-	    .method = cx->method,
-	    .path = url,
-	    .body = cx->body.data ? cx->body.data : "",
-	    .body_len = cx->body.len,
-	    .client = client,
-	    .query = lookup_query,
-	    .header = lookup_header,
-	    .conn = conn,
-	};
-
-	char key[1024];
-	uint64_t gen = 0;
-	bool cacheable = false;
-	if (cx->method == HTTP_GET || cx->method == HTTP_HEAD) {
-		cacheable = routes_cache_key(h->app, &req, key, sizeof(key));
-		if (cacheable) {
-			gen = routes_generation(h->app);
-			struct cache_entry *e = cache_lookup(h->cache, key, gen);
-			if (e) {
-				enum MHD_Result rc =
-				    serve_entry(h, conn, cx, client, method, version, e);
-				cache_release(e);
-				response_cleanup(&resp);
-				return rc;
-			}
-		}
-	}
-
-	routes_handle(h->app, &req, &resp);
-	enum MHD_Result rc;
-	if (resp.cacheable && cacheable) {
-		struct cache_entry *e = make_entry(h, key, gen, &resp);
-		cache_insert(h->cache, e);
-		rc = serve_entry(h, conn, cx, client, method, version, e);
-		cache_release(e);
-	} else if (resp.cacheable) {
-		struct cache_entry *e = make_entry(h, url, gen, &resp);
-		rc = serve_entry(h, conn, cx, client, method, version, e);
-		cache_release(e);
-	} else {
-		rc = serve_plain(h, conn, cx, client, method, version, &resp);
-	}
-	response_cleanup(&resp);
-	return rc;
+	return answer(h, conn, cx, url, method, version, client);
 }
 
 /* Refuses (closes at once) a connection once the server is stopping, or past
@@ -732,13 +846,12 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
-struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
+struct http *http_start(struct app *app, struct buf *err)
 {
 	const struct config *cfg = app->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
 	pthread_mutex_init(&h->conns_lock, NULL);
 	h->app = app;
-	h->cache = cache;
 	h->cfg = cfg;
 	snprintf(h->cache_control, sizeof(h->cache_control), "public, max-age=%u",
 	         cfg->cache_max_age_s);
@@ -762,11 +875,8 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 		free(h);
 		return NULL;
 	}
-	unsigned threads = cfg->threads;
-	if (threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (unsigned)n : 1;
-	}
+	unsigned threads = config_threads(cfg);
+	h->cache = cache_new(cfg->cache_max_bytes, answer_free);
 
 	h->daemon = MHD_start_daemon(
 	    flags, (uint16_t)cfg->port, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
@@ -782,6 +892,7 @@ struct http *http_start(struct app *app, struct cache *cache, struct buf *err)
 	if (!h->daemon) {
 		buf_printf(err, "cannot listen on %s port %u: %s", cfg->listen, cfg->port,
 		           errno ? strerror(errno) : "libmicrohttpd refused to start");
+		cache_free(h->cache);
 		pthread_mutex_destroy(&h->conns_lock);
 		free(h);
 		return NULL;
@@ -811,6 +922,14 @@ void http_stop(struct http *h, unsigned timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->daemon);
+	struct cache_stats st;
+	cache_stats(h->cache, &st);
+	log_info("cache: %llu hits, %llu misses, %llu stored, %llu evicted; %zu entries, %zu of "
+	         "%zu bytes",
+	         (unsigned long long)st.hits, (unsigned long long)st.misses,
+	         (unsigned long long)st.inserts, (unsigned long long)st.evictions, st.entries,
+	         st.bytes, st.max_bytes);
+	cache_free(h->cache);
 	pthread_mutex_destroy(&h->conns_lock);
 	free(h);
 }

@@ -13,7 +13,6 @@
 #include "article.h"
 #include "auth.h"
 #include "buf.h"
-#include "cache.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -89,14 +88,6 @@ static int finish_config(struct config *cfg)
 	return rc;
 }
 
-static unsigned server_threads(const struct config *cfg)
-{
-	if (cfg->threads)
-		return cfg->threads;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -158,8 +149,7 @@ static int cmd_serve(int argc, char **argv)
 	/* past a file size limit, writes fail (and the store answers 503) instead of killing us */
 	signal(SIGXFSZ, SIG_IGN);
 
-	struct app app = {.cfg = &cfg, .started = (int64_t)time(NULL)};
-	struct cache *cache = NULL;
+	struct app app = {.cfg = &cfg};
 	struct http *http = NULL;
 	rc = 1;
 	app.render = render_new(&cfg, &err);
@@ -168,15 +158,16 @@ static int cmd_serve(int argc, char **argv)
 		rc = 2; /* a template error is a configuration error */
 		goto out;
 	}
-	app.store = store_open(cfg.database, server_threads(&cfg) + 1, &err);
+	app.store = store_open(cfg.database, config_threads(&cfg) + 1, &err);
 	if (!app.store) {
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
 		goto out;
 	}
+	/* expensive reads: each within its budget, and no more at once than there are threads */
+	store_set_limits(app.store, cfg.query_timeout_ms, config_threads(&cfg));
 	store_poll(app.store, (int64_t)time(NULL));
 	app.auth = auth_new(cfg.token);
-	cache = cache_new(64u << 20);
-	http = http_start(&app, cache, &err);
+	http = http_start(&app, &err);
 	if (!http) {
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
 		goto out;
@@ -210,7 +201,6 @@ static int cmd_serve(int argc, char **argv)
 	rc = 0;
 out:
 	http_stop(http, 10000);
-	cache_free(cache);
 	auth_free(app.auth);
 	store_close(app.store);
 	render_free(app.render);
@@ -501,6 +491,8 @@ done:
 
 int main(int argc, char **argv)
 {
+	/* Jansson allocates through the project's wrappers: out of memory has one rule */
+	json_set_alloc_funcs(xmalloc, free);
 	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
 		printf("gazette %s\n", GAZETTE_VERSION);
 		return 0;

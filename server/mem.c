@@ -63,3 +63,10 @@ char *xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return p;
 }
+
+size_t mem_footprint(size_t n)
+{
+	/* glibc: 8 bytes of header, 16-byte alignment, 32 bytes at least */
+	size_t total = (n + 8 + 15) & ~(size_t)15;
+	return total < 32 ? 32 : total;
+}

@@ -12,4 +12,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* What a block of n bytes from malloc really takes, its header and rounding included (glibc
+ * on 64-bit machines): for counting the true size of what a cache holds. */
+size_t mem_footprint(size_t n);
+
 #endif

@@ -1,10 +1,12 @@
 /* render.c - builds each page's context from records and renders it with its template. */
 #include "render.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -24,6 +26,7 @@ struct render {
 	pthread_mutex_t lock; /* guards cur, only for the moment of taking a reference */
 	struct tpl_ref *cur;
 	atomic_uint_fast64_t version;
+	_Atomic int64_t changed_at;
 };
 
 static const char *const required[] = {"layout", "index", "article", "placeholder",
@@ -48,6 +51,34 @@ static struct tpl_ref *load(const struct config *cfg, struct buf *err)
 	ref->set = set;
 	atomic_init(&ref->refs, 1);
 	return ref;
+}
+
+static int64_t mtime_of(const char *path)
+{
+	struct stat st;
+	return path && stat(path, &st) == 0 ? (int64_t)st.st_mtime : 0;
+}
+
+/* The newest modification time among the template files and the configuration file. */
+static int64_t sources_changed(const struct config *cfg)
+{
+	int64_t t = mtime_of(cfg->file);
+	DIR *d = opendir(cfg->templates);
+	if (!d)
+		return t;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 9 || strcmp(de->d_name + n - 9, ".mustache") != 0)
+			continue;
+		char *path = xasprintf("%s/%s", cfg->templates, de->d_name);
+		int64_t m = mtime_of(path);
+		free(path);
+		if (m > t)
+			t = m;
+	}
+	closedir(d);
+	return t;
 }
 
 static void ref_put(struct tpl_ref *ref)
@@ -77,9 +108,16 @@ struct render *render_new(const struct config *cfg, struct buf *err)
 	r->cur = ref;
 	pthread_mutex_init(&r->lock, NULL);
 	atomic_init(&r->version, 1);
+	atomic_init(&r->changed_at, sources_changed(cfg));
 	r->site = json_pack("{s:s, s:s, s:s, s:s}", "title", cfg->site_title, "description",
 	                    cfg->site_description, "language", cfg->site_language, "base_url",
 	                    cfg->base_url);
+	if (!r->site) {
+		/* config_load refuses text that is not UTF-8; this is the last line of defence */
+		buf_puts(err, "site: a value is not valid UTF-8");
+		render_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -103,8 +141,14 @@ int render_reload(struct render *r, struct buf *err)
 	r->cur = ref;
 	pthread_mutex_unlock(&r->lock);
 	atomic_fetch_add(&r->version, 1);
+	atomic_store(&r->changed_at, sources_changed(r->cfg));
 	ref_put(old);
 	return 0;
+}
+
+int64_t render_changed_at(struct render *r)
+{
+	return atomic_load(&r->changed_at);
 }
 
 uint64_t render_version(struct render *r)
@@ -174,6 +218,10 @@ static json_t *page_context(struct render *r, const char *title, const char *des
 static int render_page(struct render *r, const char *name, json_t *ctx, struct buf *out,
                        struct buf *err)
 {
+	if (!ctx) {
+		buf_printf(err, "%s: the page's values could not be put together", name);
+		return -1;
+	}
 	struct tpl_ref *ref = ref_get(r);
 	const struct tpl *t = tpl_set_get(ref->set, name);
 	int rc = t ? tpl_render(ref->set, t, ctx, out, err) : -1;
@@ -204,8 +252,11 @@ void render_jsonld(const struct config *cfg, const struct article *a, struct buf
 	}
 	json_object_set_new(ld, "mainEntityOfPage", json_string(url));
 	free(url);
-	char *text = json_dumps(ld, JSON_COMPACT);
+	char *text = ld ? json_dumps(ld, JSON_COMPACT) : NULL;
 	json_decref(ld);
+	if (!text)
+		return; /* stored records are valid UTF-8; without one, no JSON-LD rather than a
+		           crash */
 	/* outside strings JSON has none of these characters, so replacing them is always safe */
 	for (const char *p = text; *p; p++) {
 		switch (*p) {
@@ -277,7 +328,9 @@ int render_tag(struct render *r, const struct render_listing *l, struct buf *out
 {
 	char *base = xasprintf("/tags/%s", l->tag);
 	char *path = page_path(base, l->page);
-	json_t *ctx = page_context(r, l->tag, NULL, path);
+	char *description = xasprintf("Stories tagged “%s” on %s", l->tag, r->cfg->site_title);
+	json_t *ctx = page_context(r, l->tag, description, path);
+	free(description);
 	json_object_set_new(ctx, "tag", json_string(l->tag));
 	add_listing(r, ctx, l, base);
 	free(path);
@@ -292,8 +345,16 @@ int render_search(struct render *r, const struct render_listing *l, struct buf *
 	buf_puts(&base, "/search?q=");
 	escape_url(&base, l->q, strlen(l->q));
 	char *path = page_path(buf_str(&base), l->page);
-	json_t *ctx = page_context(r, "Search", NULL, path);
+	char *description = *l->q
+	                        ? xasprintf("Stories on %s matching “%s”", r->cfg->site_title, l->q)
+	                        : xasprintf("Search the stories of %s", r->cfg->site_title);
+	json_t *ctx = page_context(r, "Search", description, path);
+	free(description);
 	json_object_set_new(ctx, "q", json_string(l->q));
+	if (l->left_out) {
+		json_object_set_new(ctx, "left_out", json_string(l->left_out));
+		json_object_set_new(ctx, "max_words", json_integer(STORE_SEARCH_WORDS));
+	}
 	add_listing(r, ctx, l, buf_str(&base));
 	free(path);
 	buf_cleanup(&base);

@@ -23,14 +23,19 @@ int render_reload(struct render *r, struct buf *err);
 /* Changes with every successful reload. */
 uint64_t render_version(struct render *r);
 
+/* When the loaded templates or the configuration file last changed (their newest
+ * modification time): pages drawn by them are no older than that. */
+int64_t render_changed_at(struct render *r);
+
 /* Each page appends HTML (or XML) to out and returns 0, or -1 with a message in err. */
 int render_article(struct render *r, const struct article *a, struct buf *out, struct buf *err);
 
 struct render_listing {
 	const struct article_list *list;
 	unsigned page, pages;
-	const char *tag; /* the tag page's tag, else NULL */
-	const char *q;   /* the search page's query, else NULL */
+	const char *tag;      /* the tag page's tag, else NULL */
+	const char *q;        /* the search page's query, else NULL */
+	const char *left_out; /* the words of q past the searched ones, else NULL */
 };
 int render_index(struct render *r, const struct render_listing *l, struct buf *out,
                  struct buf *err);

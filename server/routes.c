@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "config.h"
 #include "escape.h"
+#include "hash.h"
 #include "log.h"
 #include "mem.h"
 #include "render.h"
@@ -24,34 +25,57 @@
 #include "static.h"
 #include "store.h"
 
-#define JSON_TYPE        "application/json; charset=utf-8"
-#define HTML_TYPE        "text/html; charset=utf-8"
-#define FEED_SIZE        20
-#define SITEMAP_MAX      50000
-#define NEWS_MAX         1000
-#define NEWS_WINDOW_S    (48 * 3600)
-#define STATIC_MAX_BYTES (16u << 20)
+#define JSON_TYPE     "application/json; charset=utf-8"
+#define HTML_TYPE     "text/html; charset=utf-8"
+#define XML_TYPE      "application/xml; charset=utf-8"
+#define FEED_SIZE     20
+#define SITEMAP_MAX   50000
+#define NEWS_MAX      1000
+#define NEWS_WINDOW_S (48 * 3600)
 
 typedef void (*handler_fn)(struct app *app, const struct request *req, const char *arg,
                            struct response *resp);
 
+/* Who may use a route. */
+enum perm {
+	PERM_PUBLIC, /* anyone */
+	PERM_EDITOR, /* reads are public; writes, and reads with ?status=all, need the token */
+};
+
+/* How a GET's answer is found again in the cache. */
+enum key_rule {
+	KEY_NONE,   /* never from the cache: always the handler */
+	KEY_PARAMS, /* the path and the query parameters the route reads (its params column) */
+	KEY_FILE,   /* the path and the identity of the file it names (a changed file is new) */
+};
+
+/* One row: everything decided per route. Adding a route is adding a row. */
 struct route {
 	unsigned methods;
 	const char *pattern; /* an exact path, or a prefix ending in '*' that captures the rest */
+	bool deep;           /* the capture may hold '/' (files under /static/) */
 	handler_fn handler;
 	const char *allow;
+	enum perm perm;
+	enum key_rule key;
+	const char *const *params; /* the query parameters the handler reads, NULL-terminated */
+	size_t body_max;           /* 0: server.max_body_bytes */
 };
 
 void response_init(struct response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->status = 200;
+	resp->fd = -1;
 	buf_init(&resp->body);
 }
 
 void response_cleanup(struct response *resp)
 {
 	buf_cleanup(&resp->body);
+	if (resp->fd >= 0)
+		close(resp->fd);
+	resp->fd = -1;
 	free(resp->location);
 	resp->location = NULL;
 }
@@ -67,12 +91,18 @@ static bool is_api(const char *path)
 	       strcmp(path, "/healthz") == 0;
 }
 
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* --- errors --- */
 
 static void json_error(struct response *resp, unsigned status, const char *message)
 {
 	resp->status = status;
 	resp->content_type = JSON_TYPE;
+	resp->cacheable = false;
 	buf_reset(&resp->body);
 	json_t *e = json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message", message);
 	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
@@ -98,7 +128,8 @@ static void json_errorf(struct response *resp, unsigned status, const char *fmt,
 	json_error(resp, status, msg);
 }
 
-static void html_error(struct app *app, struct response *resp, unsigned status, const char *message)
+static void html_error(const struct app *app, struct response *resp, unsigned status,
+                       const char *message)
 {
 	resp->status = status;
 	resp->content_type = HTML_TYPE;
@@ -114,37 +145,77 @@ static void html_error(struct app *app, struct response *resp, unsigned status, 
 	buf_cleanup(&err);
 }
 
-static void not_found(struct app *app, const struct request *req, struct response *resp)
+/* An error in the request's own format: JSON under /api/ and /healthz, the error page
+ * elsewhere. */
+static void error(const struct app *app, const struct request *req, struct response *resp,
+                  unsigned status, const char *message)
 {
 	if (is_api(req->path))
-		json_error(resp, 404, "not found");
+		json_error(resp, status, message);
 	else
-		html_error(app, resp, 404, "Page not found");
+		html_error(app, resp, status, message);
 }
 
-static void server_error(struct app *app, const struct request *req, struct response *resp, int rc)
+static void not_found(const struct app *app, const struct request *req, struct response *resp)
 {
-	bool unavailable = rc == -EROFS || rc == -ENOSPC || rc == -EBUSY;
-	unsigned status = unavailable ? 503 : 500;
-	const char *msg = unavailable ? "the database is temporarily unavailable; try again later"
-	                              : "internal error";
-	if (unavailable)
+	error(app, req, resp, 404, is_api(req->path) ? "not found" : "Page not found");
+}
+
+/* What a negative store result means to a client. Every read and write ends here, so one
+ * errno has one status everywhere. */
+static void store_failed(const struct app *app, const struct request *req, struct response *resp,
+                         int rc)
+{
+	switch (rc) {
+	case -ENOENT: not_found(app, req, resp); return;
+	case -ETIMEDOUT:
+	case -EAGAIN:
+		/* a read over its time budget, or too many expensive reads at once */
+		error(app, req, resp, 503, "the server is busy; try again in a moment");
+		resp->retry_after = 2;
+		return;
+	case -EROFS:
+	case -ENOSPC:
+	case -EBUSY:
+	case -EIO:
+		/* read-only, full or failing storage: nothing was written; the client may retry */
+		error(app, req, resp, 503,
+		      req->method == HTTP_GET || req->method == HTTP_HEAD
+		          ? "the database is temporarily unavailable; try again later"
+		          : "the article could not be stored right now; nothing was changed, try "
+		            "again later");
 		resp->retry_after = 5;
-	if (is_api(req->path))
-		json_error(resp, status, msg);
-	else
-		html_error(app, resp, status, msg);
+		return;
+	default: error(app, req, resp, 500, "internal error"); return;
+	}
 }
 
 /* A page rendered into resp, or a logged 500. */
-static void page_done(struct app *app, const struct request *req, struct response *resp, int rc,
-                      struct buf *err)
+static void page_done(const struct app *app, const struct request *req, struct response *resp,
+                      int rc, struct buf *err)
 {
 	if (rc < 0) {
 		log_error("render %s: %s", req->path, buf_str(err));
-		server_error(app, req, resp, -EIO);
+		error(app, req, resp, 500, "internal error");
 	}
 	buf_cleanup(err);
+}
+
+/* --- Last-Modified: from content, never from the clock (SPEC §5) --- */
+
+/* When a record last changed as a reader sees it: its update, or the moment its scheduled
+ * publication came, whichever is later. */
+static int64_t shown_since(const struct article *a, int64_t now)
+{
+	return a->published_ts <= now ? max64(a->updated_ts, a->published_ts) : a->updated_ts;
+}
+
+/* A listing shows counts and pages that any write or publication can move: it changed when
+ * the store's content last did, or the templates or configuration that draw it. */
+static int64_t listing_changed(const struct app *app, int64_t now, int64_t store_changed)
+{
+	(void)now;
+	return max64(store_changed, render_changed_at(app->render));
 }
 
 /* --- parameters --- */
@@ -175,25 +246,28 @@ static unsigned pages_of(unsigned total, unsigned per_page)
 	return total == 0 ? 1 : (total + per_page - 1) / per_page;
 }
 
-static int64_t newest_update(const struct article_list *l, int64_t floor)
+/* store_changed_at, or false with resp filled. */
+static bool changed_at(const struct app *app, const struct request *req, struct response *resp,
+                       int64_t now, int64_t *out)
 {
-	int64_t t = floor;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->items[i].updated_ts > t)
-			t = l->items[i].updated_ts;
-	return t;
+	int64_t t = store_changed_at(app->store, now);
+	if (t < 0) {
+		store_failed(app, req, resp, (int)t);
+		return false;
+	}
+	*out = t;
+	return true;
 }
 
 /* --- HTML pages --- */
 
 static void placeholder(struct app *app, const struct request *req, struct response *resp,
-                        unsigned status)
+                        int64_t changed)
 {
 	struct buf err = BUF_INIT;
-	resp->status = status;
 	resp->content_type = HTML_TYPE;
-	resp->cacheable = status == 200;
-	resp->last_modified = app->started;
+	resp->cacheable = true;
+	resp->last_modified = (time_t)changed;
 	page_done(app, req, resp, render_placeholder(app->render, &resp->body, &err), &err);
 }
 
@@ -206,26 +280,31 @@ static void listing(struct app *app, const struct request *req, struct response 
 		html_error(app, resp, 404, "No such page");
 		return;
 	}
+	int64_t now = now_s(), changed;
+	if (!changed_at(app, req, resp, now, &changed))
+		return;
 	struct store_query sq = {
 	    .page = page,
 	    .per_page = app->cfg->per_page,
 	    .tag = tag,
 	    .q = q,
 	    .public_only = true,
-	    .now = now_s(),
+	    .now = now,
 	};
 	struct article_list list;
 	int rc = store_list(app->store, &sq, &list);
 	if (rc < 0) {
-		server_error(app, req, resp, rc);
+		store_failed(app, req, resp, rc);
 		return;
 	}
 	unsigned pages = pages_of(list.total, sq.per_page);
 	struct render_listing l = {.list = &list, .page = page, .pages = pages, .tag = tag, .q = q};
+	if (q)
+		l.left_out = store_words_beyond(q, STORE_SEARCH_WORDS);
 	struct buf err = BUF_INIT;
 	resp->content_type = HTML_TYPE;
 	resp->cacheable = true;
-	resp->last_modified = now_s();
+	resp->last_modified = (time_t)listing_changed(app, now, changed);
 	if (q) {
 		if (page > pages) {
 			html_error(app, resp, 404, "No such page");
@@ -242,7 +321,7 @@ static void listing(struct app *app, const struct request *req, struct response 
 			page_done(app, req, resp, render_tag(app->render, &l, &resp->body, &err),
 			          &err);
 	} else if (list.total == 0 && page == 1) {
-		placeholder(app, req, resp, 200);
+		placeholder(app, req, resp, listing_changed(app, now, changed));
 	} else if (page > pages) {
 		html_error(app, resp, 404, "No such page");
 	} else {
@@ -287,33 +366,24 @@ static void handle_article_page(struct app *app, const struct request *req, cons
                                 struct response *resp)
 {
 	if (!article_slug_valid(slug)) {
-		html_error(app, resp, 404, "Page not found");
+		not_found(app, req, resp);
 		return;
 	}
+	/* a draft or a scheduled story is not found like a slug that never was: the same page,
+	 * the same headers, so that nobody learns of an embargo from its URL */
 	int64_t now = now_s();
 	struct article a;
 	article_init(&a);
 	int rc = store_get(app->store, slug, true, now, &a);
-	if (rc == -ENOENT) {
-		/* a scheduled story exists but is not out yet: say so, with 404 */
-		rc = store_get(app->store, slug, false, now, &a);
-		if (rc == 0 && strcmp(a.status, "published") == 0)
-			placeholder(app, req, resp, 404);
-		else if (rc == 0 || rc == -ENOENT)
-			html_error(app, resp, 404, "Page not found");
-		else
-			server_error(app, req, resp, rc);
-		article_cleanup(&a);
-		return;
-	}
 	if (rc < 0) {
-		server_error(app, req, resp, rc);
+		store_failed(app, req, resp, rc);
+		article_cleanup(&a);
 		return;
 	}
 	struct buf err = BUF_INIT;
 	resp->content_type = HTML_TYPE;
 	resp->cacheable = true;
-	resp->last_modified = a.updated_ts > app->started ? a.updated_ts : app->started;
+	resp->last_modified = (time_t)max64(shown_since(&a, now), render_changed_at(app->render));
 	page_done(app, req, resp, render_article(app->render, &a, &resp->body, &err), &err);
 	article_cleanup(&a);
 }
@@ -329,15 +399,19 @@ static void base_host(const char *base_url, struct buf *out)
 	buf_append(out, p, n);
 }
 
-/* The newest public articles for the feeds and sitemaps; false with resp filled on error. */
+/* The newest public articles for the feeds and sitemaps, and when the store last changed;
+ * false with resp filled on error. */
 static bool public_list(struct app *app, const struct request *req, struct response *resp,
-                        unsigned count, bool with_body, int64_t now, struct article_list *list)
+                        unsigned count, bool with_body, int64_t now, struct article_list *list,
+                        int64_t *changed)
 {
+	if (!changed_at(app, req, resp, now, changed))
+		return false;
 	struct store_query sq = {
 	    .page = 1, .per_page = count, .public_only = true, .now = now, .with_body = with_body};
 	int rc = store_list(app->store, &sq, list);
 	if (rc < 0)
-		server_error(app, req, resp, rc);
+		store_failed(app, req, resp, rc);
 	return rc == 0;
 }
 
@@ -345,14 +419,15 @@ static void handle_feed(struct app *app, const struct request *req, const char *
                         struct response *resp)
 {
 	(void)arg;
+	int64_t now = now_s(), changed;
 	struct article_list list;
-	if (!public_list(app, req, resp, FEED_SIZE, true, now_s(), &list))
+	if (!public_list(app, req, resp, FEED_SIZE, true, now, &list, &changed))
 		return;
+	int64_t updated = listing_changed(app, now, changed);
 	struct buf host = BUF_INIT;
 	base_host(app->cfg->base_url, &host);
-	int64_t updated = newest_update(&list, 0);
 	struct buf b = BUF_INIT;
-	rfc3339_format_utc(&b, updated ? updated : app->started);
+	rfc3339_format_utc(&b, updated);
 	json_t *entries = json_array();
 	for (size_t i = 0; i < list.n; i++) {
 		const struct article *a = &list.items[i];
@@ -373,10 +448,12 @@ static void handle_feed(struct app *app, const struct request *req, const char *
 	buf_cleanup(&b);
 	buf_cleanup(&host);
 	struct buf err = BUF_INIT;
-	int rc = render_feed(app->render, ctx, &resp->body, &err);
+	int rc = ctx ? render_feed(app->render, ctx, &resp->body, &err) : -1;
+	if (!ctx)
+		buf_puts(&err, "feed context: a value is not valid UTF-8");
 	resp->content_type = "application/atom+xml; charset=utf-8";
 	resp->cacheable = true;
-	resp->last_modified = updated > app->started ? updated : app->started;
+	resp->last_modified = (time_t)updated;
 	page_done(app, req, resp, rc, &err);
 	article_list_cleanup(&list);
 }
@@ -399,13 +476,16 @@ static void handle_sitemap(struct app *app, const struct request *req, const cha
                            struct response *resp)
 {
 	(void)arg;
+	int64_t now = now_s(), changed;
 	struct article_list list;
-	if (!public_list(app, req, resp, SITEMAP_MAX, false, now_s(), &list))
+	if (!public_list(app, req, resp, SITEMAP_MAX, false, now, &list, &changed))
 		return;
 	struct buf *out = &resp->body;
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	              "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
-	int64_t newest = newest_update(&list, 0);
+	int64_t newest = 0;
+	for (size_t i = 0; i < list.n; i++)
+		newest = max64(newest, shown_since(&list.items[i], now));
 	struct buf lm = BUF_INIT;
 	if (newest)
 		rfc3339_format_utc(&lm, newest);
@@ -417,9 +497,9 @@ static void handle_sitemap(struct app *app, const struct request *req, const cha
 		free(path);
 	}
 	buf_puts(out, "</urlset>\n");
-	resp->content_type = "application/xml; charset=utf-8";
+	resp->content_type = XML_TYPE;
 	resp->cacheable = true;
-	resp->last_modified = newest > app->started ? newest : app->started;
+	resp->last_modified = (time_t)changed;
 	article_list_cleanup(&list);
 }
 
@@ -427,9 +507,9 @@ static void handle_news_sitemap(struct app *app, const struct request *req, cons
                                 struct response *resp)
 {
 	(void)arg;
-	int64_t now = now_s();
+	int64_t now = now_s(), changed;
 	struct article_list list;
-	if (!public_list(app, req, resp, NEWS_MAX, false, now, &list))
+	if (!public_list(app, req, resp, NEWS_MAX, false, now, &list, &changed))
 		return;
 	struct buf *out = &resp->body;
 	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -439,10 +519,16 @@ static void handle_news_sitemap(struct app *app, const struct request *req, cons
 	struct buf lang = BUF_INIT;
 	for (const char *p = app->cfg->site_language; *p; p++)
 		buf_putc(&lang, (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p));
+	size_t shown = 0;
 	for (size_t i = 0; i < list.n; i++) {
 		const struct article *a = &list.items[i];
-		if (a->published_ts < now - NEWS_WINDOW_S)
-			break; /* newest first: the rest are older still */
+		if (a->published_ts < now - NEWS_WINDOW_S) {
+			/* newest first: the rest are older still. This one left the window at
+			 * published + 48 h, which changed the document without any write */
+			changed = max64(changed, a->published_ts + NEWS_WINDOW_S);
+			break;
+		}
+		shown++;
 		buf_puts(out, "<url><loc>");
 		escape_xml(out, app->cfg->base_url, strlen(app->cfg->base_url));
 		buf_puts(out, "/articles/");
@@ -457,38 +543,48 @@ static void handle_news_sitemap(struct app *app, const struct request *req, cons
 		escape_xml(out, a->title, strlen(a->title));
 		buf_puts(out, "</news:title></news:news></url>\n");
 	}
+	/* the sitemaps.org schema wants at least one url in a urlset: with no news from the last
+	 * two days, the front page stands alone (news: elements are optional per url) */
+	if (!shown)
+		sitemap_url(out, app->cfg->base_url, "/", NULL);
 	buf_puts(out, "</urlset>\n");
 	buf_cleanup(&lang);
-	resp->content_type = "application/xml; charset=utf-8";
+	resp->content_type = XML_TYPE;
 	resp->cacheable = true;
-	resp->last_modified = now;
+	resp->last_modified = (time_t)changed;
 	article_list_cleanup(&list);
 }
 
 /* --- static files --- */
+
+/* What identifies a file's bytes without reading them: device, inode, size, modification. */
+static uint64_t file_tag(const struct stat *st)
+{
+	uint64_t id[5] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+	                  (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec};
+	return hash_bytes(HASH_SEED, id, sizeof(id));
+}
+
+/* The file a files route names, relative to paths.static. */
+static const char *file_of(const struct route *r, const struct request *req, const char *arg)
+{
+	return r->deep ? arg : req->path + 1;
+}
 
 static void serve_file(struct app *app, const struct request *req, const char *rel,
                        struct response *resp)
 {
 	struct stat st;
 	int fd = static_open(app->cfg->static_dir, rel, &st);
-	if (fd < 0 || (size_t)st.st_size > STATIC_MAX_BYTES) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
 		not_found(app, req, resp);
 		return;
 	}
-	buf_reserve(&resp->body, (size_t)st.st_size);
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, resp->body.data + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	resp->body.len = got;
-	resp->body.data[got] = '\0';
+	/* http sends the bytes from the descriptor (sendfile): nothing is copied, and a file
+	 * cut short while it is sent ends the connection instead of passing as complete */
+	resp->fd = fd;
+	resp->fd_size = (size_t)st.st_size;
+	resp->tag = file_tag(&st);
 	resp->content_type = static_content_type(rel);
 	resp->cacheable = true;
 	resp->last_modified = st.st_mtime;
@@ -513,8 +609,13 @@ static void json_body(struct response *resp, unsigned status, json_t *value)
 {
 	resp->status = status;
 	resp->content_type = JSON_TYPE;
-	char *text = json_dumps(value, JSON_COMPACT);
-	buf_puts(&resp->body, text);
+	char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+	if (text) {
+		buf_puts(&resp->body, text);
+	} else {
+		log_error("api: an answer could not be serialized");
+		json_error(resp, 500, "internal error");
+	}
 	free(text);
 	json_decref(value);
 }
@@ -523,57 +624,31 @@ static void handle_healthz(struct app *app, const struct request *req, const cha
                            struct response *resp)
 {
 	(void)arg;
-	int64_t n = store_count(app->store, false, now_s());
+	int64_t n = store_count_public(app->store, now_s());
 	if (n < 0) {
-		server_error(app, req, resp, (int)n);
+		store_failed(app, req, resp, (int)n);
 		return;
 	}
 	json_body(resp, 200, json_pack("{s:s, s:I}", "status", "ok", "articles", (json_int_t)n));
 }
 
-/* Checks the bearer token; on failure fills resp and returns false. */
-static bool authorized(struct app *app, const struct request *req, struct response *resp)
-{
-	unsigned retry = 0;
-	switch (auth_check(app->auth, req->header(req, "Authorization"), req->client, now_s(),
-	                   &retry)) {
-	case AUTH_OK: return true;
-	case AUTH_DISABLED:
-		json_error(resp, 403, "writes are disabled: no auth.token is configured");
-		return false;
-	case AUTH_MISSING:
-		json_error(resp, 401, "an Authorization: Bearer token is required");
-		resp->www_authenticate = true;
-		return false;
-	case AUTH_WRONG:
-		json_error(resp, 401, "the bearer token is not valid");
-		resp->www_authenticate = true;
-		return false;
-	case AUTH_LIMITED:
-		json_error(resp, 429, "too many attempts with a wrong token; wait and retry");
-		resp->retry_after = retry;
-		return false;
-	}
-	return false;
-}
-
-/* ?status=all asks for drafts and scheduled articles too, and needs the token. Returns
- * 1 for all, 0 for public only, -1 with resp filled on error. */
-static int status_param(struct app *app, const struct request *req, struct response *resp)
+/* ?status: 1 for all (the token was checked by routes_permit), 0 for public only, -1 with
+ * resp filled when the value is neither. */
+static int status_param(const struct request *req, struct response *resp)
 {
 	const char *status = req->query(req, "status");
 	if (!status || strcmp(status, "published") == 0)
 		return 0;
-	if (strcmp(status, "all") != 0) {
+	if (strcmp(status, "all") != 0 || !req->editor) {
 		json_error(resp, 400, "status: must be \"published\" or \"all\"");
 		return -1;
 	}
-	return authorized(app, req, resp) ? 1 : -1;
+	return 1;
 }
 
 static void api_list(struct app *app, const struct request *req, struct response *resp)
 {
-	int all = status_param(app, req, resp);
+	int all = status_param(req, resp);
 	if (all < 0)
 		return;
 	unsigned page = page_param(req);
@@ -598,6 +673,13 @@ static void api_list(struct app *app, const struct request *req, struct response
 		json_error(resp, 400, "tag and q must be valid UTF-8");
 		return;
 	}
+	if (q && store_words_beyond(q, STORE_SEARCH_WORDS)) {
+		json_errorf(resp, 400, "q: at most %d words are searched", STORE_SEARCH_WORDS);
+		return;
+	}
+	int64_t now = now_s(), changed;
+	if (!changed_at(app, req, resp, now, &changed))
+		return;
 	struct buf norm = BUF_INIT;
 	if (tag && !*tag)
 		tag = NULL; /* "?tag=" filters nothing, as "?q=" searches nothing */
@@ -610,12 +692,12 @@ static void api_list(struct app *app, const struct request *req, struct response
 	                         .tag = tag,
 	                         .q = q && *q ? q : NULL,
 	                         .public_only = !all,
-	                         .now = now_s()};
+	                         .now = now};
 	struct article_list list;
 	int rc = store_list(app->store, &sq, &list);
 	buf_cleanup(&norm);
 	if (rc < 0) {
-		server_error(app, req, resp, rc);
+		store_failed(app, req, resp, rc);
 		return;
 	}
 	json_t *items = json_array();
@@ -626,16 +708,14 @@ static void api_list(struct app *app, const struct request *req, struct response
 	          json_pack("{s:o, s:i, s:i, s:i, s:i}", "articles", items, "page", (int)page,
 	                    "per_page", (int)per_page, "total", (int)list.total, "pages",
 	                    (int)pages_of(list.total, per_page)));
-	resp->cacheable = !all;
-	resp->last_modified = now_s();
+	resp->cacheable = !all && resp->status == 200;
+	resp->last_modified = (time_t)changed;
 	article_list_cleanup(&list);
 }
 
 /* Reads and validates a write's body into a; on failure fills resp and returns -1. */
-static int read_article(struct app *app, const struct request *req, struct response *resp,
-                        struct article *a)
+static int read_article(const struct request *req, struct response *resp, struct article *a)
 {
-	(void)app;
 	const char *ct = req->header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
 	    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
@@ -662,19 +742,13 @@ static int read_article(struct app *app, const struct request *req, struct respo
 	return 0;
 }
 
-static void write_failed(struct response *resp, int rc, const char *slug)
+static void write_failed(const struct app *app, const struct request *req, struct response *resp,
+                         int rc, const char *slug)
 {
-	if (rc == -ENOENT) {
-		json_error(resp, 404, "not found");
-	} else if (rc == -EEXIST) {
+	if (rc == -EEXIST)
 		json_errorf(resp, 409, "slug: '%s' is taken by another article", slug);
-	} else {
-		/* read-only, full or failing storage: nothing was written; the client may retry */
-		json_error(resp, 503,
-		           "the article could not be stored right now; nothing was "
-		           "changed, try again later");
-		resp->retry_after = 5;
-	}
+	else
+		store_failed(app, req, resp, rc);
 }
 
 static void answer_article(struct app *app, struct response *resp, unsigned status,
@@ -685,14 +759,12 @@ static void answer_article(struct app *app, struct response *resp, unsigned stat
 
 static void api_create(struct app *app, const struct request *req, struct response *resp)
 {
-	if (!authorized(app, req, resp))
-		return;
 	struct article a;
 	article_init(&a);
-	if (read_article(app, req, resp, &a) == 0) {
+	if (read_article(req, resp, &a) == 0) {
 		int rc = store_create(app->store, &a, now_s());
 		if (rc < 0) {
-			write_failed(resp, rc, a.slug);
+			write_failed(app, req, resp, rc, a.slug);
 		} else {
 			answer_article(app, resp, 201, &a);
 			resp->location = xasprintf("/api/articles/%s", a.slug);
@@ -711,39 +783,41 @@ static void handle_api_articles(struct app *app, const struct request *req, cons
 		api_list(app, req, resp);
 }
 
+static void api_get(struct app *app, const struct request *req, const char *slug,
+                    struct response *resp)
+{
+	int all = status_param(req, resp);
+	if (all < 0)
+		return;
+	int64_t now = now_s();
+	struct article a;
+	article_init(&a);
+	int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now, &a) : -ENOENT;
+	if (rc == 0) {
+		answer_article(app, resp, 200, &a);
+		resp->cacheable = !all && resp->status == 200;
+		resp->last_modified = (time_t)shown_since(&a, now);
+	} else {
+		store_failed(app, req, resp, rc);
+	}
+	article_cleanup(&a);
+}
+
 static void handle_api_article(struct app *app, const struct request *req, const char *slug,
                                struct response *resp)
 {
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
-		int all = status_param(app, req, resp);
-		if (all < 0)
-			return;
-		struct article a;
-		article_init(&a);
-		int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now_s(), &a)
-		                                  : -ENOENT;
-		if (rc == 0) {
-			answer_article(app, resp, 200, &a);
-			resp->cacheable = !all;
-			resp->last_modified = a.updated_ts;
-		} else if (rc == -ENOENT) {
-			json_error(resp, 404, "not found");
-		} else {
-			server_error(app, req, resp, rc);
-		}
-		article_cleanup(&a);
+		api_get(app, req, slug, resp);
 		return;
 	}
-	if (!authorized(app, req, resp))
-		return;
 	if (!article_slug_valid(slug)) {
-		json_error(resp, 404, "not found");
+		not_found(app, req, resp);
 		return;
 	}
 	if (req->method == HTTP_DELETE) {
 		int rc = store_delete(app->store, slug);
 		if (rc < 0) {
-			write_failed(resp, rc, slug);
+			write_failed(app, req, resp, rc, slug);
 		} else {
 			resp->status = 204;
 			resp->content_type = NULL;
@@ -752,48 +826,58 @@ static void handle_api_article(struct app *app, const struct request *req, const
 	}
 	struct article a;
 	article_init(&a);
-	if (read_article(app, req, resp, &a) == 0) {
+	if (read_article(req, resp, &a) == 0) {
 		int rc = store_replace(app->store, slug, &a, now_s());
 		if (rc < 0)
-			write_failed(resp, rc, a.slug);
+			write_failed(app, req, resp, rc, a.slug);
 		else
 			answer_article(app, resp, 200, &a);
 	}
 	article_cleanup(&a);
 }
 
+/* --- the table --- */
+
 #define GET_HEAD (HTTP_GET | HTTP_HEAD)
+#define GH       "GET, HEAD"
+
+static const char *const page_only[] = {"page", NULL};
+static const char *const search_params[] = {"q", "page", NULL};
+static const char *const list_params[] = {"page", "per_page", "tag", "q", "status", NULL};
+static const char *const status_only[] = {"status", NULL};
+static const char *const none[] = {NULL};
 
 static const struct route table[] = {
-    {GET_HEAD, "/", handle_front, "GET, HEAD"},
-    {GET_HEAD, "/articles/*", handle_article_page, "GET, HEAD"},
-    {GET_HEAD, "/tags/*", handle_tag, "GET, HEAD"},
-    {GET_HEAD, "/search", handle_search, "GET, HEAD"},
-    {GET_HEAD, "/feed.xml", handle_feed, "GET, HEAD"},
-    {GET_HEAD, "/sitemap.xml", handle_sitemap, "GET, HEAD"},
-    {GET_HEAD, "/news-sitemap.xml", handle_news_sitemap, "GET, HEAD"},
-    {GET_HEAD, "/static/*", handle_static, "GET, HEAD"},
-    {GET_HEAD, "/robots.txt", handle_root_file, "GET, HEAD"},
-    {GET_HEAD, "/favicon.ico", handle_root_file, "GET, HEAD"},
-    {GET_HEAD, "/healthz", handle_healthz, "GET, HEAD"},
-    {GET_HEAD | HTTP_POST, "/api/articles", handle_api_articles, "GET, HEAD, POST"},
-    {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", handle_api_article,
-     "GET, HEAD, PUT, DELETE"},
+    /* methods, pattern, deep, handler, Allow, permission, cache key, its params, body */
+    {GET_HEAD, "/", false, handle_front, GH, PERM_PUBLIC, KEY_PARAMS, page_only, 0},
+    {GET_HEAD, "/articles/*", false, handle_article_page, GH, PERM_PUBLIC, KEY_PARAMS, none, 0},
+    {GET_HEAD, "/tags/*", false, handle_tag, GH, PERM_PUBLIC, KEY_PARAMS, page_only, 0},
+    {GET_HEAD, "/search", false, handle_search, GH, PERM_PUBLIC, KEY_PARAMS, search_params, 0},
+    {GET_HEAD, "/feed.xml", false, handle_feed, GH, PERM_PUBLIC, KEY_PARAMS, none, 0},
+    {GET_HEAD, "/sitemap.xml", false, handle_sitemap, GH, PERM_PUBLIC, KEY_PARAMS, none, 0},
+    /* its 48-hour window moves with the clock, not with writes: never kept */
+    {GET_HEAD, "/news-sitemap.xml", false, handle_news_sitemap, GH, PERM_PUBLIC, KEY_NONE, none, 0},
+    {GET_HEAD, "/static/*", true, handle_static, GH, PERM_PUBLIC, KEY_FILE, none, 0},
+    {GET_HEAD, "/robots.txt", false, handle_root_file, GH, PERM_PUBLIC, KEY_FILE, none, 0},
+    {GET_HEAD, "/favicon.ico", false, handle_root_file, GH, PERM_PUBLIC, KEY_FILE, none, 0},
+    {GET_HEAD, "/healthz", false, handle_healthz, GH, PERM_PUBLIC, KEY_NONE, none, 0},
+    {GET_HEAD | HTTP_POST, "/api/articles", false, handle_api_articles, "GET, HEAD, POST",
+     PERM_EDITOR, KEY_PARAMS, list_params, 0},
+    {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, handle_api_article,
+     "GET, HEAD, PUT, DELETE", PERM_EDITOR, KEY_PARAMS, status_only, 0},
 };
 
-/* The route for path; *known tells whether any route has this path (for 405 vs 404). */
-static const struct route *match(const char *path, const char **arg, bool *known)
+/* The row for path and where its capture starts; NULL when no pattern matches. */
+static const struct route *match(const char *path, const char **arg)
 {
-	*known = false;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const struct route *r = &table[i];
 		size_t n = strlen(r->pattern);
 		if (r->pattern[n - 1] == '*') {
-			/* a capture is one or more bytes; only /static/ captures several segments
-			 */
+			/* a capture is one or more bytes, within one segment unless deep */
 			if (strncmp(path, r->pattern, n - 1) != 0 || !path[n - 1])
 				continue;
-			if (r->handler != handle_static && strchr(path + n - 1, '/'))
+			if (!r->deep && strchr(path + n - 1, '/'))
 				continue;
 			*arg = path + n - 1;
 		} else {
@@ -801,98 +885,137 @@ static const struct route *match(const char *path, const char **arg, bool *known
 				continue;
 			*arg = NULL;
 		}
-		*known = true;
 		return r;
 	}
 	return NULL;
 }
 
-void routes_handle(struct app *app, const struct request *req, struct response *resp)
+const struct route *routes_find(const struct app *app, const struct request *req,
+                                struct response *resp)
 {
-	const char *arg = NULL;
-	bool known;
-	const struct route *r = match(req->path, &arg, &known);
+	const char *arg;
+	const struct route *r = match(req->path, &arg);
 	if (!r) {
 		not_found(app, req, resp);
-		return;
+		return NULL;
 	}
 	if (!(r->methods & req->method)) {
+		error(app, req, resp, 405,
+		      is_api(req->path) ? "method not allowed" : "Method not allowed");
 		resp->allow = r->allow;
-		if (is_api(req->path))
-			json_error(resp, 405, "method not allowed");
-		else
-			html_error(app, resp, 405, "Method not allowed");
-		resp->status = 405;
-		return;
+		return NULL;
 	}
-	r->handler(app, req, arg, resp);
+	return r;
 }
 
-#define ABSENT "\x1e" /* in a cache key: the parameter was not given (not even empty) */
-
-/* Joins parts with \x1f into key; a NULL part ends the list. False when it does not fit.
- * On the cached path, so no printf. */
-static bool join_key(char *key, size_t size, const char *const *parts)
+size_t routes_body_limit(const struct app *app, const struct route *r)
 {
-	size_t n = 0;
-	for (size_t i = 0; parts[i]; i++) {
-		size_t len = strlen(parts[i]);
-		if (n + len + 2 > size)
-			return false;
-		if (i)
-			key[n++] = '\x1f';
-		memcpy(key + n, parts[i], len);
-		n += len;
-	}
-	key[n] = '\0';
-	return true;
+	return r->body_max ? r->body_max : app->cfg->max_body_bytes;
 }
 
-bool routes_cache_key(struct app *app, const struct request *req, char *key, size_t size)
+static bool wants_token(const struct route *r, const struct request *req)
 {
-	if (req->header(req, "Authorization"))
-		return false; /* answers to a token holder are never shared */
-	const char *arg;
-	bool known;
-	const struct route *r = match(req->path, &arg, &known);
-	if (!r || !(r->methods & req->method))
+	if (r->perm == PERM_PUBLIC)
 		return false;
-	/* "?page=" and no page are different requests (400 or 404 against a page), so an
-	 * absent parameter has a key of its own */
-	const char *page = req->query(req, "page");
-	if (!page)
-		page = ABSENT;
-	if (r->handler == handle_front || r->handler == handle_tag)
-		return join_key(key, size, (const char *[]){req->path, page, NULL});
-	if (r->handler == handle_article_page || r->handler == handle_feed ||
-	    r->handler == handle_sitemap)
-		return join_key(key, size, (const char *[]){req->path, NULL});
-	if (r->handler == handle_api_articles || r->handler == handle_api_article) {
-		if (req->query(req, "status"))
-			return false;
-		const char *pp = req->query(req, "per_page"), *tag = req->query(req, "tag");
-		const char *q = req->query(req, "q");
-		return join_key(key, size,
-		                (const char *[]){req->path, page, pp ? pp : ABSENT,
-		                                 tag ? tag : ABSENT, q ? q : ABSENT, NULL});
-	}
-	if (r->handler == handle_static || r->handler == handle_root_file) {
-		/* the file's identity is part of the key, so an edited file is served fresh */
-		struct stat st;
-		const char *rel = r->handler == handle_static ? arg : req->path + 1;
-		int fd = static_open(app->cfg->static_dir, rel, &st);
-		if (fd < 0)
-			return false;
-		close(fd);
-		int n = snprintf(key, size, "%s\x1f%lld.%ld\x1f%lld", req->path,
-		                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		                 (long long)st.st_size);
-		return n > 0 && (size_t)n < size;
+	if (req->method != HTTP_GET && req->method != HTTP_HEAD)
+		return true;
+	const char *status = req->query(req, "status");
+	return status && strcmp(status, "all") == 0;
+}
+
+bool routes_permit(struct app *app, const struct route *r, struct request *req,
+                   struct response *resp)
+{
+	req->editor = false;
+	if (!wants_token(r, req))
+		return true;
+	unsigned retry = 0;
+	switch (auth_check(app->auth, req->header(req, "Authorization"), req->client, now_s(),
+	                   &retry)) {
+	case AUTH_OK: req->editor = true; return true;
+	case AUTH_DISABLED:
+		json_error(resp, 403, "writes are disabled: no auth.token is configured");
+		return false;
+	case AUTH_MISSING:
+		json_error(resp, 401, "an Authorization: Bearer token is required");
+		resp->www_authenticate = true;
+		return false;
+	case AUTH_WRONG:
+		json_error(resp, 401, "the bearer token is not valid");
+		resp->www_authenticate = true;
+		return false;
+	case AUTH_LIMITED:
+		json_error(resp, 429, "too many attempts with a wrong token; wait and retry");
+		resp->retry_after = retry;
+		return false;
 	}
 	return false;
 }
 
-uint64_t routes_generation(struct app *app)
+/* One part of a key: "-" when absent, else its length, ':' and its bytes, so that no value,
+ * whatever it holds, can end early or reach into the next part. No printf: this runs on
+ * every cached request. */
+static void key_part(struct buf *key, const char *s, size_t len)
+{
+	if (!s) {
+		buf_putc(key, '-');
+		return;
+	}
+	char digits[24];
+	size_t n = 0;
+	do {
+		digits[n++] = (char)('0' + len % 10);
+		len /= 10;
+	} while (len);
+	while (n)
+		buf_putc(key, digits[--n]);
+	buf_putc(key, ':');
+	buf_append(key, s, strlen(s));
+}
+
+bool routes_cache_key(const struct app *app, const struct route *r, const struct request *req,
+                      struct buf *key)
+{
+	if (r->key == KEY_NONE || req->editor || req->header(req, "Authorization"))
+		return false; /* answers to a token holder are never shared */
+	buf_putc(key, (char)('A' + (r - table)));
+	key_part(key, req->path, strlen(req->path));
+	if (r->key == KEY_FILE) {
+		/* the file's identity is part of the key, so an edited file is served fresh */
+		const char *arg;
+		match(req->path, &arg);
+		struct stat st;
+		int fd = static_open(app->cfg->static_dir, file_of(r, req, arg), &st);
+		if (fd < 0)
+			return false;
+		close(fd);
+		uint64_t tag = file_tag(&st);
+		buf_append(key, &tag, sizeof(tag));
+		return true;
+	}
+	for (const char *const *p = r->params; *p; p++) {
+		const char *v = req->query(req, *p);
+		key_part(key, v, v ? strlen(v) : 0);
+	}
+	return true;
+}
+
+void routes_run(struct app *app, const struct route *r, const struct request *req,
+                struct response *resp)
+{
+	const char *arg;
+	match(req->path, &arg);
+	r->handler(app, req, arg, resp);
+}
+
+void routes_handle(struct app *app, struct request *req, struct response *resp)
+{
+	const struct route *r = routes_find(app, req, resp);
+	if (r && routes_permit(app, r, req, resp))
+		routes_run(app, r, req, resp);
+}
+
+uint64_t routes_generation(const struct app *app)
 {
 	return store_generation(app->store) + render_version(app->render);
 }

@@ -1,4 +1,5 @@
-/* routes.h - the route table: method + path pattern -> handler, and the request/response shapes. */
+/* routes.h - the route table: method + path pattern -> handler, with each route's permission,
+ * cache-key rule and body limit; and the request/response shapes handlers see. */
 #ifndef GAZETTE_ROUTES_H
 #define GAZETTE_ROUTES_H
 
@@ -29,7 +30,6 @@ struct app {
 	struct store *store;
 	struct render *render;
 	struct auth *auth;
-	int64_t started; /* when the server started: pages are no older than their templates */
 };
 
 /* A request as http hands it over; the lookups read the live connection. */
@@ -42,6 +42,7 @@ struct request {
 	const char *(*query)(const struct request *r, const char *name);
 	const char *(*header)(const struct request *r, const char *name);
 	void *conn;
+	bool editor; /* set by routes_permit: the request carries the valid token */
 };
 
 /* What a handler answers; http turns it into bytes on the wire. */
@@ -49,8 +50,11 @@ struct response {
 	unsigned status;
 	const char *content_type;
 	struct buf body;
+	int fd; /* >= 0: the body is this regular file's fd_size bytes, sent from it */
+	size_t fd_size;
+	uint64_t tag;   /* with fd: what identifies the file's bytes, for the ETag */
 	bool cacheable; /* public: ETag, Last-Modified, Cache-Control public, kept in the cache */
-	time_t last_modified; /* for cacheable answers; 0 = now */
+	time_t last_modified; /* for cacheable answers: when what it shows last changed */
 	char *location;
 	const char *allow; /* for 405 */
 	bool www_authenticate;
@@ -60,14 +64,36 @@ struct response {
 void response_init(struct response *resp);
 void response_cleanup(struct response *resp);
 
-/* Answers req into resp (initialized by the caller). Never fails: errors become statuses. */
-void routes_handle(struct app *app, const struct request *req, struct response *resp);
+struct route; /* one row of the table */
 
-/* Writes into key (size bytes) the cache key of a GET or HEAD request whose answer may come
- * from the cache, and returns true; false when the request must always reach its handler. */
-bool routes_cache_key(struct app *app, const struct request *req, char *key, size_t size);
+/* The route for req's method and path. NULL with resp filled when there is none: 404, or 405
+ * with Allow when the path is known but the method is not. */
+const struct route *routes_find(const struct app *app, const struct request *req,
+                                struct response *resp);
+
+/* The largest request body the route takes. */
+size_t routes_body_limit(const struct app *app, const struct route *r);
+
+/* Decides the route's permission from req's headers and query alone, so that it can be
+ * answered before a body is read. Sets req->editor when the token is valid. Returns false
+ * with resp filled (401, 403, 429) when the request may not go on. */
+bool routes_permit(struct app *app, const struct route *r, struct request *req,
+                   struct response *resp);
+
+/* Appends to key (any bytes) the cache key of a GET or HEAD request to r, built from the path
+ * and only the query parameters r reads, each encoded so that no value reaches another key;
+ * returns false (key untouched) when the answer must always come from the handler. */
+bool routes_cache_key(const struct app *app, const struct route *r, const struct request *req,
+                      struct buf *key);
+
+/* Runs r's handler. Never fails: errors become statuses. */
+void routes_run(struct app *app, const struct route *r, const struct request *req,
+                struct response *resp);
+
+/* routes_find, routes_permit and routes_run in one, for callers without a body to wait for. */
+void routes_handle(struct app *app, struct request *req, struct response *resp);
 
 /* The cache generation: changes whenever anything a cached page shows may have changed. */
-uint64_t routes_generation(struct app *app);
+uint64_t routes_generation(const struct app *app);
 
 #endif

@@ -14,9 +14,10 @@
 #include "mem.h"
 #include "rfc3339.h"
 
-#define SCHEMA_VERSION 1
-#define FTS_MAX_WORDS  32
+#define SCHEMA_VERSION 2
 #define FTS_MAX_BYTES  512
+#define BUDGET_STEPS   1000 /* virtual machine steps between two looks at a read's deadline */
+#define GATE_WAIT_MS   100  /* how long an expensive read waits for its turn before -EAGAIN */
 
 static const char *const migrations[SCHEMA_VERSION] = {
     /* 1: articles, tags, full-text index kept in step by triggers */
@@ -56,6 +57,20 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " VALUES ('delete', old.id, old.title, old.summary, old.body);"
     " INSERT INTO articles_fts (rowid, title, summary, body)"
     " VALUES (new.id, new.title, new.summary, new.body); END;",
+    /* 2: listings from covering indexes (a deep page skips index entries, not rows), tags
+     * carrying their article's visibility and order, and when the content last changed */
+    "DROP INDEX articles_order;"
+    "CREATE INDEX articles_listing ON articles (published_ts DESC, id DESC, status);"
+    "ALTER TABLE tags ADD COLUMN published INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tags ADD COLUMN published_ts INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE tags SET"
+    " published = (SELECT status = 'published' FROM articles WHERE id = article_id),"
+    " published_ts = (SELECT published_ts FROM articles WHERE id = article_id);"
+    "DROP INDEX tags_by_tag;"
+    "CREATE INDEX tags_listing ON tags (tag, published_ts DESC, article_id DESC, published);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta (key, value)"
+    " SELECT 'changed_at', coalesce(max(updated_ts), 0) FROM articles;",
 };
 
 /* Columns every read selects, in this order; body and body_html last so that lists, which
@@ -66,15 +81,34 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "     \
 	"ORDER BY position)), a.body, a.body_html"
 #define VISIBLE "(?1 OR (a.status = 'published' AND a.published_ts <= ?2))"
+/* A page of a listing: the ids come from an index alone (LIMIT/OFFSET over index entries),
+ * and only the page's rows are read, tags and all. */
+#define PAGE_OF(ids)                                                      \
+	"SELECT " COLS " FROM (" ids ") p JOIN articles a ON a.id = p.id" \
+	" ORDER BY a.published_ts DESC, a.id DESC"
+#define PUBLIC_IDS                                                                  \
+	"SELECT id FROM articles WHERE status = 'published' AND published_ts <= ?2" \
+	" ORDER BY published_ts DESC, id DESC"
+#define TAG_IDS                                                                      \
+	"SELECT article_id AS id FROM tags WHERE tag = ?5 AND (?1 OR (published AND" \
+	" published_ts <= ?2)) ORDER BY published_ts DESC, article_id DESC"
+#define SEARCH_IDS                                                                              \
+	"SELECT a.id, f.rank AS rank, count(*) OVER () AS total FROM articles_fts f"            \
+	" JOIN articles a ON a.id = f.rowid WHERE articles_fts MATCH ?6 AND " VISIBLE           \
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE article_id = a.id AND tag = ?5))" \
+	" ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4"
 
 enum stmt {
 	S_GET,
-	S_LIST,
+	S_LIST_PUBLIC,
+	S_LIST_ALL,
 	S_LIST_TAG,
 	S_SEARCH,
-	S_COUNT,
+	S_COUNT_PUBLIC,
+	S_COUNT_ALL,
 	S_COUNT_TAG,
 	S_COUNT_SEARCH,
+	S_CHANGED_AT,
 	S_EXPORT,
 	S_SLUG_ID,
 	S_ID_EXISTS,
@@ -84,6 +118,7 @@ enum stmt {
 	S_DELETE,
 	S_DELETE_TAGS,
 	S_INSERT_TAG,
+	S_TOUCH,
 	S_NEXT_SCHEDULED,
 	S_BEGIN,
 	S_BEGIN_READ,
@@ -95,23 +130,24 @@ enum stmt {
 
 static const char *const sql[NSTMT] = {
     [S_GET] = "SELECT " COLS " FROM articles a WHERE a.slug = ?3 AND " VISIBLE,
-    [S_LIST] = "SELECT " COLS " FROM articles a WHERE " VISIBLE
-               " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
-    [S_LIST_TAG] = "SELECT " COLS " FROM tags t JOIN articles a ON a.id = t.article_id"
-                   " WHERE t.tag = ?5 AND " VISIBLE
-                   " ORDER BY a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
-    [S_SEARCH] = "SELECT " COLS " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
-                 " WHERE articles_fts MATCH ?6 AND " VISIBLE
-                 " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE article_id = a.id"
-                 " AND tag = ?5))"
-                 " ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4",
-    [S_COUNT] = "SELECT count(*) FROM articles a WHERE " VISIBLE,
-    [S_COUNT_TAG] = "SELECT count(*) FROM tags t JOIN articles a ON a.id = t.article_id"
-                    " WHERE t.tag = ?5 AND " VISIBLE,
+    [S_LIST_PUBLIC] = PAGE_OF(PUBLIC_IDS " LIMIT ?3 OFFSET ?4"),
+    [S_LIST_ALL] = PAGE_OF("SELECT id FROM articles ORDER BY published_ts DESC, id DESC"
+                           " LIMIT ?3 OFFSET ?4"),
+    [S_LIST_TAG] = PAGE_OF(TAG_IDS " LIMIT ?3 OFFSET ?4"),
+    [S_SEARCH] = "SELECT " COLS ", p.total FROM (" SEARCH_IDS ") p JOIN articles a"
+                 " ON a.id = p.id ORDER BY p.rank, a.published_ts DESC, a.id DESC",
+    [S_COUNT_PUBLIC] = "SELECT count(*) FROM articles WHERE status = 'published'"
+                       " AND published_ts <= ?2",
+    [S_COUNT_ALL] = "SELECT count(*) FROM articles",
+    [S_COUNT_TAG] = "SELECT count(*) FROM tags WHERE tag = ?5 AND (?1 OR (published AND"
+                    " published_ts <= ?2))",
     [S_COUNT_SEARCH] = "SELECT count(*) FROM articles_fts f JOIN articles a ON a.id = f.rowid"
                        " WHERE articles_fts MATCH ?6 AND " VISIBLE
                        " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"
                        " article_id = a.id AND tag = ?5))",
+    [S_CHANGED_AT] = "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'changed_at'), 0),"
+                     " coalesce((SELECT max(published_ts) FROM articles WHERE"
+                     " status = 'published' AND published_ts <= ?1), 0))",
     [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
     [S_SLUG_ID] = "SELECT id, created_at FROM articles WHERE slug = ?1",
     [S_ID_EXISTS] = "SELECT 1 FROM articles WHERE id = ?1",
@@ -126,7 +162,10 @@ static const char *const sql[NSTMT] = {
     [S_SET_SLUG] = "UPDATE articles SET slug = ?2 WHERE id = ?1",
     [S_DELETE] = "DELETE FROM articles WHERE id = ?1",
     [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
-    [S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position) VALUES (?1, ?2, ?3)",
+    [S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position, published,"
+                     " published_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_TOUCH] = "INSERT INTO meta (key, value) VALUES ('changed_at', ?1) ON CONFLICT (key)"
+                " DO UPDATE SET value = max(value, excluded.value)",
     [S_NEXT_SCHEDULED] = "SELECT min(published_ts) FROM articles"
                          " WHERE status = 'published' AND published_ts > ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -140,6 +179,8 @@ struct conn {
 	pthread_mutex_t lock;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[NSTMT];
+	int64_t deadline_ms; /* a reader's running read is interrupted past this; 0: none */
+	bool interrupted;    /* the progress handler stopped it */
 };
 
 struct store {
@@ -154,6 +195,14 @@ struct store {
 	int64_t data_version;           /* of the writer connection; under writer.lock */
 	_Atomic int64_t next_scheduled; /* earliest future publication, INT64_MAX if none */
 	atomic_bool schedule_stale;
+
+	unsigned budget_ms;        /* time budget of one listing or search; 0: none */
+	pthread_mutex_t gate_lock; /* expensive reads in flight, at most max_expensive */
+	pthread_cond_t gate_free;
+	unsigned expensive, max_expensive;
+	pthread_mutex_t count_lock; /* the public count, kept for one generation */
+	uint64_t count_generation;
+	int64_t count_now_floor, count;
 };
 
 static int error_code(int rc)
@@ -162,13 +211,18 @@ static int error_code(int rc)
 	case SQLITE_OK:
 	case SQLITE_DONE:
 	case SQLITE_ROW: return 0;
-	case SQLITE_CONSTRAINT: return -EEXIST;
+	case SQLITE_CONSTRAINT:
+		/* only a unique key says "taken"; a CHECK or NOT NULL failure is a bug of ours */
+		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
+		           ? -EEXIST
+		           : -EIO;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 	case SQLITE_CANTOPEN: return -EROFS;
 	case SQLITE_FULL: return -ENOSPC;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_INTERRUPT: return -ETIMEDOUT;
 	default: return -EIO;
 	}
 }
@@ -176,8 +230,28 @@ static int error_code(int rc)
 /* Logs the SQLite message (the log is for the operator; clients only see a status). */
 static int db_error(struct conn *c, int rc, const char *what)
 {
-	log_error("store: %s: %s", what, sqlite3_errmsg(c->db));
+	if ((rc & 0xff) != SQLITE_INTERRUPT) /* a read over its budget: store_list says so */
+		log_error("store: %s: %s", what, sqlite3_errmsg(c->db));
 	return error_code(rc);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SQLite calls this every BUDGET_STEPS steps of a reader's statement: past the deadline,
+ * the statement stops with SQLITE_INTERRUPT. */
+static int on_progress(void *arg)
+{
+	struct conn *c = arg;
+	if (c->deadline_ms && mono_ms() > c->deadline_ms) {
+		c->interrupted = true;
+		return 1;
+	}
+	return 0;
 }
 
 static sqlite3_stmt *stmt(struct conn *c, enum stmt which)
@@ -219,6 +293,8 @@ static int open_db(struct conn *c, const char *path, bool writer, bool create)
 		return rc;
 	sqlite3_busy_timeout(c->db, 5000);
 	sqlite3_extended_result_codes(c->db, 1);
+	if (!writer)
+		sqlite3_progress_handler(c->db, BUDGET_STEPS, on_progress, c);
 	return sqlite3_exec(c->db,
 	                    writer ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
 	                           : "PRAGMA query_only = 1;",
@@ -310,6 +386,13 @@ struct store *store_open(const char *path, unsigned nreaders, struct buf *err)
 	atomic_init(&s->generation, 1);
 	atomic_init(&s->next_scheduled, INT64_MAX);
 	atomic_init(&s->schedule_stale, true);
+	pthread_mutex_init(&s->gate_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->gate_free, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->count_lock, NULL);
 	if (conn_open(&s->writer, path, true, err) < 0 || migrate(&s->writer, path, err) < 0)
 		goto fail;
 	for (unsigned i = 0; i < nreaders; i++) {
@@ -334,6 +417,9 @@ void store_close(struct store *s)
 	for (unsigned i = 0; i < s->nreaders; i++)
 		conn_close(&s->readers[i]);
 	conn_close(&s->writer);
+	pthread_mutex_destroy(&s->gate_lock);
+	pthread_cond_destroy(&s->gate_free);
+	pthread_mutex_destroy(&s->count_lock);
 	free(s->readers);
 	free(s->path);
 	free(s);
@@ -407,6 +493,9 @@ static int read_rows(struct conn *c, sqlite3_stmt *st, bool with_body, size_t ca
 			cap *= 2;
 			out->items = xrealloc(out->items, cap * sizeof(struct article));
 		}
+		/* a search row carries the count of all its matches after the columns */
+		if (out->n == 0 && sqlite3_column_count(st) > 16)
+			out->total = (unsigned)sqlite3_column_int64(st, 16);
 		article_init(&out->items[out->n]);
 		row_to_article(st, with_body, &out->items[out->n]);
 		out->n++;
@@ -443,30 +532,44 @@ int store_get(struct store *s, const char *slug, bool public_only, int64_t now, 
 	return ret;
 }
 
+/* Where the next word of q begins (after white space), and its length in *len; NULL at the
+ * end. The one place that says what a search word is. */
+static const char *next_word(const char *p, size_t *len)
+{
+	static const char space[] = " \t\n\r\f\v";
+	p += strspn(p, space);
+	if (!*p)
+		return NULL;
+	*len = strcspn(p, space);
+	return p;
+}
+
+const char *store_words_beyond(const char *q, unsigned max)
+{
+	size_t n;
+	const char *w = next_word(q, &n);
+	for (unsigned i = 0; w && i < max; i++)
+		w = next_word(w + n, &n);
+	return w;
+}
+
 void store_fts_query(struct buf *out, const char *q)
 {
-	size_t start = out->len;
-	int words = 0;
-	const char *p = q;
-	while (*p && words < FTS_MAX_WORDS) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
-		       *p == '\v')
-			p++;
-		if (!*p)
-			break;
-		size_t n = strcspn(p, " \t\n\r\f\v");
+	size_t start = out->len, n;
+	unsigned words = 0;
+	for (const char *w = next_word(q, &n); w && words < STORE_SEARCH_WORDS;
+	     w = next_word(w + n, &n)) {
 		if (out->len - start + n + 3 > FTS_MAX_BYTES)
 			break;
 		if (words++)
 			buf_putc(out, ' ');
 		buf_putc(out, '"');
 		for (size_t i = 0; i < n; i++) {
-			if (p[i] == '"')
+			if (w[i] == '"')
 				buf_putc(out, '"');
-			buf_putc(out, p[i]);
+			buf_putc(out, w[i]);
 		}
 		buf_putc(out, '"');
-		p += n;
 	}
 }
 
@@ -478,6 +581,85 @@ void article_list_cleanup(struct article_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void store_set_limits(struct store *s, unsigned budget_ms, unsigned max_expensive)
+{
+	s->budget_ms = budget_ms;
+	s->max_expensive = max_expensive;
+}
+
+/* Waits at most GATE_WAIT_MS for one of the max_expensive places. Returns 0 or -EAGAIN. */
+static int gate_enter(struct store *s)
+{
+	if (!s->max_expensive)
+		return 0;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += GATE_WAIT_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	int rc = 0;
+	pthread_mutex_lock(&s->gate_lock);
+	while (s->expensive >= s->max_expensive && rc == 0)
+		rc = pthread_cond_timedwait(&s->gate_free, &s->gate_lock, &until);
+	if (s->expensive < s->max_expensive) {
+		s->expensive++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->gate_lock);
+	return rc ? -EAGAIN : 0;
+}
+
+static void gate_leave(struct store *s)
+{
+	if (!s->max_expensive)
+		return;
+	pthread_mutex_lock(&s->gate_lock);
+	s->expensive--;
+	pthread_cond_signal(&s->gate_free);
+	pthread_mutex_unlock(&s->gate_lock);
+}
+
+static void bind_query(sqlite3_stmt *st, const struct store_query *q, const struct buf *fts)
+{
+	bind_visibility(st, q->public_only, q->now);
+	if (q->tag)
+		sqlite3_bind_text(st, 5, q->tag, -1, SQLITE_STATIC);
+	if (q->q)
+		sqlite3_bind_text(st, 6, fts->data, (int)fts->len, SQLITE_STATIC);
+}
+
+/* The statements store_list runs for q: the page's rows and the count of all matches. */
+static void list_statements(const struct store_query *q, enum stmt *list, enum stmt *count)
+{
+	if (q->q) {
+		*list = S_SEARCH;
+		*count = S_COUNT_SEARCH;
+	} else if (q->tag) {
+		*list = S_LIST_TAG;
+		*count = S_COUNT_TAG;
+	} else {
+		*list = q->public_only ? S_LIST_PUBLIC : S_LIST_ALL;
+		*count = q->public_only ? S_COUNT_PUBLIC : S_COUNT_ALL;
+	}
+}
+
+static int count_rows(struct conn *c, enum stmt which, const struct store_query *q,
+                      const struct buf *fts, unsigned *total)
+{
+	sqlite3_stmt *st = stmt(c, which);
+	if (!st)
+		return -EIO;
+	bind_query(st, q, fts);
+	int rc = sqlite3_step(st);
+	int ret = 0;
+	if (rc == SQLITE_ROW)
+		*total = (unsigned)sqlite3_column_int64(st, 0);
+	else
+		ret = db_error(c, rc, "count");
+	sqlite3_reset(st);
+	return ret;
+}
+
 int store_list(struct store *s, const struct store_query *q, struct article_list *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -487,72 +669,131 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 		if (fts.len == 0)
 			return 0; /* no words: nothing matches */
 	}
-	enum stmt list = q->q ? S_SEARCH : q->tag ? S_LIST_TAG : S_LIST;
-	enum stmt count = q->q ? S_COUNT_SEARCH : q->tag ? S_COUNT_TAG : S_COUNT;
+	enum stmt list, count;
+	list_statements(q, &list, &count);
 	unsigned per_page = q->per_page ? q->per_page : 1;
 	unsigned page = q->page ? q->page : 1;
-	int ret = 0;
+	int ret = gate_enter(s);
+	if (ret < 0) {
+		log_warn("store: %u expensive reads already running; one more refused",
+		         s->max_expensive);
+		buf_cleanup(&fts);
+		return ret;
+	}
 	struct conn *c = reader_get(s);
+	c->interrupted = false;
+	c->deadline_ms = s->budget_ms ? mono_ms() + s->budget_ms : 0;
 	/* count and rows from one snapshot, so total always agrees with the rows */
 	bool in_txn = exec_simple(c, S_BEGIN_READ) == 0;
 
-	sqlite3_stmt *st = stmt(c, count);
+	/* a search counts its matches while it ranks them; other listings count from an index */
+	if (list != S_SEARCH) {
+		ret = count_rows(c, count, q, &fts, &out->total);
+		if (ret < 0 || (uint64_t)(page - 1) * per_page >= out->total)
+			goto done;
+	}
+	sqlite3_stmt *st = stmt(c, list);
 	if (!st) {
 		ret = -EIO;
 		goto done;
 	}
-	bind_visibility(st, q->public_only, q->now);
-	if (q->tag)
-		sqlite3_bind_text(st, 5, q->tag, -1, SQLITE_STATIC);
-	if (q->q)
-		sqlite3_bind_text(st, 6, fts.data, (int)fts.len, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		ret = db_error(c, rc, "count");
-		sqlite3_reset(st);
-		goto done;
-	}
-	out->total = (unsigned)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-
-	if ((uint64_t)(page - 1) * per_page >= out->total)
-		goto done;
-	st = stmt(c, list);
-	if (!st) {
-		ret = -EIO;
-		goto done;
-	}
-	bind_visibility(st, q->public_only, q->now);
+	bind_query(st, q, &fts);
 	sqlite3_bind_int64(st, 3, per_page);
 	sqlite3_bind_int64(st, 4, (int64_t)(page - 1) * per_page);
-	if (q->tag)
-		sqlite3_bind_text(st, 5, q->tag, -1, SQLITE_STATIC);
-	if (q->q)
-		sqlite3_bind_text(st, 6, fts.data, (int)fts.len, SQLITE_STATIC);
 	ret = read_rows(c, st, q->with_body, per_page < 64 ? per_page : 64, out, "list");
+	if (ret == 0 && list == S_SEARCH && out->n == 0 && page > 1)
+		ret = count_rows(c, count, q, &fts, &out->total); /* past the last page */
 done:
 	if (in_txn)
 		exec_simple(c, S_COMMIT);
+	c->deadline_ms = 0;
+	if (ret == -ETIMEDOUT || c->interrupted) {
+		ret = -ETIMEDOUT;
+		log_warn("store: a %s took longer than its budget of %u ms and was stopped",
+		         q->q ? "search" : "listing", s->budget_ms);
+	}
 	conn_put(c);
+	gate_leave(s);
 	buf_cleanup(&fts);
 	if (ret < 0)
 		article_list_cleanup(out);
 	return ret;
 }
 
+int store_plan(struct store *s, const struct store_query *q, struct buf *out)
+{
+	enum stmt which[2];
+	list_statements(q, &which[0], &which[1]);
+	struct buf fts = BUF_INIT;
+	store_fts_query(&fts, q->q ? q->q : "");
+	struct conn *c = reader_get(s);
+	int ret = 0;
+	for (int i = 0; i < 2 && ret == 0; i++) {
+		char *text = xasprintf("EXPLAIN QUERY PLAN %s", sql[which[i]]);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(c->db, text, -1, &st, NULL) != SQLITE_OK) {
+			ret = db_error(c, SQLITE_ERROR, "plan");
+		} else {
+			bind_query(st, q, &fts);
+			while (sqlite3_step(st) == SQLITE_ROW)
+				buf_printf(out, "%s\n", (const char *)sqlite3_column_text(st, 3));
+			sqlite3_finalize(st);
+		}
+		free(text);
+	}
+	conn_put(c);
+	buf_cleanup(&fts);
+	return ret;
+}
+
 int64_t store_count(struct store *s, bool public_only, int64_t now)
 {
 	struct conn *c = reader_get(s);
-	sqlite3_stmt *st = stmt(c, S_COUNT);
+	sqlite3_stmt *st = stmt(c, public_only ? S_COUNT_PUBLIC : S_COUNT_ALL);
 	int64_t n = -EIO;
 	if (st) {
-		bind_visibility(st, public_only, now);
+		if (public_only)
+			sqlite3_bind_int64(st, 2, now);
 		int rc = sqlite3_step(st);
 		n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : db_error(c, rc, "count");
 		sqlite3_reset(st);
 	}
 	conn_put(c);
 	return n;
+}
+
+int64_t store_count_public(struct store *s, int64_t now)
+{
+	uint64_t gen = store_generation(s);
+	pthread_mutex_lock(&s->count_lock);
+	bool fresh = s->count_generation == gen;
+	int64_t n = s->count;
+	pthread_mutex_unlock(&s->count_lock);
+	if (fresh)
+		return n;
+	n = store_count(s, true, now);
+	if (n >= 0) {
+		pthread_mutex_lock(&s->count_lock);
+		s->count_generation = gen;
+		s->count = n;
+		pthread_mutex_unlock(&s->count_lock);
+	}
+	return n;
+}
+
+int64_t store_changed_at(struct store *s, int64_t now)
+{
+	struct conn *c = reader_get(s);
+	sqlite3_stmt *st = stmt(c, S_CHANGED_AT);
+	int64_t t = -EIO;
+	if (st) {
+		sqlite3_bind_int64(st, 1, now);
+		int rc = sqlite3_step(st);
+		t = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : db_error(c, rc, "changed at");
+		sqlite3_reset(st);
+	}
+	conn_put(c);
+	return t;
 }
 
 int store_export(struct store *s, struct article_list *out)
@@ -660,6 +901,9 @@ static int write_tags(struct conn *c, const struct article *a)
 		sqlite3_bind_int64(st, 1, a->id);
 		sqlite3_bind_text(st, 2, a->tags[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (int64_t)i);
+		/* the article's visibility and order ride along, so a tag's listing is one index */
+		sqlite3_bind_int(st, 4, strcmp(a->status, "published") == 0);
+		sqlite3_bind_int64(st, 5, a->published_ts);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -800,6 +1044,19 @@ static int begin(struct store *s)
 /* Commits when rc is 0, else rolls back; bumps the generation after a commit. */
 static int finish(struct store *s, int rc)
 {
+	if (rc == 0) {
+		/* when the content last changed, for Last-Modified: kept in the same transaction */
+		sqlite3_stmt *st = stmt(&s->writer, S_TOUCH);
+		if (!st) {
+			rc = -EIO;
+		} else {
+			sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+			int r = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (r != SQLITE_DONE)
+				rc = db_error(&s->writer, r, "touch");
+		}
+	}
 	if (rc == 0)
 		rc = exec_simple(&s->writer, S_COMMIT);
 	if (rc < 0 && !sqlite3_get_autocommit(s->writer.db))

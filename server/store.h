@@ -12,14 +12,22 @@
 struct store;
 
 /* Error codes returned as negatives: -ENOENT no such article, -EEXIST slug taken, -EROFS the
- * database cannot be written, -ENOSPC disk full, -EBUSY locked too long, -EIO anything else
+ * database cannot be written, -ENOSPC disk full, -EBUSY locked too long, -ETIMEDOUT a read
+ * stopped at its time budget, -EAGAIN too many expensive reads at once, -EIO anything else
  * (the SQLite message goes to the log, never to a client). */
+
+/* A search reads at most this many words of its query. */
+#define STORE_SEARCH_WORDS 8
 
 /* Opens (creating and migrating as needed) the database at path with nreaders reading
  * connections. Returns NULL with a message in err. Free with store_close. */
 struct store *store_open(const char *path, unsigned nreaders, struct buf *err);
 void store_close(struct store *s);
 
+/* Bounds the expensive reads (store_list): each runs for at most budget_ms (0: no limit)
+ * before it stops with -ETIMEDOUT, and at most max_expensive run at once (0: no limit); one
+ * more waits briefly for a place, then gets -EAGAIN. Call before the store is shared. */
+void store_set_limits(struct store *s, unsigned budget_ms, unsigned max_expensive);
 /* Fills a (initialized) with the article at slug. public_only hides drafts and articles whose
  * published_at is after now. Returns 0, -ENOENT or -EIO. */
 int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a);
@@ -48,6 +56,17 @@ void article_list_cleanup(struct article_list *l);
 /* Number of articles (public ones, or all). Returns it, or a negative error. */
 int64_t store_count(struct store *s, bool public_only, int64_t now);
 
+/* The number of public articles, counted once per generation (for /healthz). */
+int64_t store_count_public(struct store *s, int64_t now);
+
+/* When the content last changed as readers see it: the last committed write (of any process)
+ * or the last scheduled publication time passed by now, whichever is later. Returns it (Unix
+ * seconds), or a negative error. Stable across restarts: it is read from the database. */
+int64_t store_changed_at(struct store *s, int64_t now);
+
+/* Appends SQLite's query plan of the statements store_list runs for q, one step a line.
+ * Returns 0 or a negative error. For tests and operators. */
+int store_plan(struct store *s, const struct store_query *q, struct buf *out);
 /* Stores a new article. A derived slug that is taken gets -2, -3, ...; an empty derived slug
  * becomes article-<id>; a given slug that is taken is -EEXIST. Sets a->id, a->slug and the
  * dates (created_at/updated_at are kept when a came from an import and has them).
@@ -78,8 +97,13 @@ uint64_t store_generation(struct store *s);
  * last call, bumping the generation when it finds either. Call it every few hundred ms. */
 void store_poll(struct store *s, int64_t now);
 
-/* Quotes the user's words for an FTS5 MATCH: each word becomes a "string" (quotes doubled),
- * so no input is FTS syntax. Appends to out; appends nothing when there is no word. */
+/* Quotes the user's words for an FTS5 MATCH: each of the first STORE_SEARCH_WORDS words
+ * becomes a "string" (quotes doubled), so no input is FTS syntax; at most 512 bytes. Appends
+ * to out; appends nothing when there is no word. */
 void store_fts_query(struct buf *out, const char *q);
+
+/* Where the words of q past the first max begin (a pointer into q), or NULL when q has at
+ * most max words. */
+const char *store_words_beyond(const char *q, unsigned max);
 
 #endif

@@ -183,7 +183,7 @@ static void expect_list(struct store *s, const struct store_query *q, unsigned t
 static void test_open_reopen(void **state)
 {
 	struct fixture *f = *state;
-	expect_query(f->path, "PRAGMA user_version", "1");
+	expect_query(f->path, "PRAGMA user_version", "2");
 	expect_query(f->path, "PRAGMA journal_mode", "wal");
 	expect_query(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts'",
 	             "1");
@@ -193,7 +193,7 @@ static void test_open_reopen(void **state)
 	for (int i = 0; i < 2; i++) {
 		store_close(f->s);
 		f->s = open_store(f->path);
-		expect_query(f->path, "PRAGMA user_version", "1");
+		expect_query(f->path, "PRAGMA user_version", "2");
 		expect_query(f->path, "PRAGMA journal_mode", "wal");
 		assert_int_equal(store_count(f->s, false, NOW), 1);
 		struct article a;
@@ -770,11 +770,11 @@ static void test_fts_query(void **state)
 	assert_string_equal(buf_str(&b), "q=\"x\" \"y\"");
 	buf_cleanup(&b);
 
-	/* at most 32 words */
+	/* at most STORE_SEARCH_WORDS (8) words */
 	struct buf in = BUF_INIT, want = BUF_INIT;
 	for (int i = 0; i < 40; i++)
 		buf_printf(&in, "w%d ", i);
-	for (int i = 0; i < 32; i++)
+	for (int i = 0; i < STORE_SEARCH_WORDS; i++)
 		buf_printf(&want, "%s\"w%d\"", i ? " " : "", i);
 	expect_fts(buf_str(&in), buf_str(&want));
 	buf_cleanup(&in);

@@ -85,10 +85,18 @@ def drafts_and_scheduled(s):
     eq(st, 200)
     check(b"Coming soon!" in b, "nothing public: placeholder")
     eq(s.get("/articles/draft")[0], 404)
-    st, _, b = s.get("/articles/later")
-    eq(st, 404)
-    check(b"Coming soon!" in b, "a scheduled story's URL shows the placeholder")
-    eq(s.get("/articles/never-was")[0], 404)
+    # an embargo is not revealed: a draft's and a scheduled story's URL answer exactly like a
+    # slug that never existed (status, headers but Date, bytes), on the page and in the API
+    for prefix in ("/articles/", "/api/articles/"):
+        never = s.get(prefix + "never-was")
+        eq(never[0], 404)
+        for slug in ("draft", "later"):
+            got = s.get(prefix + slug)
+            eq(got[0], 404, prefix + slug)
+            eq(got[2], never[2], prefix + slug + ": the same bytes as a missing slug")
+            drop = lambda h: {k: v for k, v in h.items() if k != "date"}
+            eq(drop(got[1]), drop(never[1]), prefix + slug + ": the same headers")
+            check(b"Coming soon!" not in got[2], prefix + slug)
 
 
 def scheduled_goes_public(s):
@@ -209,7 +217,11 @@ def security_headers(s):
     st, h, _ = s.request("POST", "/api/articles", body="{}", auth=True,
                          headers={"Content-Type": "application/json"})
     eq(h["cache-control"], "no-store")
-    eq(s.get("/nope")[1]["cache-control"], "public, max-age=60", "404 may be cached")
+    # no error page is kept by any cache (SPEC §5)
+    for path in ("/nope", "/articles/nope", "/api/articles/nope", "/?page=99", "/tags/none"):
+        st, h, _ = s.get(path)
+        eq((st, h["cache-control"]), (404, "no-store"), path)
+        check("etag" not in h and "last-modified" not in h, path)
 
 
 def static_files(s):

@@ -67,17 +67,19 @@ def drains_in_flight():
     try:
         s.start()
         sock = __import__("socket").create_connection(("127.0.0.1", s.port))
-        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 10\r\n\r\n{\"a\":")
+        body = b'{"title":"Drained","body":"b"}'
+        sock.sendall(b"POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Authorization: Bearer test-token\r\nContent-Length: %d\r\n\r\n" % len(body)
+                     + body[:10])
         import time
         time.sleep(0.3)
         s.kill(signal.SIGTERM)
         time.sleep(0.3)
         check(s.proc.poll() is None, "exited with a request in flight")
-        sock.sendall(b"12}\r\n")
+        sock.sendall(body[10:])
         data = sock.recv(65536)
         sock.close()
-        check(data.startswith(b"HTTP/1.1 405"), data)
+        check(data.startswith(b"HTTP/1.1 201"), data)
         eq(s.stop(), 0)
     finally:
         s.cleanup()
