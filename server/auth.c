@@ -1,26 +1,34 @@
-/* auth.c - token comparison in constant time and a per-client counter of wrong tokens. */
+/* auth.c - token comparison in constant time, and a bounded table of clients guessing wrong. */
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "mem.h"
 
-#define SLOTS 256
+#define BUCKETS (AUTH_CLIENTS * 2) /* a power of two */
 
-struct slot {
-	char client[48];
+/* One client (an address, or an IPv6 /64) that sent a wrong token lately. */
+struct client {
+	char key[AUTH_KEY_SIZE];
 	int64_t window_start;
 	unsigned failures;
+	struct client *chain;         /* next in its bucket */
+	struct client *newer, *older; /* recency: the least recent is forgotten first */
 };
 
 struct auth {
 	char *token;
 	size_t len;
 	pthread_mutex_t lock;
-	struct slot slots[SLOTS];
+	struct client *buckets[BUCKETS];
+	struct client *newest, *oldest;
+	size_t n;
 };
 
 struct auth *auth_new(const char *token)
@@ -36,17 +44,28 @@ void auth_free(struct auth *a)
 {
 	if (!a)
 		return;
+	for (struct client *c = a->newest, *next; c; c = next) {
+		next = c->older;
+		free(c);
+	}
 	pthread_mutex_destroy(&a->lock);
 	free(a->token);
 	free(a);
 }
 
-static uint32_t hash(const char *s)
+void auth_client_key(const char *client, char out[AUTH_KEY_SIZE])
 {
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	struct in6_addr a6;
+	if (strchr(client, ':') && inet_pton(AF_INET6, client, &a6) == 1) {
+		/* one IPv6 host holds a whole /64: counting its addresses apart would let it
+		 * guess 2^64 times more */
+		memset(a6.s6_addr + 8, 0, 8);
+		char text[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &a6, text, sizeof(text));
+		snprintf(out, AUTH_KEY_SIZE, "%s/64", text);
+		return;
+	}
+	snprintf(out, AUTH_KEY_SIZE, "%s", client);
 }
 
 /* Compares every byte of the longer length so the time says nothing about the token. */
@@ -62,18 +81,71 @@ static bool equal_ct(const char *given, size_t glen, const char *token, size_t t
 	return diff == 0;
 }
 
-/* The client's slot (a small table: a collision only shares a counter). Under the lock. */
-static struct slot *slot_for(struct auth *a, const char *client, int64_t now)
+static struct client **bucket(struct auth *a, const char *key)
 {
-	struct slot *s = &a->slots[hash(client) % SLOTS];
-	if (strncmp(s->client, client, sizeof(s->client)) != 0 ||
-	    now - s->window_start >= AUTH_WINDOW_S) {
-		strncpy(s->client, client, sizeof(s->client) - 1);
-		s->client[sizeof(s->client) - 1] = '\0';
-		s->window_start = now;
-		s->failures = 0;
+	return &a->buckets[hash_bytes(HASH_SEED, key, strlen(key)) & (BUCKETS - 1)];
+}
+
+static void unlink_recency(struct auth *a, struct client *c)
+{
+	if (c->newer)
+		c->newer->older = c->older;
+	else
+		a->newest = c->older;
+	if (c->older)
+		c->older->newer = c->newer;
+	else
+		a->oldest = c->newer;
+}
+
+static void push_recency(struct auth *a, struct client *c)
+{
+	c->newer = NULL;
+	c->older = a->newest;
+	if (a->newest)
+		a->newest->newer = c;
+	else
+		a->oldest = c;
+	a->newest = c;
+}
+
+/* The client's entry, or NULL; under the lock. */
+static struct client *find(struct auth *a, const char *key)
+{
+	for (struct client *c = *bucket(a, key); c; c = c->chain)
+		if (strcmp(c->key, key) == 0)
+			return c;
+	return NULL;
+}
+
+/* The client's entry, made (forgetting the least recent when full) if it has none. */
+static struct client *get(struct auth *a, const char *key)
+{
+	struct client *c = find(a, key);
+	if (c) {
+		unlink_recency(a, c);
+		push_recency(a, c);
+		return c;
 	}
-	return s;
+	if (a->n == AUTH_CLIENTS) {
+		c = a->oldest;
+		unlink_recency(a, c);
+		struct client **pp = bucket(a, c->key);
+		while (*pp != c)
+			pp = &(*pp)->chain;
+		*pp = c->chain;
+		a->n--;
+	} else {
+		c = xmalloc(sizeof(*c));
+	}
+	memset(c, 0, sizeof(*c));
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	struct client **pp = bucket(a, key);
+	c->chain = *pp;
+	*pp = c;
+	push_recency(a, c);
+	a->n++;
+	return c;
 }
 
 enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
@@ -81,10 +153,19 @@ enum auth_result auth_check(struct auth *a, const char *header, const char *clie
 {
 	if (a->len == 0)
 		return AUTH_DISABLED;
+	/* no credentials at all is a 401 that is not a guess: it never counts */
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+		return AUTH_MISSING;
+	char key[AUTH_KEY_SIZE];
+	auth_client_key(client, key);
+
 	pthread_mutex_lock(&a->lock);
-	struct slot *s = slot_for(a, client, now);
-	if (s->failures >= AUTH_MAX_FAILURES) {
-		*retry_after = (unsigned)(s->window_start + AUTH_WINDOW_S - now);
+	struct client *c = find(a, key);
+	if (c && now - c->window_start < AUTH_WINDOW_S && c->failures >= AUTH_MAX_FAILURES) {
+		/* a client that keeps trying stays remembered */
+		unlink_recency(a, c);
+		push_recency(a, c);
+		*retry_after = (unsigned)(c->window_start + AUTH_WINDOW_S - now);
 		if (*retry_after == 0)
 			*retry_after = 1;
 		pthread_mutex_unlock(&a->lock);
@@ -92,21 +173,22 @@ enum auth_result auth_check(struct auth *a, const char *header, const char *clie
 	}
 	pthread_mutex_unlock(&a->lock);
 
-	enum auth_result res = AUTH_MISSING;
-	if (header && strncasecmp(header, "Bearer ", 7) == 0) {
-		const char *given = header + 7;
-		while (*given == ' ')
-			given++;
-		size_t glen = strlen(given);
-		while (glen && given[glen - 1] == ' ')
-			glen--;
-		res = equal_ct(given, glen, a->token, a->len) ? AUTH_OK : AUTH_WRONG;
+	const char *given = header + 7;
+	while (*given == ' ')
+		given++;
+	size_t glen = strlen(given);
+	while (glen && given[glen - 1] == ' ')
+		glen--;
+	if (equal_ct(given, glen, a->token, a->len))
+		return AUTH_OK;
+
+	pthread_mutex_lock(&a->lock);
+	c = get(a, key);
+	if (now - c->window_start >= AUTH_WINDOW_S) {
+		c->window_start = now;
+		c->failures = 0;
 	}
-	if (res != AUTH_OK) {
-		pthread_mutex_lock(&a->lock);
-		s = slot_for(a, client, now);
-		s->failures++;
-		pthread_mutex_unlock(&a->lock);
-	}
-	return res;
+	c->failures++;
+	pthread_mutex_unlock(&a->lock);
+	return AUTH_WRONG;
 }

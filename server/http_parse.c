@@ -58,7 +58,7 @@ unsigned http_framing_check(const struct http_framing *f, bool http11, const cha
 	}
 	if (http11 && f->hosts != 1) {
 		*message = f->hosts ? "more than one Host header field"
-				    : "an HTTP/1.1 request needs a Host header field";
+		                    : "an HTTP/1.1 request needs a Host header field";
 		return 400;
 	}
 	return 0;
@@ -77,15 +77,15 @@ size_t http_query_args(const char *target)
 
 static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 void http_date_format(time_t t, char out[HTTP_DATE_SIZE])
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	snprintf(out, HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-		 tm.tm_mday % 100, months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000,
-		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+	         tm.tm_mday % 100, months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000,
+	         tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
 }
 
 bool http_date_parse(const char *s, time_t *out)
@@ -93,7 +93,7 @@ bool http_date_parse(const char *s, time_t *out)
 	/* IMF-fixdate, then the obsolete RFC 850 and asctime forms; strptime is locale-bound,
 	 * and Gazette never leaves the C locale */
 	static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S GMT",
-					    "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
+	                                    "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		struct tm tm;
 		memset(&tm, 0, sizeof(tm));

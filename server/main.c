@@ -164,7 +164,8 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	/* expensive reads: each within its budget, and no more at once than there are threads */
-	store_set_limits(app.store, cfg.query_timeout_ms, config_threads(&cfg));
+	struct store_limits limits = {cfg.query_timeout_ms, config_threads(&cfg), 100};
+	store_set_limits(app.store, &limits);
 	store_poll(app.store, (int64_t)time(NULL));
 	app.auth = auth_new(cfg.token);
 	http = http_start(&app, &err);

@@ -17,7 +17,6 @@
 #define SCHEMA_VERSION 2
 #define FTS_MAX_BYTES  512
 #define BUDGET_STEPS   1000 /* virtual machine steps between two looks at a read's deadline */
-#define GATE_WAIT_MS   100  /* how long an expensive read waits for its turn before -EAGAIN */
 
 static const char *const migrations[SCHEMA_VERSION] = {
     /* 1: articles, tags, full-text index kept in step by triggers */
@@ -196,13 +195,13 @@ struct store {
 	_Atomic int64_t next_scheduled; /* earliest future publication, INT64_MAX if none */
 	atomic_bool schedule_stale;
 
-	unsigned budget_ms;        /* time budget of one listing or search; 0: none */
-	pthread_mutex_t gate_lock; /* expensive reads in flight, at most max_expensive */
+	struct store_limits limits;
+	pthread_mutex_t gate_lock; /* expensive reads in flight, at most limits.max_expensive */
 	pthread_cond_t gate_free;
-	unsigned expensive, max_expensive;
+	unsigned expensive;
 	pthread_mutex_t count_lock; /* the public count, kept for one generation */
 	uint64_t count_generation;
-	int64_t count_now_floor, count;
+	int64_t count;
 };
 
 static int error_code(int rc)
@@ -581,27 +580,27 @@ void article_list_cleanup(struct article_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-void store_set_limits(struct store *s, unsigned budget_ms, unsigned max_expensive)
+void store_set_limits(struct store *s, const struct store_limits *limits)
 {
-	s->budget_ms = budget_ms;
-	s->max_expensive = max_expensive;
+	s->limits = *limits;
 }
 
-/* Waits at most GATE_WAIT_MS for one of the max_expensive places. Returns 0 or -EAGAIN. */
+/* Waits at most wait_ms for one of the max_expensive places. Returns 0 or -EAGAIN. */
 static int gate_enter(struct store *s)
 {
-	if (!s->max_expensive)
+	unsigned max = s->limits.max_expensive;
+	if (!max)
 		return 0;
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += GATE_WAIT_MS * 1000000L;
+	until.tv_nsec += (long)s->limits.wait_ms * 1000000L;
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
 	int rc = 0;
 	pthread_mutex_lock(&s->gate_lock);
-	while (s->expensive >= s->max_expensive && rc == 0)
+	while (s->expensive >= max && rc == 0)
 		rc = pthread_cond_timedwait(&s->gate_free, &s->gate_lock, &until);
-	if (s->expensive < s->max_expensive) {
+	if (s->expensive < max) {
 		s->expensive++;
 		rc = 0;
 	}
@@ -611,7 +610,7 @@ static int gate_enter(struct store *s)
 
 static void gate_leave(struct store *s)
 {
-	if (!s->max_expensive)
+	if (!s->limits.max_expensive)
 		return;
 	pthread_mutex_lock(&s->gate_lock);
 	s->expensive--;
@@ -676,13 +675,13 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 	int ret = gate_enter(s);
 	if (ret < 0) {
 		log_warn("store: %u expensive reads already running; one more refused",
-		         s->max_expensive);
+		         s->limits.max_expensive);
 		buf_cleanup(&fts);
 		return ret;
 	}
 	struct conn *c = reader_get(s);
 	c->interrupted = false;
-	c->deadline_ms = s->budget_ms ? mono_ms() + s->budget_ms : 0;
+	c->deadline_ms = s->limits.budget_ms ? mono_ms() + s->limits.budget_ms : 0;
 	/* count and rows from one snapshot, so total always agrees with the rows */
 	bool in_txn = exec_simple(c, S_BEGIN_READ) == 0;
 
@@ -710,7 +709,7 @@ done:
 	if (ret == -ETIMEDOUT || c->interrupted) {
 		ret = -ETIMEDOUT;
 		log_warn("store: a %s took longer than its budget of %u ms and was stopped",
-		         q->q ? "search" : "listing", s->budget_ms);
+		         q->q ? "search" : "listing", s->limits.budget_ms);
 	}
 	conn_put(c);
 	gate_leave(s);
@@ -740,6 +739,7 @@ int store_plan(struct store *s, const struct store_query *q, struct buf *out)
 			sqlite3_finalize(st);
 		}
 		free(text);
+		buf_puts(out, "--\n");
 	}
 	conn_put(c);
 	buf_cleanup(&fts);

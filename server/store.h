@@ -24,10 +24,14 @@ struct store;
 struct store *store_open(const char *path, unsigned nreaders, struct buf *err);
 void store_close(struct store *s);
 
-/* Bounds the expensive reads (store_list): each runs for at most budget_ms (0: no limit)
- * before it stops with -ETIMEDOUT, and at most max_expensive run at once (0: no limit); one
- * more waits briefly for a place, then gets -EAGAIN. Call before the store is shared. */
-void store_set_limits(struct store *s, unsigned budget_ms, unsigned max_expensive);
+/* Bounds on the expensive reads (store_list): each runs for at most budget_ms before it stops
+ * with -ETIMEDOUT, and at most max_expensive run at once; one more waits up to wait_ms for a
+ * place, then gets -EAGAIN. 0 means no bound. */
+struct store_limits {
+	unsigned budget_ms, max_expensive, wait_ms;
+};
+/* Call before the store is shared between threads. */
+void store_set_limits(struct store *s, const struct store_limits *limits);
 /* Fills a (initialized) with the article at slug. public_only hides drafts and articles whose
  * published_at is after now. Returns 0, -ENOENT or -EIO. */
 int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a);
@@ -64,8 +68,9 @@ int64_t store_count_public(struct store *s, int64_t now);
  * seconds), or a negative error. Stable across restarts: it is read from the database. */
 int64_t store_changed_at(struct store *s, int64_t now);
 
-/* Appends SQLite's query plan of the statements store_list runs for q, one step a line.
- * Returns 0 or a negative error. For tests and operators. */
+/* Appends SQLite's query plan of the statements store_list runs for q (the page's rows, then
+ * the count), one step a line, each statement ended by a "--" line. Returns 0 or a negative
+ * error. For tests and operators. */
 int store_plan(struct store *s, const struct store_query *q, struct buf *out);
 /* Stores a new article. A derived slug that is taken gets -2, -3, ...; an empty derived slug
  * becomes article-<id>; a given slug that is taken is -EEXIST. Sets a->id, a->slug and the

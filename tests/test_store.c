@@ -12,7 +12,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1176,6 +1179,265 @@ static void test_durability_kill9(void **state)
 	expect_query(f->path, "PRAGMA journal_mode", "wal");
 }
 
+/* --- schema 2, index-only listings, bounds, content time --- */
+
+/* A database as gazette 0.1.0 (schema 1) left it, with a published story, a draft and tags. */
+static void write_v1_database(const char *path)
+{
+	static const char *const v1 =
+	    "CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE,"
+	    " title TEXT NOT NULL, summary TEXT NOT NULL, published_at TEXT NOT NULL,"
+	    " published_ts INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN"
+	    " ('published', 'draft')), source TEXT NOT NULL DEFAULT '', editor TEXT NOT NULL"
+	    " DEFAULT '', author TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,"
+	    " updated_at TEXT NOT NULL, updated_ts INTEGER NOT NULL, body TEXT NOT NULL,"
+	    " body_html TEXT NOT NULL);"
+	    "CREATE INDEX articles_order ON articles (published_ts DESC, id DESC);"
+	    "CREATE TABLE tags (article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE"
+	    " CASCADE, tag TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (article_id, tag))"
+	    " WITHOUT ROWID;"
+	    "CREATE INDEX tags_by_tag ON tags (tag, article_id);"
+	    "CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body, content ="
+	    " 'articles', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
+	    "INSERT INTO articles VALUES (1, 'old-story', 'Old story', 's', "
+	    "'2023-01-12T14:33:00+08:00',"
+	    " 1673505180, 'published', '', 'Ye Lijiao', '', '2023-01-12T06:33:00Z',"
+	    " '2023-01-12T06:40:00Z', 1673505600, 'body words', '<p>body words</p>');"
+	    "INSERT INTO articles VALUES (2, 'old-draft', 'Old draft', 's', '2023-01-13T00:00:00Z',"
+	    " 1673568000, 'draft', '', '', '', '2023-01-12T07:00:00Z', '2023-01-12T07:00:00Z',"
+	    " 1673506800, 'draft words', '<p>draft words</p>');"
+	    "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');"
+	    "INSERT INTO tags VALUES (1, 'trade', 0), (2, 'trade', 0);"
+	    "PRAGMA user_version = 1;";
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, v1, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("v1 schema: %s", msg);
+	sqlite3_close(db);
+}
+
+static void test_migrate_from_1(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	unlink(f->path);
+	write_v1_database(f->path);
+	f->s = open_store(f->path);
+	expect_query(f->path, "PRAGMA user_version", "2");
+	/* the tags learnt their article's visibility and order */
+	expect_query(f->path,
+	             "SELECT group_concat(v) FROM (SELECT published || ':' || published_ts AS v"
+	             " FROM tags ORDER BY article_id)",
+	             "1:1673505180,0:1673568000");
+	/* the content time starts at the newest update */
+	assert_int_equal(store_changed_at(f->s, NOW), 1673506800);
+	struct store_query q = query(1, 10);
+	q.tag = "trade";
+	q.now = NOW + 86400 * 10;
+	struct article_list l;
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 1);
+	assert_string_equal(l.items[0].slug, "old-story");
+	article_list_cleanup(&l);
+	q.public_only = false;
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 2);
+	article_list_cleanup(&l);
+	/* and keep up with writes from here on */
+	must_create(f->s, "{'title':'New trade','body':'x','tags':['trade']}");
+	q.public_only = true;
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 2);
+	article_list_cleanup(&l);
+}
+
+/* SPEC §5: deep pages are answered from an index. SQLite's own plan says whether the rows of
+ * a listing are sorted in a temporary b-tree (every row of the tag read, then ordered) or read
+ * in order from an index that covers them. */
+static void expect_plan(struct store *s, const struct store_query *q, const char *what)
+{
+	struct buf plan = BUF_INIT;
+	assert_int_equal(store_plan(s, q, &plan), 0);
+	/* the ids of the page (everything before the page's rows are read: "SCAN p"), and the
+	 * count, each come from one covering index, in order, with no sort */
+	const char *text = buf_str(&plan);
+	const char *rows = strstr(text, "SCAN p\n");
+	const char *count = strstr(text, "--\n");
+	if (!rows || !count || rows > count)
+		fail_msg("%s: unexpected plan:\n%s", what, text);
+	char *ids = xstrndup(text, (size_t)(rows - text));
+	const char *counting = count + 3;
+	if (strstr(ids, "TEMP B-TREE") || !strstr(ids, "COVERING INDEX") ||
+	    strstr(counting, "TEMP B-TREE") || !strstr(counting, "COVERING INDEX"))
+		fail_msg("%s: the plan sorts, or reads rows it skips:\n%s", what, text);
+	free(ids);
+	buf_cleanup(&plan);
+}
+
+static void test_listings_use_indexes(void **state)
+{
+	struct fixture *f = *state;
+	struct store_query q = query(999, 20);
+	expect_plan(f->s, &q, "front page");
+	q.public_only = false;
+	expect_plan(f->s, &q, "every article");
+	q.public_only = true;
+	q.tag = "world";
+	expect_plan(f->s, &q, "tag page");
+	q.public_only = false;
+	expect_plan(f->s, &q, "tag, every article");
+}
+
+static void fill(struct store *s, int n, const char *words)
+{
+	struct article *list = xcalloc((size_t)n, sizeof(*list));
+	for (int i = 0; i < n; i++) {
+		char *text = xasprintf("{'title':'Story %d %s','body':'%s %d, and more %s.',"
+		                       "'tags':['world'],'published_at':'2022-01-01T00:00:00Z'}",
+		                       i, words, words, i, words);
+		build(&list[i], ARTICLE_IMPORT, text);
+		free(text);
+	}
+	size_t failed;
+	assert_int_equal(store_import(s, list, (size_t)n, NOW, &failed), 0);
+	for (int i = 0; i < n; i++)
+		article_cleanup(&list[i]);
+	free(list);
+}
+
+/* SPEC §5: every listing and search runs under a time budget, then stops with -ETIMEDOUT. */
+static void test_time_budget(void **state)
+{
+	struct fixture *f = *state;
+	fill(f->s, 3000, "trade delegation border port");
+	struct store_query q = query(1, 20);
+	q.q = "trade delegation border port";
+	struct article_list l;
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 3000);
+	article_list_cleanup(&l);
+	/* a budget far below what ranking 3,000 matches takes */
+	struct store_limits limits = {.budget_ms = 1};
+	store_set_limits(f->s, &limits);
+	assert_int_equal(store_list(f->s, &q, &l), -ETIMEDOUT);
+	assert_int_equal(l.n, 0);
+	/* the connection works again at once, and cheap reads never had a budget */
+	limits.budget_ms = 0;
+	store_set_limits(f->s, &limits);
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 3000);
+	article_list_cleanup(&l);
+	assert_int_equal(store_count(f->s, true, NOW), 3000);
+}
+
+struct searcher {
+	struct store *s;
+	atomic_bool stop;
+	int errors;
+};
+
+static void *search_loop(void *arg)
+{
+	struct searcher *w = arg;
+	struct store_query q = query(1, 20);
+	q.q = "trade delegation";
+	while (!atomic_load(&w->stop)) {
+		struct article_list l;
+		int rc = store_list(w->s, &q, &l);
+		if (rc != 0 && rc != -EAGAIN)
+			w->errors++;
+		article_list_cleanup(&l);
+	}
+	return NULL;
+}
+
+/* SPEC §5: at most max_expensive expensive reads at once; one more gets -EAGAIN. */
+static void test_expensive_reads_gate(void **state)
+{
+	struct fixture *f = *state;
+	fill(f->s, 2000, "trade delegation");
+	struct store_limits limits = {.max_expensive = 1, .wait_ms = 0};
+	store_set_limits(f->s, &limits);
+	struct searcher w = {.s = f->s, .errors = 0};
+	atomic_init(&w.stop, false);
+	pthread_t t;
+	pthread_create(&t, NULL, search_loop, &w);
+	int refused = 0, answered = 0;
+	for (int i = 0; i < 400 && (refused == 0 || answered == 0); i++) {
+		struct store_query q = query(1, 20);
+		q.q = "trade";
+		struct article_list l;
+		int rc = store_list(f->s, &q, &l);
+		if (rc == -EAGAIN)
+			refused++;
+		else if (rc == 0)
+			answered++;
+		else
+			fail_msg("store_list: %d", rc);
+		article_list_cleanup(&l);
+	}
+	atomic_store(&w.stop, true);
+	pthread_join(t, NULL);
+	assert_int_equal(w.errors, 0);
+	assert_true(refused > 0);
+	/* a single-article read is not expensive and never waits */
+	struct article a;
+	article_init(&a);
+	assert_int_equal(store_get(f->s, "story-0-trade-delegation", true, NOW, &a), 0);
+	article_cleanup(&a);
+}
+
+static void test_changed_at_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0 = (int64_t)time(NULL);
+	assert_int_equal(store_changed_at(f->s, t0), 0);
+	assert_int_equal(store_count_public(f->s, t0), 0);
+	must_create(f->s, "{'title':'Now','body':'x','published_at':'2022-01-01T00:00:00Z'}");
+	int64_t written = store_changed_at(f->s, t0);
+	assert_true(written >= t0 && written <= (int64_t)time(NULL));
+	assert_int_equal(store_count_public(f->s, t0), 1); /* a write is a new generation */
+	/* a scheduled story moves the content time when its moment comes, with no write */
+	char *text =
+	    xasprintf("{'title':'Later','body':'x','published_at':'%s'}", "2099-01-01T00:00:00Z");
+	must_create(f->s, text);
+	free(text);
+	int64_t later = 4070908800; /* 2099-01-01T00:00:00Z */
+	assert_true(store_changed_at(f->s, later - 1) < later);
+	assert_int_equal(store_changed_at(f->s, later + 5), later);
+	/* a new process reads the same time from the file */
+	store_close(f->s);
+	f->s = open_store(f->path);
+	assert_int_equal(store_changed_at(f->s, later + 5), later);
+	assert_int_equal(store_count_public(f->s, t0), 1);
+}
+
+static void test_words_beyond(void **state)
+{
+	(void)state;
+	assert_null(store_words_beyond("", 8));
+	assert_null(store_words_beyond("one two", 8));
+	assert_null(store_words_beyond(" a b c d e f g h ", 8));
+	assert_string_equal(store_words_beyond("a b c d e f g h i j", 8), "i j");
+	assert_string_equal(store_words_beyond("a\tb\nc  d", 2), "c  d");
+	assert_string_equal(store_words_beyond("x", 0), "x");
+}
+
+/* Distinct causes, distinct errors: a CHECK failure is not "slug taken". */
+static void test_constraint_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct article a;
+	build(&a, ARTICLE_API, "{'title':'Odd','body':'x','slug':'odd'}");
+	free(a.status);
+	a.status = xstrdup("live"); /* past validation: only the schema's CHECK stops it */
+	assert_int_equal(store_create(f->s, &a, NOW), -EIO);
+	article_cleanup(&a);
+	assert_int_equal(create(f->s, "{'title':'Odd','body':'x','slug':'odd'}", NULL), 0);
+	assert_int_equal(create(f->s, "{'title':'Odd','body':'x','slug':'odd'}", NULL), -EEXIST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1199,6 +1461,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_export_import_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_generation_and_poll, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listings_use_indexes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expensive_reads_gate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changed_at_and_counts, setup, teardown),
+	    cmocka_unit_test(test_words_beyond),
+	    cmocka_unit_test_setup_teardown(test_constraint_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
