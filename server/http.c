@@ -253,6 +253,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (cx) {
 		/* a decoded %00 would cut the path short ("x.css%00.png" is not x.css) */
 		cx->nul_escape = strcasestr(uri, "%00") != NULL;
+		cx->raw_uri = uri;
+		cx->raw_len = strlen(uri);
 		cx->too_many_args = http_query_args(uri) > ARGS_MAX;
 		if (cx->too_many_args) {
 			/* libmicrohttpd parses the arguments in place, from this very buffer, once
@@ -261,8 +263,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 			char *q = strchr((char *)(uintptr_t)uri, '?');
 			q[1] = '\0';
 		}
-		cx->raw_uri = uri;
-		cx->raw_len = strlen(uri);
 		if (log_access_enabled()) {
 			size_t n = strnlen(uri, URI_MAX - 1);
 			memcpy(cx->uri, uri, n);

@@ -43,10 +43,15 @@ int static_open(const char *root, const char *rel, struct stat *st)
 	/* a symlink may point anywhere; only what resolves inside the root is served */
 	if (strncmp(real, real_root, rl) != 0 || real[rl] != '/')
 		return -ENOENT;
-	int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, forever; a device is
+	 * never opened at all. Only a regular file is served, and read as one. */
+	struct stat pre;
+	if (stat(real, &pre) < 0 || !S_ISREG(pre.st_mode))
+		return -ENOENT;
+	int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -ENOENT;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
 		close(fd);
 		return -ENOENT;
 	}

@@ -13,8 +13,7 @@
 
 #define NOW 1700000000
 
-static enum auth_result check(struct auth *a, const char *header, const char *client,
-                              int64_t now)
+static enum auth_result check(struct auth *a, const char *header, const char *client, int64_t now)
 {
 	unsigned retry = 0;
 	enum auth_result r = auth_check(a, header, client, now, &retry);

@@ -215,7 +215,8 @@ static void *work(void *arg)
 	char key[32];
 	for (int i = 0; i < 20000; i++) {
 		snprintf(key, sizeof(key), "%d", (i * 7 + w->id) % 500);
-		struct cache_entry *e = cache_lookup(w->c, key, strlen(key), 1 + (uint64_t)(i / 5000));
+		struct cache_entry *e =
+		    cache_lookup(w->c, key, strlen(key), 1 + (uint64_t)(i / 5000));
 		if (e) {
 			if (*(int *)cache_value(e) < 0)
 				abort();

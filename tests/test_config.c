@@ -71,6 +71,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c->max_body_bytes, 1048576);
 	assert_int_equal(c->max_connections, 1024);
 	assert_int_equal(c->timeout_s, 30);
+	assert_int_equal(c->header_timeout_s, 10);
+	assert_int_equal(c->min_body_rate, 1024);
+	assert_int_equal(c->query_timeout_ms, 1000);
 	assert_string_equal(c->base_url, "http://localhost:8080");
 	assert_false(c->trust_proxy);
 	assert_string_equal(c->site_title, "Gazette");
@@ -85,6 +88,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->token, "");
 	assert_string_equal(c->token_file, "");
 	assert_int_equal(c->cache_max_age_s, 60);
+	assert_int_equal(c->cache_max_bytes, 64u << 20);
 	assert_string_equal(c->access_log, "-");
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_null(c->file);
@@ -102,6 +106,9 @@ static void test_every_key(void **state)
 	                 "max_body_bytes = 2048\n"
 	                 "max_connections = 10\n"
 	                 "timeout_s = 5\n"
+	                 "header_timeout_s = 4\n"
+	                 "min_body_rate = 0\n"
+	                 "query_timeout_ms = 250\n"
 	                 "base_url = https://news.example.org/\n"
 	                 "trust_proxy = yes\n"
 	                 "[site]\n"
@@ -120,6 +127,7 @@ static void test_every_key(void **state)
 	                 "token_file = token.txt\n"
 	                 "[cache]\n"
 	                 "max_age_s = 0\n"
+	                 "max_bytes = 1048576\n"
 	                 "[log]\n"
 	                 "access_log = access.log\n"
 	                 "level = debug\n");
@@ -131,6 +139,9 @@ static void test_every_key(void **state)
 	assert_int_equal(c->max_body_bytes, 2048);
 	assert_int_equal(c->max_connections, 10);
 	assert_int_equal(c->timeout_s, 5);
+	assert_int_equal(c->header_timeout_s, 4);
+	assert_int_equal(c->min_body_rate, 0);
+	assert_int_equal(c->query_timeout_ms, 250);
 	assert_string_equal(c->base_url, "https://news.example.org");
 	assert_true(c->trust_proxy);
 	assert_string_equal(c->site_title, "The Daily");
@@ -151,6 +162,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c->token_file, expect);
 	free(expect);
 	assert_int_equal(c->cache_max_age_s, 0);
+	assert_int_equal(c->cache_max_bytes, 1048576);
 	expect = xasprintf("%s/access.log", f->dir);
 	assert_string_equal(c->access_log, expect);
 	free(expect);
@@ -241,6 +253,20 @@ static void test_errors_name_line_and_key(void **state)
 	    {"[server\nport = 1\n", "config.ini:1: section header without ']'"},
 	    {"[server]\n  port = 1\n   threads = x\n",
 	     "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024"},
+	    /* text that is not UTF-8 (Latin-1 "Zürich", a lone continuation byte, an overlong
+	     * '/') never gets in: it would break pages, JSON and the feed later */
+	    {"[site]\ntitle = Z\xfcrich\n", "config.ini:2: site.title: not valid UTF-8"},
+	    {"\n[site]\ndescription = a\x80"
+	     "b\n",
+	     "config.ini:3: site.description: not valid UTF-8"},
+	    {"[paths]\ntemplates = \xc0\xaf\n", "config.ini:2: paths.templates: not valid UTF-8"},
+	    {"[auth]\ntoken = \xff\xfe\n", "config.ini:2: auth.token: not valid UTF-8"},
+	    {"[server]\nheader_timeout_s = 0\n",
+	     "config.ini:2: server.header_timeout_s: '0' is not a whole number from 1 to 3600"},
+	    {"[server]\nmin_body_rate = fast\n", "config.ini:2: server.min_body_rate: 'fast' is "
+	                                         "not a whole number from 0 to 1000000000"},
+	    {"[cache]\nmax_bytes = 100\n", "config.ini:2: cache.max_bytes: '100' is not a whole "
+	                                   "number from 65536 to 1099511627776"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		config_cleanup(&f->cfg);

@@ -44,8 +44,8 @@ static void test_framing(void **state)
 	                                      "Transfer-Encoding", "chunked")),
 	                 400);
 	assert_int_equal(framing(true, FIELDS("Host", "x", "Transfer-Encoding", "identity")), 501);
-	assert_int_equal(framing(true, FIELDS("Host", "x", "Transfer-Encoding", "chunked, identity")),
-	                 501);
+	assert_int_equal(
+	    framing(true, FIELDS("Host", "x", "Transfer-Encoding", "chunked, identity")), 501);
 	assert_int_equal(framing(true, FIELDS("Host", "x", "Transfer-Encoding", "gzip, chunked")),
 	                 501);
 	assert_int_equal(framing(true, FIELDS("Host", "x", "Transfer-Encoding", "chunked",
@@ -130,7 +130,7 @@ static void test_etags(void **state)
 	assert_false(http_etag_match("", tag));
 	assert_false(http_etag_match("\"other\"", tag));
 	assert_false(http_etag_match("\"0123456789abcdef", tag));      /* unterminated */
-	assert_false(http_etag_match("0123456789abcdef", tag));	      /* unquoted */
+	assert_false(http_etag_match("0123456789abcdef", tag));        /* unquoted */
 	assert_false(http_etag_match("\"0123456789abcdef-gz\"", tag)); /* the other variant */
 	assert_false(http_etag_match("\"x\" junk, \"0123456789abcdef\"", tag));
 	assert_false(http_etag_match("\"0123456789abcde\"", tag));
@@ -152,8 +152,8 @@ static void test_accept_encoding(void **state)
 	assert_false(http_accepts_gzip("gzip;q=0.000"));
 	assert_false(http_accepts_gzip("gzip; q=0, identity"));
 	assert_false(http_accepts_gzip("*;q=0"));
-	assert_false(http_accepts_gzip("gzip;q=0, *"));	/* named beats the wildcard */
-	assert_false(http_accepts_gzip("gzip;q=abc"));	/* a q that is no number is 0 */
+	assert_false(http_accepts_gzip("gzip;q=0, *")); /* named beats the wildcard */
+	assert_false(http_accepts_gzip("gzip;q=abc"));  /* a q that is no number is 0 */
 	assert_false(http_accepts_gzip("deflate, br"));
 	assert_false(http_accepts_gzip("gzipx, xgzip"));
 	assert_true(http_accepts_gzip("  gzip  ;  q=1  "));
@@ -191,8 +191,8 @@ static void test_forwarded_for(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_framing),      cmocka_unit_test(test_query_args),
-	    cmocka_unit_test(test_dates),        cmocka_unit_test(test_etags),
+	    cmocka_unit_test(test_framing),         cmocka_unit_test(test_query_args),
+	    cmocka_unit_test(test_dates),           cmocka_unit_test(test_etags),
 	    cmocka_unit_test(test_accept_encoding), cmocka_unit_test(test_forwarded_for),
 	};
 	return cmocka_run_group_tests_name("http_parse", tests, NULL, NULL);

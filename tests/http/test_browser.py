@@ -8,6 +8,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -301,8 +302,33 @@ def csp_violations_are_seen(s, tab, tmp):
           problems)
 
 
+def offsite_images_allowed(s, tab, tmp):
+    """Audit finding 14: the CSP refused every image an editor put in Markdown from another
+    site. An https image (on loopback, refused at the TCP level, so no traffic leaves the
+    machine) and a data: image are loaded, not blocked by the policy."""
+    pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR4"
+             "2mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+    with socket.socket() as k:  # a loopback port nobody listens on
+        k.bind(("127.0.0.1", 0))
+        closed = k.getsockname()[1]
+    st, _, a = s.json("POST", "/api/articles", {
+        "title": "Pictures", "body": "![a map](https://127.0.0.1:%d/map.png)\n\n"
+        "![a dot](%s)" % (closed, pixel)}, auth=True)
+    eq(st, 201, a)
+    tab.viewport(1280, 800)
+    tab.load("http://127.0.0.1:%d/articles/pictures" % s.port)
+    eq(tab.eval("document.querySelectorAll('.story img').length"), 2)
+    problems = [p for p in tab.problems()
+                if not (p.startswith("load failed: net::ERR_CONNECTION_REFUSED") or
+                        ("/map.png" in p and p.startswith("log error:")))]
+    eq(problems, [], "off-site and data: images under the CSP")
+    check(tab.eval("document.querySelector('img[alt=\"a dot\"]').naturalWidth") == 1,
+          "the data: image was drawn")
+
+
 run([
     ("front page in Chromium", with_browser(front_page)),
+    ("off-site and data: images pass the CSP", with_browser(offsite_images_allowed)),
     ("story page in Chromium at 1280 and 390 px", with_browser(story_page)),
     ("a CSP violation is reported", with_browser(csp_violations_are_seen)),
 ])

@@ -7,12 +7,14 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from harness import SOURCE_ROOT, Server, check, eq, run
@@ -20,6 +22,7 @@ from seed import SEED, SEED_SLUG
 
 BINARY = sys.argv[1]
 NGINX = "/usr/sbin/nginx"
+SLOWHTTPTEST = "/usr/bin/slowhttptest"
 SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
 STRACE = "/usr/bin/strace"
 DEPLOY = os.path.join(SOURCE_ROOT, "deploy")
@@ -67,13 +70,15 @@ class Nginx:
         with open(os.path.join(self.prefix, "gazette.conf"), "w") as f:
             f.write(site)
         p = self.prefix
-        # Root's workers would otherwise run as nobody, who cannot read the 0700 temp folders.
+        # As Debian's own nginx.conf, into which deploy/nginx.conf is included: 768 worker
+        # connections. Root's workers would otherwise run as nobody, who cannot read the 0700
+        # temp folders.
         user = "user root root;\n" if os.geteuid() == 0 else ""
         with open(os.path.join(p, "nginx.conf"), "w") as f:
             f.write(user + """worker_processes 1;
 pid %(p)s/nginx.pid;
 error_log %(p)s/error.log info;
-events { worker_connections 256; }
+events { worker_connections 768; }
 http {
     types {
         text/html html; text/css css; text/plain txt; image/x-icon ico;
@@ -360,8 +365,13 @@ def files_from_disk(s, n):
         f.write("top secret")
     with open(os.path.join(static, ".hidden"), "w") as f:
         f.write("hidden")
+    # a symbolic link in static/ to a file outside, both root's (as in the deployment):
+    # if_not_owner would follow it (audit finding 13)
+    os.symlink(secret, os.path.join(static, "passwd.txt"))
+    os.symlink("/etc/passwd", os.path.join(static, "etc.txt"))
     for path in ("/static/../secret.txt", "/static/%2e%2e/secret.txt", "/static..%2fsecret.txt",
-                 "/static/.hidden", "/static/", "/static/nope.css"):
+                 "/static/.hidden", "/static/", "/static/nope.css", "/static/passwd.txt",
+                 "/static/etc.txt"):
         raw = socket.create_connection(("127.0.0.1", n.port), timeout=5)
         raw.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         out = b""
@@ -373,7 +383,8 @@ def files_from_disk(s, n):
         raw.close()
         status = int(out.split(b" ", 2)[1])
         check(status in (400, 403, 404, 502), "%s gave %r" % (path, out[:60]))
-        check(b"top secret" not in out and b"hidden" not in out.split(b"\r\n\r\n", 1)[1], path)
+        body = out.split(b"\r\n\r\n", 1)[1]
+        check(b"top secret" not in body and b"hidden" not in body and b"root:" not in body, path)
 
 
 def body_limit(s, n):
@@ -412,6 +423,134 @@ def client_address(s, n):
         check(line(probe).startswith("127.0.0.2 - - ["), line(probe))
     check("203.0.113.7" not in "\n".join(log), "the spoofed hop was believed")
     check(line("direct").startswith("127.0.0.3 - - ["), "direct, no header: " + line("direct"))
+
+
+def cache_key_injective(s, n):
+    """Audit finding 1: the cache key had no separators, so "/gzip" asked plain and "/" asked
+    with gzip were one key, and one request made the 404 page everybody's front page."""
+    publish_seed(s, n)
+    gz = {"Accept-Encoding": "gzip"}
+    # two cacheable answers whose old keys were equal
+    st, h, b = n.get("/?x=gzip")
+    eq(st, 200)
+    check("content-encoding" not in h)
+    st, h, z = n.get("/?x=", headers=gz)
+    eq((st, h.get("content-encoding"), h["x-cache-status"]), (200, "gzip", "MISS"),
+       "a gzip request got another request's cached answer")
+    check(SEED["title"].encode() in gzip.decompress(z))
+    # the attack itself, for the front page, the feed and a tag page
+    for junk, page in (("/gzip", "/"), ("/feed.xmlgzip", "/feed.xml"),
+                       ("/tags/fruitgzip", "/tags/fruit")):
+        for _ in range(2):
+            st, h, _ = n.get(junk)
+            eq((st, h["cache-control"]), (404, "no-store"), junk)
+            eq(h["x-cache-status"], "MISS", junk + ": an error page is never kept")
+        st, h, z = n.get(page, headers=gz)
+        if page == "/tags/fruit":
+            eq(st, 404, page)
+            continue
+        eq((st, h.get("content-encoding")), (200, "gzip"), page)
+        body = gzip.decompress(z)
+        check(SEED["title"].encode() in body and b"Page not found" not in body, page)
+    # errors from Gazette are never kept, whatever their status
+    for path, want in (("/api/articles?per_page=0", 400), ("/search?q=%ff", 400),
+                       ("/api/articles/nope", 404)):
+        for _ in range(2):
+            st, h, _ = n.get(path)
+            eq((st, h["x-cache-status"], h["cache-control"]), (want, "MISS", "no-store"), path)
+
+
+def free_source(n):
+    """A second client address for probes: limits are per address."""
+    return "127.0.0.2"
+
+
+def slowloris(s, n):
+    """Audit finding 6: slowhttptest -H -c 400 made nginx refuse every probe. Now a header
+    must arrive within client_header_timeout (10 s) and other clients stay served."""
+    check(os.path.exists(SLOWHTTPTEST), "%s is missing: scripts/test installs slowhttptest"
+          % SLOWHTTPTEST)
+    tool = subprocess.Popen([SLOWHTTPTEST, "-H", "-c", "400", "-r", "200", "-i", "3", "-l", "25",
+                             "-x", "24", "-p", "3", "-u", "http://127.0.0.1:%d/" % n.port],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    closed_after = []
+
+    def dribble():
+        k = socket.create_connection(("127.0.0.1", n.port), timeout=30)
+        k.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        start = time.time()
+        try:
+            while time.time() - start < 25:
+                k.sendall(b"X-Slow: yes\r\n")
+                k.settimeout(2)
+                try:
+                    data = k.recv(4096)
+                    if not data or data.startswith(b"HTTP/1.1 408"):
+                        break
+                except socket.timeout:
+                    pass
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        closed_after.append(time.time() - start)
+        k.close()
+
+    try:
+        t = threading.Thread(target=dribble)
+        t.start()
+        time.sleep(2)
+        probes = []
+        deadline = time.time() + 12
+        while time.time() < deadline:
+            try:
+                probes.append(n.get("/healthz", source=free_source(n))[0])
+            except OSError as e:
+                probes.append(repr(e))
+            time.sleep(0.5)
+        t.join(30)
+        eq(set(probes), {200}, "probes from another address during 400 slow headers")
+        check(closed_after and closed_after[0] < 15,
+              "a header sent a line every 2 s was still open after %r s" % closed_after)
+        print("# slowloris (slowhttptest -H -c 400): %d probes all 200; a slow header was cut "
+              "after %.1f s" % (len(probes), closed_after[0]))
+    finally:
+        if tool.poll() is None:
+            os.killpg(tool.pid, signal.SIGKILL)
+        tool.wait()
+
+
+def per_address_limits(s, n):
+    """Audit finding 6: at most 64 connections per address (slow bodies included: nginx has
+    their headers), and writes to the API are rate-limited; reads and other clients are not."""
+    held = []
+    try:
+        for _ in range(90):
+            k = socket.create_connection(("127.0.0.1", n.port), timeout=5)
+            k.sendall(b"POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: 100000\r\n\r\n{")
+            held.append(k)
+        time.sleep(1)
+        refused = 0
+        for k in held:
+            ready, _, _ = select.select([k], [], [], 0)
+            if ready:
+                data = k.recv(4096)
+                refused += data.startswith(b"HTTP/1.1 429")
+        check(refused >= 90 - 64, "%d of 90 slow bodies from one address refused" % refused)
+        eq(n.get("/healthz", source=free_source(n))[0], 200, "another address is served")
+    finally:
+        for k in held:
+            k.close()
+    time.sleep(0.5)
+    # writes: 10 a second with bursts of 20; reads are not counted
+    statuses = [n.request("POST", "/api/articles", {"title": "x", "body": "y"})[0]
+                for _ in range(40)]
+    check(statuses.count(429) >= 10 and 401 in statuses, statuses)
+    reads = [n.get("/api/articles?n=%d" % i)[0] for i in range(60)]
+    eq(set(reads), {200}, "reads are not rate-limited")
+    eq(n.request("POST", "/api/articles", {"title": "x", "body": "y"},
+                 source=free_source(n))[0], 401, "another address writes (and is refused by "
+       "Gazette, for want of a token)")
 
 
 def unit_keys():
@@ -644,6 +783,9 @@ run([
     ("nginx follows Gazette's max-age, revalidates, serves stale when Gazette is down",
      with_stack(cache_follows_gazette, config={"cache": {"max_age_s": "1"}})),
     ("static files come from disk, with Gazette stopped too", with_stack(files_from_disk)),
+    ("1 the cache key is injective; no error page is kept", with_stack(cache_key_injective)),
+    ("6 slow headers are cut, other clients served", with_stack(slowloris)),
+    ("6 limits per address: connections, API writes", with_stack(per_address_limits)),
     ("client_max_body_size", with_stack(body_limit)),
     ("the client's address in Gazette's access log", with_stack(client_address)),
     ("deploy/gazette.service passes systemd-analyze", systemd_unit),
