@@ -56,7 +56,7 @@ struct http {
 	const struct config *cfg;
 	char cache_control[64];
 	atomic_int inflight;
-	atomic_int nconns;    /* open connections, for on_accept */
+	atomic_int nconns;    /* open connections (taken by on_accept, given back at close) */
 	atomic_bool stopping; /* http_stop began: on_accept refuses everything */
 	unsigned port;
 };
@@ -144,7 +144,6 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		*socket_ctx = NULL;
 		return;
 	}
-	atomic_fetch_add(&h->nconns, 1);
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
 	const union MHD_ConnectionInfo *fi =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -834,7 +833,13 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	(void)len;
 	if (atomic_load(&h->stopping))
 		return MHD_NO;
-	return atomic_load(&h->nconns) < (int)h->cfg->max_connections ? MHD_YES : MHD_NO;
+	/* the slot is taken here, where the decision is made: counted when the connection
+	 * starts, two threads accepting at once could both pass the last free one */
+	if (atomic_fetch_add(&h->nconns, 1) >= (int)h->cfg->max_connections) {
+		atomic_fetch_sub(&h->nconns, 1);
+		return MHD_NO;
+	}
+	return MHD_YES;
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)

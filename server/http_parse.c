@@ -83,9 +83,12 @@ void http_date_format(time_t t, char out[HTTP_DATE_SIZE])
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	snprintf(out, HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-	         tm.tm_mday % 100, months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000,
-	         tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+	/* unsigned and bounded, so the compiler sees that 29 characters always suffice */
+	snprintf(out, HTTP_DATE_SIZE, "%s, %02u %s %04u %02u:%02u:%02u GMT",
+	         days[(unsigned)tm.tm_wday % 7u], (unsigned)tm.tm_mday % 100u,
+	         months[(unsigned)tm.tm_mon % 12u], (unsigned)(tm.tm_year + 1900) % 10000u,
+	         (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+	         (unsigned)tm.tm_sec % 100u);
 }
 
 bool http_date_parse(const char *s, time_t *out)

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
+#include "gate.h"
 #include "http.h"
 #include "log.h"
 #include "mem.h"
@@ -151,6 +152,9 @@ static int cmd_serve(int argc, char **argv)
 
 	struct app app = {.cfg = &cfg};
 	struct http *http = NULL;
+	/* expensive reads: no more at once than there are threads, each within its budget */
+	struct gate expensive;
+	gate_init(&expensive, config_threads(&cfg), 100);
 	rc = 1;
 	app.render = render_new(&cfg, &err);
 	if (!app.render) {
@@ -163,8 +167,7 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
 		goto out;
 	}
-	/* expensive reads: each within its budget, and no more at once than there are threads */
-	struct store_limits limits = {cfg.query_timeout_ms, config_threads(&cfg), 100};
+	struct store_limits limits = {cfg.query_timeout_ms, &expensive};
 	store_set_limits(app.store, &limits);
 	store_poll(app.store, (int64_t)time(NULL));
 	app.auth = auth_new(cfg.token);
@@ -204,6 +207,7 @@ out:
 	http_stop(http, 10000);
 	auth_free(app.auth);
 	store_close(app.store);
+	gate_cleanup(&expensive);
 	render_free(app.render);
 	buf_cleanup(&err);
 	if (rc == 0)

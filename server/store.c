@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gate.h"
 #include "log.h"
 #include "mem.h"
 #include "rfc3339.h"
@@ -196,9 +197,6 @@ struct store {
 	atomic_bool schedule_stale;
 
 	struct store_limits limits;
-	pthread_mutex_t gate_lock; /* expensive reads in flight, at most limits.max_expensive */
-	pthread_cond_t gate_free;
-	unsigned expensive;
 	pthread_mutex_t count_lock; /* the public count, kept for one generation */
 	uint64_t count_generation;
 	int64_t count;
@@ -385,12 +383,6 @@ struct store *store_open(const char *path, unsigned nreaders, struct buf *err)
 	atomic_init(&s->generation, 1);
 	atomic_init(&s->next_scheduled, INT64_MAX);
 	atomic_init(&s->schedule_stale, true);
-	pthread_mutex_init(&s->gate_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->gate_free, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->count_lock, NULL);
 	if (conn_open(&s->writer, path, true, err) < 0 || migrate(&s->writer, path, err) < 0)
 		goto fail;
@@ -416,8 +408,6 @@ void store_close(struct store *s)
 	for (unsigned i = 0; i < s->nreaders; i++)
 		conn_close(&s->readers[i]);
 	conn_close(&s->writer);
-	pthread_mutex_destroy(&s->gate_lock);
-	pthread_cond_destroy(&s->gate_free);
 	pthread_mutex_destroy(&s->count_lock);
 	free(s->readers);
 	free(s->path);
@@ -585,39 +575,6 @@ void store_set_limits(struct store *s, const struct store_limits *limits)
 	s->limits = *limits;
 }
 
-/* Waits at most wait_ms for one of the max_expensive places. Returns 0 or -EAGAIN. */
-static int gate_enter(struct store *s)
-{
-	unsigned max = s->limits.max_expensive;
-	if (!max)
-		return 0;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)s->limits.wait_ms * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
-	int rc = 0;
-	pthread_mutex_lock(&s->gate_lock);
-	while (s->expensive >= max && rc == 0)
-		rc = pthread_cond_timedwait(&s->gate_free, &s->gate_lock, &until);
-	if (s->expensive < max) {
-		s->expensive++;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&s->gate_lock);
-	return rc ? -EAGAIN : 0;
-}
-
-static void gate_leave(struct store *s)
-{
-	if (!s->limits.max_expensive)
-		return;
-	pthread_mutex_lock(&s->gate_lock);
-	s->expensive--;
-	pthread_cond_signal(&s->gate_free);
-	pthread_mutex_unlock(&s->gate_lock);
-}
-
 static void bind_query(sqlite3_stmt *st, const struct store_query *q, const struct buf *fts)
 {
 	bind_visibility(st, q->public_only, q->now);
@@ -672,10 +629,11 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 	list_statements(q, &list, &count);
 	unsigned per_page = q->per_page ? q->per_page : 1;
 	unsigned page = q->page ? q->page : 1;
-	int ret = gate_enter(s);
+	struct gate *gate = s->limits.gate;
+	int ret = gate ? gate_enter(gate) : 0;
 	if (ret < 0) {
 		log_warn("store: %u expensive reads already running; one more refused",
-		         s->limits.max_expensive);
+		         gate->places);
 		buf_cleanup(&fts);
 		return ret;
 	}
@@ -712,7 +670,8 @@ done:
 		         q->q ? "search" : "listing", s->limits.budget_ms);
 	}
 	conn_put(c);
-	gate_leave(s);
+	if (gate)
+		gate_leave(gate);
 	buf_cleanup(&fts);
 	if (ret < 0)
 		article_list_cleanup(out);

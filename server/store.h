@@ -24,11 +24,14 @@ struct store;
 struct store *store_open(const char *path, unsigned nreaders, struct buf *err);
 void store_close(struct store *s);
 
-/* Bounds on the expensive reads (store_list): each runs for at most budget_ms before it stops
- * with -ETIMEDOUT, and at most max_expensive run at once; one more waits up to wait_ms for a
- * place, then gets -EAGAIN. 0 means no bound. */
+struct gate;
+
+/* Bounds on the expensive reads (store_list): each runs for at most budget_ms (0: no bound)
+ * before it stops with -ETIMEDOUT, and each takes a place of gate (NULL: no bound) while it
+ * runs, or answers -EAGAIN when none comes free. */
 struct store_limits {
-	unsigned budget_ms, max_expensive, wait_ms;
+	unsigned budget_ms;
+	struct gate *gate; /* the caller's; it outlives the store */
 };
 /* Call before the store is shared between threads. */
 void store_set_limits(struct store *s, const struct store_limits *limits);

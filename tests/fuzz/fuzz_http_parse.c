@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (http_forwarded_for(s, addr, sizeof(addr))) {
 		fuzz_check(memchr(addr, '\0', sizeof(addr)) != NULL, "unterminated address");
 		unsigned char bin[16];
-		fuzz_check(inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1,
+		fuzz_check(inet_pton(AF_INET, addr, bin) == 1 ||
+		               inet_pton(AF_INET6, addr, bin) == 1,
 		           "'%s' is no address", addr);
 	}
 	framing(s);
