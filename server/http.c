@@ -667,6 +667,7 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	cx->started = true;
 	cx->too_large = false;
 	cx->answered = false;
+	cx->body_limit = 0; /* until the route says; what arrives before is dropped */
 	atomic_store(&cx->received, 0);
 	atomic_store(&cx->busy, true);
 	cx->method = parse_method(method);

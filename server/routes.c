@@ -212,9 +212,8 @@ static int64_t shown_since(const struct article *a, int64_t now)
 
 /* A listing shows counts and pages that any write or publication can move: it changed when
  * the store's content last did, or the templates or configuration that draw it. */
-static int64_t listing_changed(const struct app *app, int64_t now, int64_t store_changed)
+static int64_t listing_changed(const struct app *app, int64_t store_changed)
 {
-	(void)now;
 	return max64(store_changed, render_changed_at(app->render));
 }
 
@@ -304,7 +303,7 @@ static void listing(struct app *app, const struct request *req, struct response 
 	struct buf err = BUF_INIT;
 	resp->content_type = HTML_TYPE;
 	resp->cacheable = true;
-	resp->last_modified = (time_t)listing_changed(app, now, changed);
+	resp->last_modified = (time_t)listing_changed(app, changed);
 	if (q) {
 		if (page > pages) {
 			html_error(app, resp, 404, "No such page");
@@ -321,7 +320,7 @@ static void listing(struct app *app, const struct request *req, struct response 
 			page_done(app, req, resp, render_tag(app->render, &l, &resp->body, &err),
 			          &err);
 	} else if (list.total == 0 && page == 1) {
-		placeholder(app, req, resp, listing_changed(app, now, changed));
+		placeholder(app, req, resp, listing_changed(app, changed));
 	} else if (page > pages) {
 		html_error(app, resp, 404, "No such page");
 	} else {
@@ -423,7 +422,7 @@ static void handle_feed(struct app *app, const struct request *req, const char *
 	struct article_list list;
 	if (!public_list(app, req, resp, FEED_SIZE, true, now, &list, &changed))
 		return;
-	int64_t updated = listing_changed(app, now, changed);
+	int64_t updated = listing_changed(app, changed);
 	struct buf host = BUF_INIT;
 	base_host(app->cfg->base_url, &host);
 	struct buf b = BUF_INIT;
