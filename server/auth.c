@@ -29,6 +29,7 @@ struct auth {
 	struct client *buckets[BUCKETS];
 	struct client *newest, *oldest;
 	size_t n;
+	struct hash_key key; /* addresses are the client's to choose: a secret spreads them */
 };
 
 struct auth *auth_new(const char *token)
@@ -37,6 +38,7 @@ struct auth *auth_new(const char *token)
 	a->token = xstrdup(token);
 	a->len = strlen(token);
 	pthread_mutex_init(&a->lock, NULL);
+	hash_key_random(&a->key);
 	return a;
 }
 
@@ -83,7 +85,7 @@ static bool equal_ct(const char *given, size_t glen, const char *token, size_t t
 
 static struct client **bucket(struct auth *a, const char *key)
 {
-	return &a->buckets[hash_bytes(HASH_SEED, key, strlen(key)) & (BUCKETS - 1)];
+	return &a->buckets[hash_keyed(&a->key, key, strlen(key)) & (BUCKETS - 1)];
 }
 
 static void unlink_recency(struct auth *a, struct client *c)

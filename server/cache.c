@@ -30,6 +30,7 @@ struct cache {
 	size_t nbuckets; /* a power of two */
 	struct cache_entry *newest, *oldest;
 	cache_destroy_fn destroy;
+	struct hash_key key; /* keys are URLs: nobody may choose them to share a bucket */
 	uint64_t generation;
 	size_t entries, bytes, max_bytes;
 	uint64_t hits, misses, inserts, evictions;
@@ -43,6 +44,7 @@ struct cache *cache_new(size_t max_bytes, cache_destroy_fn destroy)
 	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
 	c->max_bytes = max_bytes;
 	c->destroy = destroy;
+	hash_key_random(&c->key);
 	return c;
 }
 
@@ -159,7 +161,7 @@ static struct cache_entry *find(struct cache *c, uint64_t hash, const void *key,
 
 struct cache_entry *cache_lookup(struct cache *c, const void *key, size_t len, uint64_t generation)
 {
-	uint64_t h = hash_bytes(HASH_SEED, key, len);
+	uint64_t h = hash_keyed(&c->key, key, len);
 	pthread_mutex_lock(&c->lock);
 	struct cache_entry *e = c->generation == generation ? find(c, h, key, len) : NULL;
 	if (e) {
@@ -187,7 +189,7 @@ struct cache_entry *cache_insert(struct cache *c, const void *key, size_t len, u
 	e->len = len;
 	if (key)
 		memcpy(e->key, key, len);
-	e->hash = hash_bytes(HASH_SEED, e->key, len);
+	e->hash = hash_keyed(&c->key, e->key, len);
 	/* the entry itself and its share of the bucket array (at most two pointers an entry) */
 	e->charge = size + mem_footprint(sizeof(*e) + len) + 2 * sizeof(void *);
 	atomic_init(&e->refs, 1); /* the caller's */

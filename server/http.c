@@ -40,6 +40,11 @@
 #define ARGS_MAX 64
 /* Files whose gzip twin is made when they are first served (read once, never kept plain). */
 #define FILE_GZIP_MAX (1u << 20)
+/* After an answer sent before its request's body was read, the rest of the body is read and
+ * dropped for this long before the socket closes (nginx's lingering close): closing with
+ * unread bytes makes the kernel reset the connection, and the client may never see the
+ * answer. */
+#define LINGER_MS 5000
 
 static const char csp[] = "default-src 'self'; img-src 'self' https: data:; script-src 'none'; "
                           "object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -59,6 +64,14 @@ struct http {
 	atomic_int nconns;    /* open connections (taken by on_accept, given back at close) */
 	atomic_bool stopping; /* http_stop began: on_accept refuses everything */
 	unsigned port;
+	struct lingering *lingering; /* under conns_lock */
+};
+
+/* A closed connection's socket, kept open to drain what the client still sends. */
+struct lingering {
+	struct lingering *next;
+	int fd; /* a dup of the connection's socket: libmicrohttpd closes its own */
+	int64_t until;
 };
 
 /* Lives as long as its connection; holds the one request the connection is working on. */
@@ -79,6 +92,7 @@ struct conn_ctx {
 	bool answered;
 	bool nul_escape;     /* the target holds %00 */
 	bool too_many_args;  /* the target held more than ARGS_MAX arguments (they were cut) */
+	bool linger;         /* answered before its body was read: drain it after the close */
 	const char *raw_uri; /* the target as libmicrohttpd first saw it, and its C length */
 	size_t raw_len;
 	size_t body_limit;
@@ -130,7 +144,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		atomic_fetch_sub(&h->nconns, 1);
 		struct conn_ctx *cx = *socket_ctx;
 		if (cx) {
+			/* libmicrohttpd closes the socket after this callback: a duplicate keeps
+			 * it open for http_reap to drain */
+			int fd = cx->linger ? dup(cx->fd) : -1;
 			pthread_mutex_lock(&h->conns_lock);
+			if (fd >= 0) {
+				struct lingering *l = xmalloc(sizeof(*l));
+				l->fd = fd;
+				l->until = mono_ms() + LINGER_MS;
+				l->next = h->lingering;
+				h->lingering = l;
+			}
 			if (cx->prev)
 				cx->prev->next = cx->next;
 			else
@@ -195,11 +219,36 @@ static void cut(struct conn_ctx *cx)
 	atomic_store(&cx->idle_since, INT64_MAX / 2);
 }
 
+/* Reads and drops what a lingering socket has; true when it is done (closed by the client,
+ * an error, or its time is up). */
+static bool drain(struct lingering *l, int64_t now)
+{
+	char scratch[65536];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(l->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return true;
+		if (n < 0)
+			break;
+	}
+	return now >= l->until;
+}
+
 void http_reap(struct http *h)
 {
 	int64_t now = mono_ms();
 	const struct config *cfg = h->cfg;
 	pthread_mutex_lock(&h->conns_lock);
+	for (struct lingering **pp = &h->lingering; *pp;) {
+		struct lingering *l = *pp;
+		if (drain(l, now)) {
+			*pp = l->next;
+			close(l->fd);
+			free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
 	for (struct conn_ctx *cx = h->conns; cx; cx = cx->next) {
 		if (cx->fd == MHD_INVALID_SOCKET)
 			continue;
@@ -407,6 +456,9 @@ static void add_header(struct MHD_Response *r, size_t *bytes, const char *name, 
 
 /* What libmicrohttpd's response object itself takes (measured on 0.9.75: 192 bytes). */
 #define RESPONSE_BYTES 192
+/* What an open file descriptor held by a cached file answer counts for: descriptors are
+ * scarcer than bytes (the unit allows 4,096), so the default budget holds at most 1,024. */
+#define FD_BYTES (64u << 10)
 
 static void add_common(struct MHD_Response *r, size_t *bytes, const char *content_type)
 {
@@ -519,7 +571,7 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 		/* sent with sendfile from the descriptor, which the response now owns */
 		a->plain = MHD_create_response_from_fd((uint64_t)len, resp->fd);
 		resp->fd = -1;
-		a->bytes += RESPONSE_BYTES;
+		a->bytes += RESPONSE_BYTES + FD_BYTES;
 	} else {
 		a->plain = buffer_response(buf_steal(&resp->body, NULL), len, &a->bytes);
 	}
@@ -601,8 +653,9 @@ static enum MHD_Result serve_plain(struct MHD_Connection *conn, struct conn_ctx 
 }
 
 /* An answer decided by http itself, as JSON; close ends the connection after it. */
-static enum MHD_Result refuse(struct MHD_Connection *conn, struct conn_ctx *cx, const char *method,
-                              const char *version, unsigned status, const char *message, bool close)
+static enum MHD_Result refuse(struct MHD_Connection *conn, struct conn_ctx *cx, const char *client,
+                              const char *method, const char *version, unsigned status,
+                              const char *message, bool close)
 {
 	struct response resp;
 	response_init(&resp);
@@ -611,7 +664,7 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, struct conn_ctx *cx, 
 	/* a fixed message: no request data reaches this text */
 	buf_printf(&resp.body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}", status, message);
 	cx->answered = true;
-	enum MHD_Result rc = serve_plain(conn, cx, cx->client, method, version, &resp, close);
+	enum MHD_Result rc = serve_plain(conn, cx, client, method, version, &resp, close);
 	response_cleanup(&resp);
 	return rc;
 }
@@ -667,6 +720,7 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	cx->started = true;
 	cx->too_large = false;
 	cx->answered = false;
+	cx->linger = false;
 	cx->body_limit = 0; /* until the route says; what arrives before is dropped */
 	atomic_store(&cx->received, 0);
 	atomic_store(&cx->busy, true);
@@ -682,12 +736,12 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	/* a request whose framing two parsers could read two ways is refused and its
 	 * connection closed (RFC 9112 6.1, 6.3: no request may hide in another's body) */
 	if (status)
-		return refuse(conn, cx, method, version, status, why, true);
+		return refuse(conn, cx, client, method, version, status, why, true);
 	/* libmicrohttpd parses the request line in place and ends the target at a raw NUL,
 	 * so the version no longer follows right after the target's end: "/x.css\0.png"
 	 * must not be served as /x.css (checked against libmicrohttpd 0.9.75) */
 	if (cx->raw_uri && version != cx->raw_uri + cx->raw_len + 1)
-		return refuse(conn, cx, method, version, 400,
+		return refuse(conn, cx, client, method, version, 400,
 		              "the request target contains a NUL byte", true);
 	if (!has_body(conn))
 		return MHD_YES; /* answer on the next call: keeps keep-alive working */
@@ -698,8 +752,9 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	response_init(&resp);
 	const struct route *r = NULL;
 	enum MHD_Result rc = MHD_YES;
+	cx->linger = true; /* whatever is answered here is answered before the body */
 	if (cx->too_many_args || cx->nul_escape) {
-		rc = refuse(conn, cx, method, version, cx->too_many_args ? 414 : 400,
+		rc = refuse(conn, cx, client, method, version, cx->too_many_args ? 414 : 400,
 		            cx->too_many_args ? "too many query arguments"
 		                              : "the request target contains an encoded NUL byte",
 		            true);
@@ -714,9 +769,10 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > cx->body_limit) {
 			cx->too_large = true;
-			rc = refuse(conn, cx, method, version, 413,
+			rc = refuse(conn, cx, client, method, version, 413,
 			            "request body is larger than server.max_body_bytes", true);
 		} else {
+			cx->linger = false;
 			atomic_store(&cx->body_since, mono_ms());
 			atomic_store(&cx->reading_body, true);
 		}
@@ -731,12 +787,13 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
                               const char *client)
 {
 	if (cx->too_large)
-		return refuse(conn, cx, method, version, 413,
+		return refuse(conn, cx, client, method, version, 413,
 		              "request body is larger than server.max_body_bytes", true);
 	if (cx->too_many_args)
-		return refuse(conn, cx, method, version, 414, "too many query arguments", false);
+		return refuse(conn, cx, client, method, version, 414, "too many query arguments",
+		              false);
 	if (cx->nul_escape)
-		return refuse(conn, cx, method, version, 400,
+		return refuse(conn, cx, client, method, version, 400,
 		              "the request target contains an encoded NUL byte", false);
 
 	struct request req;
@@ -802,19 +859,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return on_header(h, conn, cx, url, method, version, client);
 
 	if (*upload_size) {
-		size_t received = atomic_fetch_add(&cx->received, *upload_size) + *upload_size;
-		if (!cx->too_large && !cx->answered && received > cx->body_limit) {
-			/* decided now; the bytes already read are dropped, not kept */
-			cx->too_large = true;
-			buf_cleanup(&cx->body);
-		}
-		if (!cx->too_large && !cx->answered)
-			buf_append(&cx->body, upload_data, *upload_size);
+		size_t n = *upload_size;
+		size_t received = atomic_fetch_add(&cx->received, n) + n;
 		*upload_size = 0;
-		/* libmicrohttpd cannot answer in the middle of a body: a little more is read and
-		 * dropped so that the 413 can be sent when it ends; a flood is cut off instead */
-		if ((cx->too_large || cx->answered) && received > cx->body_limit + DISCARD_MAX)
+		/* libmicrohttpd 0.9.75 sends an answer only once a body has ended: past the
+		 * limit (a chunked body has no length to decide by before), a little more is read
+		 * and dropped so that the 413 can go out then; a flood is cut off instead */
+		if ((cx->answered || cx->too_large) && received > cx->body_limit + DISCARD_MAX)
 			return MHD_NO;
+		if (cx->answered || cx->too_large)
+			return MHD_YES;
+		if (received > cx->body_limit) {
+			cx->too_large = true; /* the bytes already read are dropped, not kept */
+			buf_cleanup(&cx->body);
+			atomic_store(&cx->reading_body, false);
+			return MHD_YES;
+		}
+		buf_append(&cx->body, upload_data, n);
 		return MHD_YES;
 	}
 	atomic_store(&cx->reading_body, false);
@@ -928,6 +989,12 @@ void http_stop(struct http *h, unsigned timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->daemon);
+	while (h->lingering) {
+		struct lingering *l = h->lingering;
+		h->lingering = l->next;
+		close(l->fd);
+		free(l);
+	}
 	struct cache_stats st;
 	cache_stats(h->cache, &st);
 	log_info("cache: %llu hits, %llu misses, %llu stored, %llu evicted; %zu entries, %zu of "

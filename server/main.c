@@ -152,9 +152,12 @@ static int cmd_serve(int argc, char **argv)
 
 	struct app app = {.cfg = &cfg};
 	struct http *http = NULL;
-	/* expensive reads: no more at once than there are threads, each within its budget */
+	/* Expensive reads (listings, searches) each run within their budget, and take at most
+	 * all threads but one: libmicrohttpd never runs more handlers than it has threads, so a
+	 * bound of server.threads could never refuse. One more waits 25 ms, then gets 503. */
 	struct gate expensive;
-	gate_init(&expensive, config_threads(&cfg), 100);
+	unsigned threads = config_threads(&cfg);
+	gate_init(&expensive, threads > 1 ? threads - 1 : 1, 25);
 	rc = 1;
 	app.render = render_new(&cfg, &err);
 	if (!app.render) {

@@ -975,8 +975,10 @@ static void key_part(struct buf *key, const char *s, size_t len)
 bool routes_cache_key(const struct app *app, const struct route *r, const struct request *req,
                       struct buf *key)
 {
-	if (r->key == KEY_NONE || req->editor || req->header(req, "Authorization"))
-		return false; /* answers to a token holder are never shared */
+	/* answers to a token holder (drafts, ?status=all) are never shared; a public answer is
+	 * the same for everyone, whatever Authorization header came with it */
+	if (r->key == KEY_NONE || req->editor)
+		return false;
 	buf_putc(key, (char)('A' + (r - table)));
 	key_part(key, req->path, strlen(req->path));
 	if (r->key == KEY_FILE) {

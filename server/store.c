@@ -194,6 +194,7 @@ struct store {
 	atomic_uint_fast64_t generation;
 	int64_t data_version;           /* of the writer connection; under writer.lock */
 	_Atomic int64_t next_scheduled; /* earliest future publication, INT64_MAX if none */
+	int64_t polled_at;              /* the now of the last store_poll; under writer.lock */
 	atomic_bool schedule_stale;
 
 	struct store_limits limits;
@@ -1147,11 +1148,15 @@ void store_poll(struct store *s, int64_t now)
 	s->data_version = v;
 	if (changed)
 		atomic_store(&s->schedule_stale, true);
+	/* the next publication after the last poll, not after now: one due in this very second
+	 * may be missing from a page built in the second before, and must still be announced */
+	int64_t since = s->polled_at;
+	s->polled_at = now;
 	if (atomic_exchange(&s->schedule_stale, false)) {
 		sqlite3_stmt *st = stmt(&s->writer, S_NEXT_SCHEDULED);
 		int64_t next = INT64_MAX;
 		if (st) {
-			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_int64(st, 1, since);
 			if (sqlite3_step(st) == SQLITE_ROW &&
 			    sqlite3_column_type(st, 0) != SQLITE_NULL)
 				next = sqlite3_column_int64(st, 0);

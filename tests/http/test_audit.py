@@ -135,10 +135,15 @@ def cache_keys(s):
     st, _, page = s.get("/articles/world-one")
     for n in range(20):
         eq(s.get("/articles/world-one?page=%d" % n)[2], page)
+    # a public answer is the same for anyone: an Authorization header does not skip the cache
+    for token in ("junk", "test-token"):
+        for _ in range(5):
+            eq(s.get("/articles/world-one", headers={"Authorization": "Bearer " + token})[2],
+               page)
     s.stop()
     after = cache_log(s)
     eq(after["stored"], 2, "one entry for the API record, one for the page (was %r)" % before)
-    eq(after["hits"], 70)
+    eq(after["hits"], 80)
     s.start()
 
 
@@ -242,6 +247,17 @@ def refused_from_the_header(s):
         eq(status_of(raw), want, raw[:200])
         check(closed, "the connection is closed after a refusal with a body unread")
         check(took < 4, "answered after %.1f s" % took)
+    # a client that sends its whole body before it reads (Python's http.client, and nginx
+    # forwarding a buffered body) still gets the answer: the server drains the body it
+    # refused instead of closing on it (a close with unread bytes resets the connection)
+    big = json.dumps({"title": "x", "body": "y" * 5000000})
+    for token, want in (("wrong", 401), (None, 401), ("test-token", 413)):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        st, h, b = s.request("POST", "/api/articles", body=big, headers=headers)
+        eq((st, json.loads(b)["error"]["status"]), (want, want), "5 MB body, token %r" % token)
+        eq(h["cache-control"], "no-store")
     # nothing was stored, and the server takes writes again
     eq(s.json("GET", "/api/articles")[2]["total"], 0)
 
