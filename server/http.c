@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "app.h"
 #include "cache.h"
+#include "changes.h"
 #include "config.h"
 #include "hash.h"
 #include "http_parse.h"
@@ -813,7 +815,7 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	bool keyed = (cx->method == HTTP_GET || cx->method == HTTP_HEAD) &&
 	             routes_cache_key(h->app, r, &req, &key);
 	if (keyed) {
-		gen = routes_generation(h->app);
+		gen = changes_generation(h->app->changes);
 		struct cache_entry *e = cache_lookup(h->cache, key.data, key.len, gen);
 		if (e) {
 			rc = serve_answer(conn, cx, client, method, version, cache_value(e));

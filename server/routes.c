@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "article.h"
+#include "changes.h"
 #include "auth.h"
 #include "config.h"
 #include "escape.h"
@@ -623,7 +625,7 @@ static void handle_healthz(struct app *app, const struct request *req, const cha
                            struct response *resp)
 {
 	(void)arg;
-	int64_t n = store_count_public(app->store, now_s());
+	int64_t n = store_count_public(app->store, now_s(), changes_generation(app->changes));
 	if (n < 0) {
 		store_failed(app, req, resp, (int)n);
 		return;
@@ -1014,9 +1016,4 @@ void routes_handle(struct app *app, struct request *req, struct response *resp)
 	const struct route *r = routes_find(app, req, resp);
 	if (r && routes_permit(app, r, req, resp))
 		routes_run(app, r, req, resp);
-}
-
-uint64_t routes_generation(const struct app *app)
-{
-	return store_generation(app->store) + render_version(app->render);
 }

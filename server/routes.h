@@ -10,10 +10,7 @@
 
 #include "buf.h"
 
-struct auth;
-struct config;
-struct store;
-struct render;
+struct app;
 
 enum http_method {
 	HTTP_GET = 1,
@@ -22,14 +19,6 @@ enum http_method {
 	HTTP_PUT = 8,
 	HTTP_DELETE = 16,
 	HTTP_OTHER = 32,
-};
-
-/* What the handlers may use; wired once by main. */
-struct app {
-	const struct config *cfg;
-	struct store *store;
-	struct render *render;
-	struct auth *auth;
 };
 
 /* A request as http hands it over; the lookups read the live connection. */
@@ -92,8 +81,5 @@ void routes_run(struct app *app, const struct route *r, const struct request *re
 
 /* routes_find, routes_permit and routes_run in one, for callers without a body to wait for. */
 void routes_handle(struct app *app, struct request *req, struct response *resp);
-
-/* The cache generation: changes whenever anything a cached page shows may have changed. */
-uint64_t routes_generation(const struct app *app);
 
 #endif

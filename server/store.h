@@ -1,4 +1,5 @@
-/* store.h - the article store: the only interface that knows about SQL (SPEC §7, §9). */
+/* store.h - the article store: every rule about records over any storage engine (SPEC §4, §7,
+ * §9). Callers never see SQL; the engines (store_backend.h) never see a rule. */
 #ifndef GAZETTE_STORE_H
 #define GAZETTE_STORE_H
 
@@ -14,15 +15,19 @@ struct store;
 /* Error codes returned as negatives: -ENOENT no such article, -EEXIST slug taken, -EROFS the
  * database cannot be written, -ENOSPC disk full, -EBUSY locked too long, -ETIMEDOUT a read
  * stopped at its time budget, -EAGAIN too many expensive reads at once, -EIO anything else
- * (the SQLite message goes to the log, never to a client). */
+ * (the engine's message goes to the log, never to a client). */
 
 /* A search reads at most this many words of its query. */
 #define STORE_SEARCH_WORDS 8
 
-/* Opens (creating and migrating as needed) the database at path with nreaders reading
- * connections. Returns NULL with a message in err. Free with store_close. */
-struct store *store_open(const char *path, unsigned nreaders, struct buf *err);
+/* Opens (creating and migrating as needed) the database at where, with nreaders reading
+ * connections, in the engine where names (a path: SQLite). Returns NULL with a message in
+ * err. Free with store_close. */
+struct store *store_open(const char *where, unsigned nreaders, struct buf *err);
 void store_close(struct store *s);
+
+/* Calls fn(arg) after every transaction this process commits (changes.c counts them). */
+void store_on_commit(struct store *s, void (*fn)(void *arg), void *arg);
 
 struct gate;
 
@@ -63,15 +68,15 @@ void article_list_cleanup(struct article_list *l);
 /* Number of articles (public ones, or all). Returns it, or a negative error. */
 int64_t store_count(struct store *s, bool public_only, int64_t now);
 
-/* The number of public articles, counted once per generation (for /healthz). */
-int64_t store_count_public(struct store *s, int64_t now);
+/* The number of public articles, counted once per content generation (for /healthz). */
+int64_t store_count_public(struct store *s, int64_t now, uint64_t generation);
 
 /* When the content last changed as readers see it: the last committed write (of any process)
  * or the last scheduled publication time passed by now, whichever is later. Returns it (Unix
  * seconds), or a negative error. Stable across restarts: it is read from the database. */
 int64_t store_changed_at(struct store *s, int64_t now);
 
-/* Appends SQLite's query plan of the statements store_list runs for q (the page's rows, then
+/* Appends the engine's query plan of the statements store_list runs for q (the page's rows, then
  * the count), one step a line, each statement ended by a "--" line. Returns 0 or a negative
  * error. For tests and operators. */
 int store_plan(struct store *s, const struct store_query *q, struct buf *out);
@@ -96,14 +101,12 @@ int store_import(struct store *s, struct article *list, size_t n, int64_t now, s
 /* Every article (drafts and scheduled too), ordered by id, with bodies. */
 int store_export(struct store *s, struct article_list *out);
 
-/* A number that changes whenever the content may have changed: every write of this process,
- * every write of another process seen by store_poll, and every scheduled publication time
- * passed. */
-uint64_t store_generation(struct store *s);
+/* A number that changes when another process or instance commits a write. */
+int64_t store_external_version(struct store *s);
 
-/* Looks for writes by other processes and for scheduled articles that became public since the
- * last call, bumping the generation when it finds either. Call it every few hundred ms. */
-void store_poll(struct store *s, int64_t now);
+/* The earliest publication time after after of a story that will then be public, INT64_MAX
+ * when there is none, or a negative error. */
+int64_t store_next_publication(struct store *s, int64_t after);
 
 /* Quotes the user's words for an FTS5 MATCH: each of the first STORE_SEARCH_WORDS words
  * becomes a "string" (quotes doubled), so no input is FTS syntax; at most 512 bytes. Appends

@@ -11,7 +11,9 @@
 
 #include <jansson.h>
 
+#include "app.h"
 #include "article.h"
+#include "changes.h"
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
@@ -106,6 +108,7 @@ static void reset_store(void)
 
 static void cleanup(void)
 {
+	changes_free(app.changes);
 	render_free(app.render);
 	store_close(app.store);
 	config_cleanup(&cfg);
@@ -138,6 +141,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_check(app.store != NULL, "store_open: %s", buf_str(&err));
 	app.render = render_new(&cfg, &err);
 	fuzz_check(app.render != NULL, "render_new: %s", buf_str(&err));
+	app.changes = changes_new(app.store, app.render);
 	buf_cleanup(&err);
 	add_seeds();
 	atexit(cleanup);

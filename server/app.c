@@ -1,0 +1,116 @@
+/* app.c - builds the modules in order, runs the signal loop, tears them down in reverse. */
+#include "app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "changes.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "render.h"
+#include "store.h"
+
+#ifndef GAZETTE_VERSION
+#define GAZETTE_VERSION "0.0.0"
+#endif
+
+int app_open(struct app *app, const struct config *cfg, struct buf *err)
+{
+	memset(app, 0, sizeof(*app));
+	app->cfg = cfg;
+	/* Expensive reads (listings, searches) each run within their budget, and take at most
+	 * all threads but one: libmicrohttpd never runs more handlers than it has threads, so a
+	 * bound of server.threads could never refuse. One more waits 25 ms, then gets 503. */
+	unsigned threads = config_threads(cfg);
+	gate_init(&app->expensive, threads > 1 ? threads - 1 : 1, 25);
+	app->render = render_new(cfg, err);
+	if (!app->render)
+		return 2; /* a template error is a configuration error */
+	app->store = store_open(cfg->database, threads + 1, err);
+	if (!app->store)
+		return 1;
+	struct store_limits limits = {cfg->query_timeout_ms, &app->expensive};
+	store_set_limits(app->store, &limits);
+	app->changes = changes_new(app->store, app->render);
+	changes_poll(app->changes, (int64_t)time(NULL));
+	app->auth = auth_new(cfg->token);
+	return 0;
+}
+
+void app_close(struct app *app)
+{
+	auth_free(app->auth);
+	changes_free(app->changes);
+	store_close(app->store);
+	render_free(app->render);
+	gate_cleanup(&app->expensive);
+	memset(app, 0, sizeof(*app));
+}
+
+int app_run(const struct config *cfg)
+{
+	int arc = log_access_open(cfg->access_log);
+	if (arc < 0) {
+		fprintf(stderr, "gazette: log.access_log: cannot open %s: %s\n", cfg->access_log,
+		        strerror(-arc));
+		return 1;
+	}
+	/* Signals are taken by sigtimedwait below, never by a handler on some worker thread. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* past a file size limit, writes fail (and the store answers 503) instead of killing us */
+	signal(SIGXFSZ, SIG_IGN);
+
+	struct app app;
+	struct buf err = BUF_INIT;
+	struct http *http = NULL;
+	int rc = app_open(&app, cfg, &err);
+	if (rc == 0 && !(http = http_start(&app, &err)))
+		rc = 1;
+	if (rc) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		goto out;
+	}
+	if (strchr(cfg->listen, ':'))
+		fprintf(stderr, "listening on [%s]:%u\n", cfg->listen, http_port(http));
+	else
+		fprintf(stderr, "listening on %s:%u\n", cfg->listen, http_port(http));
+	log_info("gazette %s serving", GAZETTE_VERSION);
+
+	for (;;) {
+		struct timespec tick = {0, 250 * 1000 * 1000};
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: finishing requests in flight", sig);
+			break;
+		}
+		if (sig == SIGHUP) {
+			buf_reset(&err);
+			if (render_reload(app.render, &err) < 0)
+				log_error("SIGHUP: templates not reloaded, the old ones stay: %s",
+				          buf_str(&err));
+			else
+				log_info("SIGHUP: templates reloaded");
+		}
+		/* writes by other processes and scheduled stories going public */
+		changes_poll(app.changes, (int64_t)time(NULL));
+		http_reap(http);
+	}
+out:
+	http_stop(http, 10000);
+	app_close(&app);
+	buf_cleanup(&err);
+	if (rc == 0)
+		log_info("stopped");
+	log_access_close();
+	return rc;
+}

@@ -1,0 +1,409 @@
+/* cli.c - the commands: serve's options, import, export, render (SPEC §2). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "article.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "store.h"
+#include "template.h"
+
+const char cli_usage[] =
+    "usage: gazette [serve] [-c FILE] [-l ADDR] [-p PORT]   run the server (the default)\n"
+    "       gazette import [-c FILE] FILE...               insert or update articles from JSON\n"
+    "                                                      files ('-' reads stdin)\n"
+    "       gazette export [-c FILE]                       print every article as\n"
+    "                                                      {\"articles\":[...]} on stdout\n"
+    "       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
+    "                                                      context (partials from DIR)\n"
+    "       gazette --help | --version\n"
+    "\n"
+    "  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
+    "  -l, --listen ADDR   address to bind, overriding server.listen\n"
+    "  -p, --port PORT     port to bind (0 picks a free one), overriding server.port\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
+
+int cli_usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gazette: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", cli_usage);
+	return 2;
+}
+
+/* Finds and reads the configuration as SPEC §2 orders it. Returns 0 or 2 (message printed). */
+static int load_config(struct config *cfg, const char *file)
+{
+	if (!file) {
+		const char *env = getenv("GAZETTE_CONFIG");
+		if (env && *env)
+			file = env;
+		else if (access("config.ini", F_OK) == 0)
+			file = "config.ini";
+	}
+	struct buf err = BUF_INIT;
+	if (file && config_load(cfg, file, &err) < 0) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		buf_cleanup(&err);
+		return 2;
+	}
+	buf_cleanup(&err);
+	return 0;
+}
+
+static int finish_config(struct config *cfg)
+{
+	struct buf err = BUF_INIT;
+	int rc = 0;
+	if (config_finish(cfg, &err) < 0) {
+		fprintf(stderr, "gazette: %s%s%s\n", cfg->file ? cfg->file : "",
+		        cfg->file ? ": " : "", buf_str(&err));
+		rc = 2;
+	}
+	buf_cleanup(&err);
+	/* Dates are shown in site.timezone; setting TZ once, before any thread starts, lets
+	 * localtime_r convert without touching the environment again. */
+	setenv("TZ", cfg->site_timezone, 1);
+	tzset();
+	log_set_level(cfg->log_level);
+	return rc;
+}
+
+int cli_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *file = NULL, *listen = NULL, *port = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:l:p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': file = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'p': port = optarg; break;
+		case 'h': fputs(cli_usage, stdout); return 0;
+		default: return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+
+	struct config cfg;
+	config_init(&cfg);
+	int rc = load_config(&cfg, file);
+	struct buf err = BUF_INIT;
+	if (rc == 0 && listen && config_set(&cfg, "server", "listen", listen, &err) < 0)
+		rc = cli_usage_error("-l: %s", buf_str(&err));
+	if (rc == 0 && port && config_set(&cfg, "server", "port", port, &err) < 0)
+		rc = cli_usage_error("-p: %s", buf_str(&err));
+	if (rc == 0)
+		rc = finish_config(&cfg);
+	if (rc) {
+		buf_cleanup(&err);
+		config_cleanup(&cfg);
+		return rc;
+	}
+
+	buf_cleanup(&err);
+	rc = app_run(&cfg);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+/* Options shared by import and export: -c FILE. Returns the index of the first operand, or
+ * -1 after printing usage. */
+static int config_options(int argc, char **argv, const char **file)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		if (c == 'c') {
+			*file = optarg;
+		} else if (c == 'h') {
+			fputs(cli_usage, stdout);
+			exit(0);
+		} else {
+			cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static struct store *open_store(struct config *cfg, const char *file, int *rc)
+{
+	*rc = load_config(cfg, file);
+	if (*rc == 0)
+		*rc = finish_config(cfg);
+	if (*rc)
+		return NULL;
+	struct buf err = BUF_INIT;
+	struct store *s = store_open(cfg->database, 1, &err);
+	if (!s) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		*rc = 1;
+	}
+	buf_cleanup(&err);
+	return s;
+}
+
+static char *read_all(const char *path, size_t *len, struct buf *err)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&b, chunk, n);
+	bool failed = ferror(fp);
+	fclose(fp);
+	if (failed) {
+		buf_printf(err, "%s: read error", path);
+		buf_cleanup(&b);
+		return NULL;
+	}
+	return buf_steal(&b, len);
+}
+
+/* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
+static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
+                   int64_t now)
+{
+	json_t *items = doc;
+	if (json_is_object(doc) && json_object_size(doc) == 1 &&
+	    json_is_array(json_object_get(doc, "articles")))
+		items = json_object_get(doc, "articles");
+	int bad = 0;
+	size_t count = json_is_array(items) ? json_array_size(items) : 1;
+	for (size_t i = 0; i < count; i++) {
+		json_t *rec = json_is_array(items) ? json_array_get(items, i) : items;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*list = xrealloc(*list, *cap * sizeof(**list));
+		}
+		struct article *a = &(*list)[*n];
+		article_init(a);
+		struct article_error e;
+		if (article_from_json(rec, ARTICLE_IMPORT, now, a, &e) < 0) {
+			fprintf(stderr, "%s[%zu]: %s%s%s\n", name, i, e.field, *e.field ? ": " : "",
+			        e.message);
+			article_cleanup(a);
+			bad++;
+			continue;
+		}
+		(*n)++;
+	}
+	return bad;
+}
+
+int cli_import(int argc, char **argv)
+{
+	const char *file = NULL;
+	int first = config_options(argc, argv, &file);
+	if (first < 0)
+		return 2;
+	if (first >= argc)
+		return cli_usage_error("import needs at least one FILE%s", "");
+
+	/* Everything is read and checked before the database is opened: a bad file changes
+	 * nothing, not even the database's bytes. */
+	int64_t now = (int64_t)time(NULL);
+	struct article *list = NULL;
+	size_t n = 0, cap = 0;
+	int bad = 0;
+	for (int i = first; i < argc; i++) {
+		json_error_t jerr;
+		bool std_in = strcmp(argv[i], "-") == 0;
+		const char *name = std_in ? "-" : argv[i];
+		json_t *doc = NULL;
+		if (std_in) {
+			doc = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+		} else {
+			/* read whole: jansson's own file reading takes a byte at a time */
+			struct buf err = BUF_INIT;
+			size_t len;
+			char *text = read_all(argv[i], &len, &err);
+			if (!text) {
+				fprintf(stderr, "%s\n", buf_str(&err));
+				buf_cleanup(&err);
+				bad++;
+				continue;
+			}
+			doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+			free(text);
+		}
+		if (!doc) {
+			fprintf(stderr, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
+			bad++;
+			continue;
+		}
+		bad += collect(name, doc, &list, &n, &cap, now);
+		json_decref(doc);
+	}
+	int rc = bad ? 1 : 0;
+	if (bad)
+		fprintf(stderr, "gazette: %d invalid record%s: nothing imported\n", bad,
+		        bad == 1 ? "" : "s");
+
+	struct config cfg;
+	config_init(&cfg);
+	struct store *s = NULL;
+	if (!bad) {
+		s = open_store(&cfg, file, &rc);
+		if (s) {
+			size_t failed = 0;
+			int r = store_import(s, list, n, now, &failed);
+			if (r < 0) {
+				fprintf(stderr,
+				        "gazette: record %zu (slug '%s'): %s: nothing imported\n",
+				        failed, list[failed].slug,
+				        r == -EEXIST ? "slug taken" : strerror(-r));
+				rc = 1;
+			} else {
+				fprintf(stderr, "imported %zu article%s\n", n, n == 1 ? "" : "s");
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		article_cleanup(&list[i]);
+	free(list);
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+int cli_export(int argc, char **argv)
+{
+	const char *file = NULL;
+	int first = config_options(argc, argv, &file);
+	if (first < 0)
+		return 2;
+	if (first < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[first]);
+	struct config cfg;
+	config_init(&cfg);
+	int rc;
+	struct store *s = open_store(&cfg, file, &rc);
+	if (s) {
+		struct article_list list;
+		int r = store_export(s, &list);
+		if (r < 0) {
+			fprintf(stderr, "gazette: export failed: %s\n", strerror(-r));
+			rc = 1;
+		} else {
+			json_t *items = json_array();
+			for (size_t i = 0; i < list.n; i++)
+				json_array_append_new(
+				    items, article_to_json(&list.items[i], cfg.base_url, true));
+			json_t *doc = json_pack("{s:o}", "articles", items);
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			fputc('\n', stdout);
+			json_decref(doc);
+			article_list_cleanup(&list);
+			rc = fflush(stdout) == 0 ? 0 : 1;
+		}
+	}
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+int cli_render(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"templates", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+t:h", longopts, NULL)) != -1) {
+		if (c == 't') {
+			dir = optarg;
+		} else if (c == 'h') {
+			fputs(cli_usage, stdout);
+			return 0;
+		} else {
+			return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage_error("render needs TEMPLATE and DATA.json%s", "");
+	const char *tpl_path = argv[optind], *data_path = argv[optind + 1];
+
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct tpl_set *set = tpl_set_new();
+	json_t *data = NULL;
+	size_t len = 0;
+	char *src = NULL;
+	int rc = 1;
+	if (dir && tpl_set_load_dir(set, dir, &err) < 0)
+		goto done;
+	src = read_all(tpl_path, &len, &err);
+	if (!src)
+		goto done;
+	/* the template's own name, so that {{<layout}} in DIR can find it by name too */
+	const char *base = strrchr(tpl_path, '/');
+	base = base ? base + 1 : tpl_path;
+	char *name = xstrdup(base);
+	char *dot = strstr(name, ".mustache");
+	if (dot)
+		*dot = '\0';
+	int added = tpl_set_add(set, name, tpl_path, src, len, &err);
+	const struct tpl *t = added == 0 ? tpl_set_get(set, name) : NULL;
+	free(name);
+	if (!t || tpl_set_check(set, &err) < 0)
+		goto done;
+	json_error_t jerr;
+	data = json_load_file(data_path, JSON_DECODE_ANY, &jerr);
+	if (!data) {
+		buf_printf(&err, "%s:%d:%d: %s", data_path, jerr.line, jerr.column, jerr.text);
+		goto done;
+	}
+	if (tpl_render(set, t, data, &out, &err) < 0)
+		goto done;
+	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+	if (rc)
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+	json_decref(data);
+	free(src);
+	tpl_set_free(set);
+	buf_cleanup(&out);
+	buf_cleanup(&err);
+	return rc;
+}
+

@@ -1,0 +1,17 @@
+/* cli.h - the commands of SPEC §2, each from its own argv (argv[0] is the command's name). */
+#ifndef GAZETTE_CLI_H
+#define GAZETTE_CLI_H
+
+/* The --help text. */
+extern const char cli_usage[];
+
+/* Prints "gazette: " fmt (with arg) and the usage on stderr; returns 2. */
+int cli_usage_error(const char *fmt, const char *arg);
+
+/* Each returns the process's exit status: 0, 1 runtime failure, 2 usage or configuration. */
+int cli_serve(int argc, char **argv);
+int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_render(int argc, char **argv);
+
+#endif

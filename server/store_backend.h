@@ -1,0 +1,91 @@
+/* store_backend.h - what a storage engine implements for store.c: primitives, never rules.
+ * Which records are public, how slugs are derived and made unique, what an upsert keeps,
+ * which times are stamped: all of that is store.c's, written once above these operations. */
+#ifndef GAZETTE_STORE_BACKEND_H
+#define GAZETTE_STORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "article.h"
+#include "buf.h"
+#include "store.h"
+
+/* The records a read may see; store.c decides what the two conditions are. */
+struct store_filter {
+	const char *status;	 /* only this status; NULL: any */
+	int64_t published_until; /* only published_ts <= this; INT64_MAX: any */
+};
+
+/* One page of a listing. */
+struct store_page {
+	struct store_filter filter;
+	const char *tag;   /* only articles with this tag; NULL: any */
+	const char *match; /* the engine's full-text query, words quoted; NULL: no search */
+	unsigned limit, offset;
+	bool with_body;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC ms past which the read stops (-ETIMEDOUT); 0: none */
+};
+
+struct store_engine;
+
+/* Every operation returns 0 (or the value it names) or a negative errno: -ENOENT none such,
+ * -EEXIST a unique key taken, -EROFS not writable, -ENOSPC full, -EBUSY locked too long,
+ * -ETIMEDOUT past the deadline, -EIO anything else (the engine logs the details). Reads may
+ * run on any thread at once; writes run between begin and commit or rollback, one
+ * transaction at a time (begin waits for the one before). */
+struct store_ops {
+	const char *name;
+	void (*close)(struct store_engine *e);
+
+	int (*get)(struct store_engine *e, const char *slug, const struct store_filter *f,
+		   struct article *a);
+	/* The page's rows, newest published_ts first (ties: higher id first), or by rank when
+	 * matching, and in out->total the number of all matches: both from one snapshot. */
+	int (*list)(struct store_engine *e, const struct store_page *p, struct article_list *out);
+	/* How list would run p, one step a line, each statement ended by "--". */
+	int (*plan)(struct store_engine *e, const struct store_page *p, struct buf *out);
+	int64_t (*count)(struct store_engine *e, const struct store_filter *f);
+	/* Every record, by id, with bodies. */
+	int (*export)(struct store_engine *e, struct article_list *out);
+	/* The time the last transaction gave touch (0 when none ever did). */
+	int64_t (*touched_at)(struct store_engine *e);
+	/* The latest published_ts within f, 0 when none. */
+	int64_t (*latest)(struct store_engine *e, const struct store_filter *f);
+	/* The earliest published_ts after after among records of status, INT64_MAX when none. */
+	int64_t (*next_after)(struct store_engine *e, const char *status, int64_t after);
+	/* A number that changes when another process or instance commits. */
+	int64_t (*external_version)(struct store_engine *e);
+
+	/* bulk: one large transaction follows (an import); the engine may prepare for it */
+	int (*begin)(struct store_engine *e, bool bulk);
+	int (*commit)(struct store_engine *e);
+	void (*rollback)(struct store_engine *e);
+	/* In a transaction: the id of the record with slug (and its created_at, which the
+	 * caller frees, when asked), 0 when the slug is free. */
+	int64_t (*slug_id)(struct store_engine *e, const char *slug, char **created_at);
+	/* 1 when a record has id, else 0. */
+	int (*id_exists)(struct store_engine *e, int64_t id);
+	/* The id the next new record may take. */
+	int64_t (*next_id)(struct store_engine *e);
+	/* Stores a new record under a->id (set), or every field of an existing one. */
+	int (*insert)(struct store_engine *e, const struct article *a);
+	int (*update)(struct store_engine *e, const struct article *a);
+	int (*remove)(struct store_engine *e, int64_t id);
+	/* Records, in the transaction, that the content changed at t (kept if later). */
+	int (*touch)(struct store_engine *e, int64_t t);
+};
+
+/* The first member of every engine's own struct (lwan's database.c): store.c holds this. */
+struct store_engine {
+	const struct store_ops *ops;
+};
+
+/* The SQLite engine (store_sqlite.c): the file at path, created and migrated as needed, with
+ * nreaders reading connections. NULL with a message in err. */
+struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err);
+
+/* Monotonic milliseconds, the clock of store_page.deadline_ms. */
+int64_t store_clock_ms(void);
+
+#endif

@@ -1,0 +1,915 @@
+/* store_sqlite.c - the SQLite engine: WAL, full sync, a versioned schema, FTS5, one writer
+ * and a pool of readers. All of Gazette's SQL is here; no rule is. */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mem.h"
+#include "store_backend.h"
+
+#define SCHEMA_VERSION 2
+#define BUDGET_STEPS   1000 /* virtual machine steps between two looks at a read's deadline */
+
+static const char *const migrations[SCHEMA_VERSION] = {
+    /* 1: articles, tags, full-text index kept in step by triggers */
+    "CREATE TABLE articles ("
+    " id INTEGER PRIMARY KEY,"
+    " slug TEXT NOT NULL UNIQUE,"
+    " title TEXT NOT NULL,"
+    " summary TEXT NOT NULL,"
+    " published_at TEXT NOT NULL,"
+    " published_ts INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('published', 'draft')),"
+    " source TEXT NOT NULL DEFAULT '',"
+    " editor TEXT NOT NULL DEFAULT '',"
+    " author TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " updated_ts INTEGER NOT NULL,"
+    " body TEXT NOT NULL,"
+    " body_html TEXT NOT NULL);"
+    "CREATE INDEX articles_order ON articles (published_ts DESC, id DESC);"
+    "CREATE TABLE tags ("
+    " article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,"
+    " tag TEXT NOT NULL,"
+    " position INTEGER NOT NULL,"
+    " PRIMARY KEY (article_id, tag)) WITHOUT ROWID;"
+    "CREATE INDEX tags_by_tag ON tags (tag, article_id);"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body,"
+    " content = 'articles', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN"
+    " INSERT INTO articles_fts (rowid, title, summary, body)"
+    " VALUES (new.id, new.title, new.summary, new.body); END;"
+    "CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN"
+    " INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
+    " VALUES ('delete', old.id, old.title, old.summary, old.body); END;"
+    "CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN"
+    " INSERT INTO articles_fts (articles_fts, rowid, title, summary, body)"
+    " VALUES ('delete', old.id, old.title, old.summary, old.body);"
+    " INSERT INTO articles_fts (rowid, title, summary, body)"
+    " VALUES (new.id, new.title, new.summary, new.body); END;",
+    /* 2: listings from covering indexes (a deep page skips index entries, not rows), tags
+     * carrying their article's status and order, and when the content last changed */
+    "DROP INDEX articles_order;"
+    "CREATE INDEX articles_listing ON articles (published_ts DESC, id DESC, status);"
+    "ALTER TABLE tags ADD COLUMN status TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE tags ADD COLUMN published_ts INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE tags SET"
+    " status = (SELECT status FROM articles WHERE id = article_id),"
+    " published_ts = (SELECT published_ts FROM articles WHERE id = article_id);"
+    "DROP INDEX tags_by_tag;"
+    "CREATE INDEX tags_listing ON tags (tag, published_ts DESC, article_id DESC, status);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta (key, value)"
+    " SELECT 'changed_at', coalesce(max(updated_ts), 0) FROM articles;",
+};
+
+/* Columns every read selects, in this order; body and body_html last so that lists, which
+ * never read them, never load their overflow pages. */
+#define COLS                                                                                     \
+	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, " \
+	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, "                         \
+	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "     \
+	"ORDER BY position)), a.body, a.body_html"
+/* A store_filter: ?1 the status (NULL: any), ?2 the latest published_ts. ?3 and ?4 are a
+ * page's limit and offset, ?5 a tag, ?6 a full-text query, ?7 a slug. */
+#define FILTER(t) "(?1 IS NULL OR " t "status = ?1) AND " t "published_ts <= ?2"
+/* A page of a listing: the ids come from an index alone (LIMIT/OFFSET over index entries),
+ * and only the page's rows are read, tags and all. */
+#define PAGE_OF(ids)                                                                             \
+	"SELECT " COLS " FROM (" ids ") p JOIN articles a ON a.id = p.id"                        \
+	" ORDER BY a.published_ts DESC, a.id DESC"
+#define IDS                                                                                      \
+	"SELECT id FROM articles WHERE " FILTER("") " ORDER BY published_ts DESC, id DESC"
+#define TAG_IDS                                                                                  \
+	"SELECT article_id AS id FROM tags WHERE tag = ?5 AND " FILTER("")                       \
+	" ORDER BY published_ts DESC, article_id DESC"
+#define MATCHES                                                                                  \
+	" FROM articles_fts f JOIN articles a ON a.id = f.rowid WHERE articles_fts MATCH ?6"     \
+	" AND " FILTER("a.") " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"             \
+	" article_id = a.id AND tag = ?5))"
+#define SEARCH_IDS                                                                               \
+	"SELECT a.id, f.rank AS rank, count(*) OVER () AS total" MATCHES                         \
+	" ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4"
+
+enum stmt {
+	S_GET,
+	S_LIST,
+	S_LIST_TAG,
+	S_SEARCH,
+	S_COUNT,
+	S_COUNT_TAG,
+	S_COUNT_SEARCH,
+	S_TOUCHED_AT,
+	S_LATEST,
+	S_NEXT_AFTER,
+	S_EXPORT,
+	S_SLUG_ID,
+	S_ID_EXISTS,
+	S_NEXT_ID,
+	S_INSERT,
+	S_UPDATE,
+	S_DELETE,
+	S_DELETE_TAGS,
+	S_INSERT_TAG,
+	S_TOUCH,
+	S_BEGIN,
+	S_BEGIN_READ,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_DATA_VERSION,
+	NSTMT
+};
+
+static const char *const sql[NSTMT] = {
+    [S_GET] = "SELECT " COLS " FROM articles a WHERE a.slug = ?7 AND " FILTER("a."),
+    [S_LIST] = PAGE_OF(IDS " LIMIT ?3 OFFSET ?4"),
+    [S_LIST_TAG] = PAGE_OF(TAG_IDS " LIMIT ?3 OFFSET ?4"),
+    [S_SEARCH] = "SELECT " COLS ", p.total FROM (" SEARCH_IDS ") p JOIN articles a"
+                 " ON a.id = p.id ORDER BY p.rank, a.published_ts DESC, a.id DESC",
+    [S_COUNT] = "SELECT count(*) FROM articles WHERE " FILTER(""),
+    [S_COUNT_TAG] = "SELECT count(*) FROM tags WHERE tag = ?5 AND " FILTER(""),
+    [S_COUNT_SEARCH] = "SELECT count(*)" MATCHES,
+    [S_TOUCHED_AT] = "SELECT value FROM meta WHERE key = 'changed_at'",
+    [S_LATEST] = "SELECT published_ts FROM articles WHERE " FILTER("")
+                 " ORDER BY published_ts DESC LIMIT 1",
+    [S_NEXT_AFTER] = "SELECT published_ts FROM articles WHERE status = ?1 AND published_ts > ?2"
+                     " ORDER BY published_ts LIMIT 1",
+    [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
+    [S_SLUG_ID] = "SELECT id, created_at FROM articles WHERE slug = ?1",
+    [S_ID_EXISTS] = "SELECT 1 FROM articles WHERE id = ?1",
+    [S_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM articles",
+    [S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
+                 " status, source, editor, author, created_at, updated_at, updated_ts, body,"
+                 " body_html) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                 " ?14, ?15)",
+    [S_UPDATE] = "UPDATE articles SET slug = ?2, title = ?3, summary = ?4, published_at = ?5,"
+                 " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
+                 " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
+                 " body_html = ?15 WHERE id = ?1",
+    [S_DELETE] = "DELETE FROM articles WHERE id = ?1",
+    [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
+    [S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position, status,"
+                     " published_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_TOUCH] = "INSERT INTO meta (key, value) VALUES ('changed_at', ?1) ON CONFLICT (key)"
+                " DO UPDATE SET value = max(value, excluded.value)",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_BEGIN_READ] = "BEGIN",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_DATA_VERSION] = "PRAGMA data_version",
+};
+
+struct conn {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[NSTMT];
+	int64_t deadline_ms; /* a reader's running read is interrupted past this; 0: none */
+	bool interrupted;    /* the progress handler stopped it */
+};
+
+struct sqlite_engine {
+	struct store_engine base; /* first: store.c holds a pointer to it */
+	char *path;
+	struct conn writer;   /* its lock is held from begin to commit or rollback */
+	bool writer_readonly; /* opened (or found) unable to write: reopen before the next write */
+	int64_t reopened_at;  /* when reopen_all last tried */
+	bool bulk;            /* the transaction running was begun for a bulk write */
+	struct conn *readers;
+	unsigned nreaders;
+	atomic_uint next_reader;
+};
+
+static struct sqlite_engine *engine(struct store_engine *e)
+{
+	return (struct sqlite_engine *)e;
+}
+
+static int error_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return 0;
+	case SQLITE_CONSTRAINT:
+		/* only a unique key says "taken"; a CHECK or NOT NULL failure is a bug of ours */
+		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
+		           ? -EEXIST
+		           : -EIO;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN: return -EROFS;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_INTERRUPT: return -ETIMEDOUT;
+	default: return -EIO;
+	}
+}
+
+/* Logs the SQLite message (the log is for the operator; clients only see a status). */
+static int db_error(struct conn *c, int rc, const char *what)
+{
+	if ((rc & 0xff) != SQLITE_INTERRUPT) /* a read over its budget: store.c says so */
+		log_error("store: %s: %s", what, sqlite3_errmsg(c->db));
+	return error_code(rc);
+}
+
+int64_t store_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SQLite calls this every BUDGET_STEPS steps of a reader's statement: past the deadline,
+ * the statement stops with SQLITE_INTERRUPT. */
+static int on_progress(void *arg)
+{
+	struct conn *c = arg;
+	if (c->deadline_ms && store_clock_ms() > c->deadline_ms) {
+		c->interrupted = true;
+		return 1;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *stmt(struct conn *c, enum stmt which)
+{
+	sqlite3_stmt *st = c->stmt[which];
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	int rc = sqlite3_prepare_v3(c->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store: prepare %d: %s", which, sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	c->stmt[which] = st;
+	return st;
+}
+
+static int exec_simple(struct conn *c, enum stmt which)
+{
+	sqlite3_stmt *st = stmt(c, which);
+	if (!st)
+		return -EIO;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_error(c, rc, sql[which]);
+}
+
+/* Runs st (bound by the caller) to its one integer; none is dflt. */
+static int64_t one_int(struct conn *c, sqlite3_stmt *st, int64_t dflt, const char *what)
+{
+	if (!st)
+		return -EIO;
+	int rc = sqlite3_step(st);
+	int64_t v = dflt;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		v = db_error(c, rc, what);
+	sqlite3_reset(st);
+	return v;
+}
+
+/* Opens c's database handle: the writer may write, readers are read-only by SQLite's own
+ * flag and query_only. Returns an SQLite result code. */
+static int open_db(struct conn *c, const char *path, bool writer, bool create)
+{
+	int flags = SQLITE_OPEN_NOMUTEX |
+	            (writer ? SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+	                    : SQLITE_OPEN_READONLY);
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_busy_timeout(c->db, 5000);
+	sqlite3_extended_result_codes(c->db, 1);
+	if (!writer)
+		sqlite3_progress_handler(c->db, BUDGET_STEPS, on_progress, c);
+	return sqlite3_exec(c->db,
+	                    writer ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+	                           : "PRAGMA query_only = 1;",
+	                    NULL, NULL, NULL);
+}
+
+/* Closes c's handle and statements; the struct and its lock stay. */
+static void drop_db(struct conn *c)
+{
+	for (int i = 0; i < NSTMT; i++) {
+		sqlite3_finalize(c->stmt[i]);
+		c->stmt[i] = NULL;
+	}
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
+static int conn_open(struct conn *c, const char *path, bool writer, struct buf *err)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	int rc = open_db(c, path, writer, true);
+	/* WAL is a property of the file, set once; readers never wait for the writer */
+	if (rc == SQLITE_OK && writer)
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "cannot open database %s: %s", path,
+		           c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	drop_db(c);
+	pthread_mutex_destroy(&c->lock);
+}
+
+static int migrate(struct conn *c, const char *path, struct buf *err)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (version > SCHEMA_VERSION) {
+		buf_printf(err, "database %s has schema version %d; this gazette knows up to %d",
+		           path, version, SCHEMA_VERSION);
+		return -1;
+	}
+	for (int v = version; v < SCHEMA_VERSION; v++) {
+		char *msg = NULL;
+		char *script = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+		                         migrations[v], v + 1);
+		int rc = sqlite3_exec(c->db, script, NULL, NULL, &msg);
+		free(script);
+		if (rc != SQLITE_OK) {
+			buf_printf(err, "cannot migrate database %s to version %d: %s", path, v + 1,
+			           msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void sq_close(struct store_engine *base)
+{
+	struct sqlite_engine *e = engine(base);
+	if (!e)
+		return;
+	for (unsigned i = 0; i < e->nreaders; i++)
+		conn_close(&e->readers[i]);
+	conn_close(&e->writer);
+	free(e->readers);
+	free(e->path);
+	free(e);
+}
+
+/* A reading connection: a free one if there is one, else wait for one. */
+static struct conn *reader_get(struct sqlite_engine *e)
+{
+	unsigned start = atomic_fetch_add(&e->next_reader, 1);
+	for (unsigned i = 0; i < e->nreaders; i++) {
+		struct conn *c = &e->readers[(start + i) % e->nreaders];
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			return c;
+	}
+	struct conn *c = &e->readers[start % e->nreaders];
+	pthread_mutex_lock(&c->lock);
+	return c;
+}
+
+static void conn_put(struct conn *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return xstrdup(t ? (const char *)t : "");
+}
+
+static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
+{
+	a->id = sqlite3_column_int64(st, 0);
+	a->slug = col_text(st, 1);
+	a->title = col_text(st, 2);
+	a->summary = col_text(st, 3);
+	a->published_at = col_text(st, 4);
+	a->published_ts = sqlite3_column_int64(st, 5);
+	a->status = col_text(st, 6);
+	a->source = col_text(st, 7);
+	a->editor = col_text(st, 8);
+	a->author = col_text(st, 9);
+	a->created_at = col_text(st, 10);
+	a->updated_at = col_text(st, 11);
+	a->updated_ts = sqlite3_column_int64(st, 12);
+	const char *tags = (const char *)sqlite3_column_text(st, 13);
+	if (!tags)
+		tags = ""; /* NULL: no tags */
+	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
+	a->ntags = 0;
+	while (*tags && a->ntags < ARTICLE_TAGS_MAX) {
+		size_t n = strcspn(tags, " ");
+		a->tags[a->ntags++] = xstrndup(tags, n);
+		tags += n;
+		while (*tags == ' ')
+			tags++;
+	}
+	a->body = with_body ? col_text(st, 14) : xstrdup("");
+	a->body_html = with_body ? col_text(st, 15) : xstrdup("");
+}
+
+/* Steps st to the end, appending every row to out (its array grows from cap). Returns 0 or
+ * a negative error; the statement is reset either way. */
+static int read_rows(struct conn *c, sqlite3_stmt *st, bool with_body, size_t cap,
+                     struct article_list *out, const char *what)
+{
+	int rc;
+	out->items = xcalloc(cap, sizeof(struct article));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == cap) {
+			cap *= 2;
+			out->items = xrealloc(out->items, cap * sizeof(struct article));
+		}
+		/* a search row carries the count of all its matches after the columns */
+		if (out->n == 0 && sqlite3_column_count(st) > 16)
+			out->total = (unsigned)sqlite3_column_int64(st, 16);
+		article_init(&out->items[out->n]);
+		row_to_article(st, with_body, &out->items[out->n]);
+		out->n++;
+	}
+	int ret = rc == SQLITE_DONE ? 0 : db_error(c, rc, what);
+	sqlite3_reset(st);
+	return ret;
+}
+
+static void bind_filter(sqlite3_stmt *st, const struct store_filter *f)
+{
+	if (f->status)
+		sqlite3_bind_text(st, 1, f->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, f->published_until);
+}
+
+static int sq_get(struct store_engine *base, const char *slug, const struct store_filter *f,
+                  struct article *a)
+{
+	struct conn *c = reader_get(engine(base));
+	sqlite3_stmt *st = stmt(c, S_GET);
+	int ret = -EIO;
+	if (st) {
+		bind_filter(st, f);
+		sqlite3_bind_text(st, 7, slug, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			row_to_article(st, true, a);
+			ret = 0;
+		} else {
+			ret = rc == SQLITE_DONE ? -ENOENT : db_error(c, rc, "get");
+		}
+		sqlite3_reset(st);
+	}
+	conn_put(c);
+	return ret;
+}
+
+static void bind_page(sqlite3_stmt *st, const struct store_page *p)
+{
+	bind_filter(st, &p->filter);
+	if (p->tag)
+		sqlite3_bind_text(st, 5, p->tag, -1, SQLITE_STATIC);
+	if (p->match)
+		sqlite3_bind_text(st, 6, p->match, -1, SQLITE_STATIC);
+}
+
+/* The statements a page needs: its rows and the count of all matches. */
+static void page_statements(const struct store_page *p, enum stmt *list, enum stmt *count)
+{
+	*list = p->match ? S_SEARCH : p->tag ? S_LIST_TAG : S_LIST;
+	*count = p->match ? S_COUNT_SEARCH : p->tag ? S_COUNT_TAG : S_COUNT;
+}
+
+static int count_rows(struct conn *c, enum stmt which, const struct store_page *p,
+                      unsigned *total)
+{
+	sqlite3_stmt *st = stmt(c, which);
+	if (!st)
+		return -EIO;
+	bind_page(st, p);
+	int rc = sqlite3_step(st);
+	int ret = 0;
+	if (rc == SQLITE_ROW)
+		*total = (unsigned)sqlite3_column_int64(st, 0);
+	else
+		ret = db_error(c, rc, "count");
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int sq_list(struct store_engine *base, const struct store_page *p,
+                   struct article_list *out)
+{
+	enum stmt list, count;
+	page_statements(p, &list, &count);
+	struct conn *c = reader_get(engine(base));
+	c->interrupted = false;
+	c->deadline_ms = p->deadline_ms;
+	/* count and rows from one snapshot, so total always agrees with the rows */
+	bool in_txn = exec_simple(c, S_BEGIN_READ) == 0;
+	int ret = 0;
+	/* a search counts its matches while it ranks them; other listings count from an index */
+	if (list != S_SEARCH) {
+		ret = count_rows(c, count, p, &out->total);
+		if (ret < 0 || p->offset >= out->total)
+			goto done;
+	}
+	sqlite3_stmt *st = stmt(c, list);
+	if (!st) {
+		ret = -EIO;
+		goto done;
+	}
+	bind_page(st, p);
+	sqlite3_bind_int64(st, 3, p->limit);
+	sqlite3_bind_int64(st, 4, p->offset);
+	ret = read_rows(c, st, p->with_body, p->limit < 64 ? p->limit : 64, out, "list");
+	if (ret == 0 && list == S_SEARCH && out->n == 0 && p->offset > 0)
+		ret = count_rows(c, count, p, &out->total); /* past the last page */
+done:
+	if (in_txn)
+		exec_simple(c, S_COMMIT);
+	c->deadline_ms = 0;
+	if (c->interrupted)
+		ret = -ETIMEDOUT;
+	conn_put(c);
+	return ret;
+}
+
+static int sq_plan(struct store_engine *base, const struct store_page *p, struct buf *out)
+{
+	enum stmt which[2];
+	page_statements(p, &which[0], &which[1]);
+	struct conn *c = reader_get(engine(base));
+	int ret = 0;
+	for (int i = 0; i < 2 && ret == 0; i++) {
+		char *text = xasprintf("EXPLAIN QUERY PLAN %s", sql[which[i]]);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(c->db, text, -1, &st, NULL) != SQLITE_OK) {
+			ret = db_error(c, SQLITE_ERROR, "plan");
+		} else {
+			bind_page(st, p);
+			while (sqlite3_step(st) == SQLITE_ROW)
+				buf_printf(out, "%s\n", (const char *)sqlite3_column_text(st, 3));
+			sqlite3_finalize(st);
+		}
+		free(text);
+		buf_puts(out, "--\n");
+	}
+	conn_put(c);
+	return ret;
+}
+
+static int64_t sq_count(struct store_engine *base, const struct store_filter *f)
+{
+	struct conn *c = reader_get(engine(base));
+	sqlite3_stmt *st = stmt(c, S_COUNT);
+	if (st)
+		bind_filter(st, f);
+	int64_t n = one_int(c, st, 0, "count");
+	conn_put(c);
+	return n;
+}
+
+static int64_t sq_touched_at(struct store_engine *base)
+{
+	struct conn *c = reader_get(engine(base));
+	int64_t t = one_int(c, stmt(c, S_TOUCHED_AT), 0, "touched at");
+	conn_put(c);
+	return t;
+}
+
+static int64_t sq_latest(struct store_engine *base, const struct store_filter *f)
+{
+	struct conn *c = reader_get(engine(base));
+	sqlite3_stmt *st = stmt(c, S_LATEST);
+	if (st)
+		bind_filter(st, f);
+	int64_t t = one_int(c, st, 0, "latest");
+	conn_put(c);
+	return t;
+}
+
+static int sq_export(struct store_engine *base, struct article_list *out)
+{
+	struct conn *c = reader_get(engine(base));
+	sqlite3_stmt *st = stmt(c, S_EXPORT);
+	int ret = st ? read_rows(c, st, true, 64, out, "export") : -EIO;
+	conn_put(c);
+	out->total = (unsigned)out->n;
+	return ret;
+}
+
+/* --- the writer: what follows runs under its lock, taken by begin, given back by commit or
+ * rollback; poll-like reads use it too, briefly --- */
+
+static int64_t sq_next_after(struct store_engine *base, const char *status, int64_t after)
+{
+	struct sqlite_engine *e = engine(base);
+	pthread_mutex_lock(&e->writer.lock);
+	sqlite3_stmt *st = stmt(&e->writer, S_NEXT_AFTER);
+	if (st) {
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, after);
+	}
+	int64_t t = one_int(&e->writer, st, INT64_MAX, "next publication");
+	pthread_mutex_unlock(&e->writer.lock);
+	return t;
+}
+
+static int64_t sq_external_version(struct store_engine *base)
+{
+	/* PRAGMA data_version of a connection changes when another connection commits */
+	struct sqlite_engine *e = engine(base);
+	pthread_mutex_lock(&e->writer.lock);
+	int64_t v = one_int(&e->writer, stmt(&e->writer, S_DATA_VERSION), -1, "data version");
+	pthread_mutex_unlock(&e->writer.lock);
+	return v;
+}
+
+/* The writer's error: a read-only database makes the next begin reopen everything. */
+static int w_error(struct sqlite_engine *e, int rc)
+{
+	if (rc == -EROFS)
+		e->writer_readonly = true;
+	return rc;
+}
+
+/* SQLite keeps a connection read-only once it opened that way (the file or folder was not
+ * writable), and every connection of the process shares one wal-index, which stays read-only
+ * while any of them is open. So when writes failed for that reason, all connections are
+ * closed and opened again, at most once a second, until a write transaction can begin.
+ * Under the writer lock; takes every reader's lock (readers never take the writer's). */
+static int reopen_all(struct sqlite_engine *e)
+{
+	int64_t now = (int64_t)time(NULL);
+	if (now == e->reopened_at)
+		return -EROFS;
+	e->reopened_at = now;
+	for (unsigned i = 0; i < e->nreaders; i++)
+		pthread_mutex_lock(&e->readers[i].lock);
+	for (unsigned i = 0; i < e->nreaders; i++)
+		drop_db(&e->readers[i]);
+	drop_db(&e->writer);
+	int rc = open_db(&e->writer, e->path, true, false);
+	if (rc == SQLITE_OK) /* the file is opened lazily: only a write transaction tells */
+		rc = sqlite3_exec(e->writer.db, "BEGIN IMMEDIATE; ROLLBACK;", NULL, NULL, NULL);
+	for (unsigned i = 0; i < e->nreaders; i++) {
+		if (open_db(&e->readers[i], e->path, false, false) != SQLITE_OK)
+			log_error("store: cannot reopen a reader: %s",
+			          sqlite3_errmsg(e->readers[i].db));
+		pthread_mutex_unlock(&e->readers[i].lock);
+	}
+	e->writer_readonly = rc != SQLITE_OK;
+	if (e->writer_readonly)
+		log_warn("store: the database is still not writable");
+	else
+		log_info("store: the database is writable again");
+	return e->writer_readonly ? -EROFS : 0;
+}
+
+static int sq_begin(struct store_engine *base, bool bulk)
+{
+	struct sqlite_engine *e = engine(base);
+	pthread_mutex_lock(&e->writer.lock);
+	int rc = e->writer_readonly ? reopen_all(e) : 0;
+	/* one large transaction: a page cache that holds it saves re-reading spilled pages */
+	e->bulk = bulk;
+	if (rc == 0 && bulk)
+		sqlite3_exec(e->writer.db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
+	if (rc == 0)
+		rc = w_error(e, exec_simple(&e->writer, S_BEGIN));
+	if (rc < 0) {
+		if (bulk)
+			sqlite3_exec(e->writer.db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
+		pthread_mutex_unlock(&e->writer.lock);
+	}
+	return rc;
+}
+
+static void end(struct sqlite_engine *e)
+{
+	if (e->bulk)
+		sqlite3_exec(e->writer.db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
+	e->bulk = false;
+	pthread_mutex_unlock(&e->writer.lock);
+}
+
+static void sq_rollback(struct store_engine *base)
+{
+	struct sqlite_engine *e = engine(base);
+	if (!sqlite3_get_autocommit(e->writer.db))
+		exec_simple(&e->writer, S_ROLLBACK);
+	end(e);
+}
+
+static int sq_commit(struct store_engine *base)
+{
+	struct sqlite_engine *e = engine(base);
+	int rc = w_error(e, exec_simple(&e->writer, S_COMMIT));
+	if (rc < 0 && !sqlite3_get_autocommit(e->writer.db))
+		exec_simple(&e->writer, S_ROLLBACK);
+	end(e);
+	return rc;
+}
+
+static int64_t sq_slug_id(struct store_engine *base, const char *slug, char **created_at)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_SLUG_ID);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	int64_t id = 0;
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (created_at)
+			*created_at = col_text(st, 1);
+	} else if (rc != SQLITE_DONE) {
+		id = w_error(e, db_error(&e->writer, rc, "slug lookup"));
+	}
+	sqlite3_reset(st);
+	return id;
+}
+
+static int sq_id_exists(struct store_engine *base, int64_t id)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_ID_EXISTS);
+	if (st)
+		sqlite3_bind_int64(st, 1, id);
+	return (int)w_error(e, (int)one_int(&e->writer, st, 0, "id lookup"));
+}
+
+static int64_t sq_next_id(struct store_engine *base)
+{
+	struct sqlite_engine *e = engine(base);
+	int64_t id = one_int(&e->writer, stmt(&e->writer, S_NEXT_ID), 1, "next id");
+	if (id < 0)
+		w_error(e, (int)id);
+	return id;
+}
+
+static int write_tags(struct sqlite_engine *e, const struct article *a)
+{
+	struct conn *c = &e->writer;
+	sqlite3_stmt *st = stmt(c, S_DELETE_TAGS);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, a->id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return w_error(e, db_error(c, rc, "delete tags"));
+	for (size_t i = 0; i < a->ntags; i++) {
+		st = stmt(c, S_INSERT_TAG);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, a->id);
+		sqlite3_bind_text(st, 2, a->tags[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)i);
+		/* the article's status and order ride along, so a tag's listing is one index */
+		sqlite3_bind_text(st, 4, a->status, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, a->published_ts);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return w_error(e, db_error(c, rc, "insert tag"));
+	}
+	return 0;
+}
+
+/* INSERT or UPDATE of every column, then the tags. */
+static int write_row(struct sqlite_engine *e, enum stmt which, const struct article *a)
+{
+	struct conn *c = &e->writer;
+	sqlite3_stmt *st = stmt(c, which);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, a->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->title, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->summary, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->published_at, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, a->published_ts);
+	sqlite3_bind_text(st, 7, a->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, a->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, a->editor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, a->author, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, a->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, a->updated_at, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, a->updated_ts);
+	sqlite3_bind_text(st, 14, a->body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, a->body_html, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return w_error(e, db_error(c, rc, which == S_INSERT ? "insert" : "update"));
+	return write_tags(e, a);
+}
+
+static int sq_insert(struct store_engine *base, const struct article *a)
+{
+	return write_row(engine(base), S_INSERT, a);
+}
+
+static int sq_update(struct store_engine *base, const struct article *a)
+{
+	return write_row(engine(base), S_UPDATE, a);
+}
+
+static int sq_remove(struct store_engine *base, int64_t id)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_DELETE);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "delete"));
+}
+
+static int sq_touch(struct store_engine *base, int64_t t)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_TOUCH);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, t);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "touch"));
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .get = sq_get,
+    .list = sq_list,
+    .plan = sq_plan,
+    .count = sq_count,
+    .export = sq_export,
+    .touched_at = sq_touched_at,
+    .latest = sq_latest,
+    .next_after = sq_next_after,
+    .external_version = sq_external_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .slug_id = sq_slug_id,
+    .id_exists = sq_id_exists,
+    .next_id = sq_next_id,
+    .insert = sq_insert,
+    .update = sq_update,
+    .remove = sq_remove,
+    .touch = sq_touch,
+};
+
+struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err)
+{
+	struct sqlite_engine *e = xcalloc(1, sizeof(*e));
+	e->base.ops = &sqlite_ops;
+	e->path = xstrdup(path);
+	if (nreaders < 1)
+		nreaders = 1;
+	e->readers = xcalloc(nreaders, sizeof(*e->readers));
+	if (conn_open(&e->writer, path, true, err) < 0 || migrate(&e->writer, path, err) < 0)
+		goto fail;
+	for (unsigned i = 0; i < nreaders; i++) {
+		e->nreaders = i + 1;
+		if (conn_open(&e->readers[i], path, false, err) < 0)
+			goto fail;
+	}
+	e->writer_readonly = sqlite3_db_readonly(e->writer.db, "main") != 0;
+	if (e->writer_readonly)
+		log_warn("store: %s is read-only: writes answer 503 until it is writable", path);
+	return &e->base;
+fail:
+	sq_close(&e->base);
+	return NULL;
+}
