@@ -12,11 +12,11 @@
 struct changes {
 	struct store *store;
 	struct render *render;
-	atomic_uint_fast64_t moves;  /* commits here, writes elsewhere, publications */
+	atomic_uint_fast64_t moves; /* commits here, writes elsewhere, publications */
 	atomic_bool schedule_stale; /* a commit may have scheduled or moved a story */
 	/* changes_poll's own, on its one thread */
 	int64_t external_version;
-	int64_t polled_at;	/* the now of the last poll */
+	int64_t polled_at;        /* the now of the last poll */
 	int64_t next_publication; /* INT64_MAX: none known */
 };
 

@@ -102,7 +102,9 @@ int cli_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'p': port = optarg; break;
 		case 'h': fputs(cli_usage, stdout); return 0;
-		default: return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error("unknown or incomplete option '%s'",
+			                       argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -356,7 +358,8 @@ int cli_render(int argc, char **argv)
 			fputs(cli_usage, stdout);
 			return 0;
 		} else {
-			return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			return cli_usage_error("unknown or incomplete option '%s'",
+			                       argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 2)
@@ -406,4 +409,3 @@ done:
 	buf_cleanup(&err);
 	return rc;
 }
-

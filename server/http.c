@@ -661,10 +661,7 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, struct conn_ctx *cx, 
 {
 	struct response resp;
 	response_init(&resp);
-	resp.status = status;
-	resp.content_type = "application/json; charset=utf-8";
-	/* a fixed message: no request data reaches this text */
-	buf_printf(&resp.body, "{\"error\":{\"status\":%u,\"message\":\"%s\"}}", status, message);
+	answer_json_error(&resp, status, message);
 	cx->answered = true;
 	enum MHD_Result rc = serve_plain(conn, cx, client, method, version, &resp, close);
 	response_cleanup(&resp);

@@ -53,6 +53,10 @@ struct response {
 void response_init(struct response *resp);
 void response_cleanup(struct response *resp);
 
+/* The JSON error of SPEC §5, {"error":{"status":S,"message":"..."}}, as resp's whole answer:
+ * the one writer of it (http's own refusals use it too). */
+void answer_json_error(struct response *resp, unsigned status, const char *message);
+
 struct route; /* one row of the table */
 
 /* The route for req's method and path. NULL with resp filled when there is none: 404, or 405

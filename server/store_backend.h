@@ -13,7 +13,7 @@
 
 /* The records a read may see; store.c decides what the two conditions are. */
 struct store_filter {
-	const char *status;	 /* only this status; NULL: any */
+	const char *status;      /* only this status; NULL: any */
 	int64_t published_until; /* only published_ts <= this; INT64_MAX: any */
 };
 
@@ -24,7 +24,8 @@ struct store_page {
 	const char *match; /* the engine's full-text query, words quoted; NULL: no search */
 	unsigned limit, offset;
 	bool with_body;
-	int64_t deadline_ms; /* CLOCK_MONOTONIC ms past which the read stops (-ETIMEDOUT); 0: none */
+	int64_t
+	    deadline_ms; /* CLOCK_MONOTONIC ms past which the read stops (-ETIMEDOUT); 0: none */
 };
 
 struct store_engine;
@@ -39,7 +40,7 @@ struct store_ops {
 	void (*close)(struct store_engine *e);
 
 	int (*get)(struct store_engine *e, const char *slug, const struct store_filter *f,
-		   struct article *a);
+	           struct article *a);
 	/* The page's rows, newest published_ts first (ties: higher id first), or by rank when
 	 * matching, and in out->total the number of all matches: both from one snapshot. */
 	int (*list)(struct store_engine *e, const struct store_page *p, struct article_list *out);

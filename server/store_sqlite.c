@@ -82,20 +82,19 @@ static const char *const migrations[SCHEMA_VERSION] = {
 #define FILTER(t) "(?1 IS NULL OR " t "status = ?1) AND " t "published_ts <= ?2"
 /* A page of a listing: the ids come from an index alone (LIMIT/OFFSET over index entries),
  * and only the page's rows are read, tags and all. */
-#define PAGE_OF(ids)                                                                             \
-	"SELECT " COLS " FROM (" ids ") p JOIN articles a ON a.id = p.id"                        \
+#define PAGE_OF(ids)                                                      \
+	"SELECT " COLS " FROM (" ids ") p JOIN articles a ON a.id = p.id" \
 	" ORDER BY a.published_ts DESC, a.id DESC"
-#define IDS                                                                                      \
-	"SELECT id FROM articles WHERE " FILTER("") " ORDER BY published_ts DESC, id DESC"
-#define TAG_IDS                                                                                  \
-	"SELECT article_id AS id FROM tags WHERE tag = ?5 AND " FILTER("")                       \
-	" ORDER BY published_ts DESC, article_id DESC"
-#define MATCHES                                                                                  \
-	" FROM articles_fts f JOIN articles a ON a.id = f.rowid WHERE articles_fts MATCH ?6"     \
-	" AND " FILTER("a.") " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"             \
-	" article_id = a.id AND tag = ?5))"
-#define SEARCH_IDS                                                                               \
-	"SELECT a.id, f.rank AS rank, count(*) OVER () AS total" MATCHES                         \
+#define IDS "SELECT id FROM articles WHERE " FILTER("") " ORDER BY published_ts DESC, id DESC"
+#define TAG_IDS                                                         \
+	"SELECT article_id AS id FROM tags WHERE tag = ?5 AND " FILTER( \
+	    "") " ORDER BY published_ts DESC, article_id DESC"
+#define MATCHES                                                                              \
+	" FROM articles_fts f JOIN articles a ON a.id = f.rowid WHERE articles_fts MATCH ?6" \
+	" AND " FILTER("a.") " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM tags WHERE"          \
+	                     " article_id = a.id AND tag = ?5))"
+#define SEARCH_IDS                                                       \
+	"SELECT a.id, f.rank AS rank, count(*) OVER () AS total" MATCHES \
 	" ORDER BY f.rank, a.published_ts DESC, a.id DESC LIMIT ?3 OFFSET ?4"
 
 enum stmt {
@@ -137,8 +136,8 @@ static const char *const sql[NSTMT] = {
     [S_COUNT_TAG] = "SELECT count(*) FROM tags WHERE tag = ?5 AND " FILTER(""),
     [S_COUNT_SEARCH] = "SELECT count(*)" MATCHES,
     [S_TOUCHED_AT] = "SELECT value FROM meta WHERE key = 'changed_at'",
-    [S_LATEST] = "SELECT published_ts FROM articles WHERE " FILTER("")
-                 " ORDER BY published_ts DESC LIMIT 1",
+    [S_LATEST] =
+        "SELECT published_ts FROM articles WHERE " FILTER("") " ORDER BY published_ts DESC LIMIT 1",
     [S_NEXT_AFTER] = "SELECT published_ts FROM articles WHERE status = ?1 AND published_ts > ?2"
                      " ORDER BY published_ts LIMIT 1",
     [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
@@ -504,8 +503,7 @@ static void page_statements(const struct store_page *p, enum stmt *list, enum st
 	*count = p->match ? S_COUNT_SEARCH : p->tag ? S_COUNT_TAG : S_COUNT;
 }
 
-static int count_rows(struct conn *c, enum stmt which, const struct store_page *p,
-                      unsigned *total)
+static int count_rows(struct conn *c, enum stmt which, const struct store_page *p, unsigned *total)
 {
 	sqlite3_stmt *st = stmt(c, which);
 	if (!st)
@@ -521,8 +519,7 @@ static int count_rows(struct conn *c, enum stmt which, const struct store_page *
 	return ret;
 }
 
-static int sq_list(struct store_engine *base, const struct store_page *p,
-                   struct article_list *out)
+static int sq_list(struct store_engine *base, const struct store_page *p, struct article_list *out)
 {
 	enum stmt list, count;
 	page_statements(p, &list, &count);

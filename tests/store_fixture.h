@@ -152,7 +152,7 @@ static inline struct store_query query(unsigned page, unsigned per_page)
 
 /* Lists with q and checks the total and the slugs in order ("a b c"; "" for none). */
 static inline void expect_list(struct store *s, const struct store_query *q, unsigned total,
-                        const char *slugs)
+                               const char *slugs)
 {
 	struct article_list l;
 	int rc = store_list(s, q, &l);

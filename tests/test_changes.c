@@ -108,7 +108,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_generation_and_poll, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_publication_in_the_second_of_a_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publication_in_the_second_of_a_lookup, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests_name("changes", tests, NULL, NULL);
 }

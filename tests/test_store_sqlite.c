@@ -29,7 +29,6 @@ static void expect_query(const char *path, const char *sql, const char *want)
 	free(got);
 }
 
-
 /* The child: create articles one by one and acknowledge each after store_create returned. */
 static void durability_child(const char *path, int ack)
 {
@@ -284,8 +283,6 @@ static void test_constraint_errors(void **state)
 	assert_int_equal(create(f->s, "{'title':'Odd','body':'x','slug':'odd'}", NULL), 0);
 	assert_int_equal(create(f->s, "{'title':'Odd','body':'x','slug':'odd'}", NULL), -EEXIST);
 }
-
-
 
 int main(void)
 {

@@ -1,0 +1,64 @@
+/* files.c - files from paths.static, sent from their descriptor. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "article.h"
+#include "changes.h"
+#include "config.h"
+#include "escape.h"
+#include "handlers.h"
+#include "hash.h"
+#include "log.h"
+#include "mem.h"
+#include "render.h"
+#include "rfc3339.h"
+#include "static.h"
+#include "store.h"
+
+static void serve_file(struct app *app, const struct request *req, const char *rel,
+                       struct response *resp)
+{
+	struct stat st;
+	int fd = static_open(app->cfg->static_dir, rel, &st);
+	if (fd < 0) {
+		answer_not_found(app, req, resp);
+		return;
+	}
+	/* http sends the bytes from the descriptor (sendfile): nothing is copied, and a file
+	 * cut short while it is sent ends the connection instead of passing as complete */
+	resp->fd = fd;
+	resp->fd_size = (size_t)st.st_size;
+	resp->tag = files_tag(&st);
+	resp->content_type = static_content_type(rel);
+	resp->cacheable = true;
+	resp->last_modified = st.st_mtime;
+}
+
+void files_static(struct app *app, const struct request *req, const char *rel,
+                          struct response *resp)
+{
+	serve_file(app, req, rel, resp);
+}
+
+void files_root(struct app *app, const struct request *req, const char *arg,
+                             struct response *resp)
+{
+	(void)arg;
+	serve_file(app, req, req->path + 1, resp);
+}
+
+/* What identifies a file's bytes without reading them: device, inode, size, modification. */
+uint64_t files_tag(const struct stat *st)
+{
+	uint64_t id[5] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+	                  (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec};
+	return hash_bytes(HASH_SEED, id, sizeof(id));
+}

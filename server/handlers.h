@@ -1,0 +1,95 @@
+/* handlers.h - between the route table (routes.c) and the handlers behind it (page.c, api.c,
+ * feed.c, files.c): the handlers, and the answers and readings they all share. */
+#ifndef GAZETTE_HANDLERS_H
+#define GAZETTE_HANDLERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "article.h"
+#include "routes.h"
+
+#define JSON_TYPE "application/json; charset=utf-8"
+#define HTML_TYPE "text/html; charset=utf-8"
+#define XML_TYPE  "application/xml; charset=utf-8"
+
+/* A handler answers req into resp; arg is what its pattern's '*' captured (else NULL). */
+typedef void (*handler_fn)(struct app *app, const struct request *req, const char *arg,
+                           struct response *resp);
+
+/* page.c */
+void page_front(struct app *app, const struct request *req, const char *arg,
+                struct response *resp);
+void page_tag(struct app *app, const struct request *req, const char *tag, struct response *resp);
+void page_search(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
+void page_article(struct app *app, const struct request *req, const char *slug,
+                  struct response *resp);
+/* feed.c */
+void feed_atom(struct app *app, const struct request *req, const char *arg, struct response *resp);
+void feed_sitemap(struct app *app, const struct request *req, const char *arg,
+                  struct response *resp);
+void feed_news_sitemap(struct app *app, const struct request *req, const char *arg,
+                       struct response *resp);
+/* files.c */
+void files_static(struct app *app, const struct request *req, const char *rel,
+                  struct response *resp);
+void files_root(struct app *app, const struct request *req, const char *arg,
+                struct response *resp);
+/* What identifies a file's bytes without reading them (for its ETag and its cache key). */
+uint64_t files_tag(const struct stat *st);
+/* api.c */
+void api_healthz(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
+void api_articles(struct app *app, const struct request *req, const char *arg,
+                  struct response *resp);
+void api_article(struct app *app, const struct request *req, const char *slug,
+                 struct response *resp);
+
+/* --- answers (routes.c): one writer per format --- */
+
+/* value as the JSON body (the reference is taken); a value that cannot be written is a 500. */
+void answer_json(struct response *resp, unsigned status, json_t *value);
+void answer_json_errorf(struct response *resp, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The error page of the templates (a bare one if they fail), never cached. */
+void answer_page_error(const struct app *app, struct response *resp, unsigned status,
+                       const char *message);
+/* An error in the request's own format: JSON under /api/ and /healthz, the page elsewhere. */
+void answer_error(const struct app *app, const struct request *req, struct response *resp,
+                  unsigned status, const char *message);
+void answer_not_found(const struct app *app, const struct request *req, struct response *resp);
+/* What a negative store result means to a client: one errno, one status, everywhere. */
+void answer_store_failed(const struct app *app, const struct request *req,
+                         struct response *resp, int rc);
+/* A page rendered into resp (rc 0), or a logged 500 (err says why); frees err. */
+void answer_rendered(const struct app *app, const struct request *req, struct response *resp,
+                     int rc, struct buf *err);
+
+/* --- readings --- */
+
+int64_t handler_now(void);
+/* ?page: a positive number; missing is 1; anything else 0. */
+unsigned request_page(const struct request *req);
+bool text_is_utf8(const char *s);
+/* The number of pages of total items, at least 1. */
+unsigned count_pages(unsigned total, unsigned per_page);
+
+/* --- Last-Modified: from content, never from the clock (SPEC §5) --- */
+
+/* When a record last changed as a reader sees it. */
+int64_t content_shown_since(const struct article *a, int64_t now);
+/* When a listing last changed: the store's content, or the templates that draw it. */
+int64_t content_listing_changed(const struct app *app, int64_t store_changed);
+/* store_changed_at, or false with resp filled. */
+bool content_changed_at(const struct app *app, const struct request *req, struct response *resp,
+                        int64_t now, int64_t *out);
+
+static inline int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+#endif
