@@ -23,8 +23,7 @@
 #include "static.h"
 #include "store.h"
 
-void api_healthz(struct app *app, const struct request *req, const char *arg,
-                           struct response *resp)
+void api_healthz(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
 	int64_t n = store_count_public(app->store, handler_now(), changes_generation(app->changes));
@@ -65,7 +64,8 @@ static void list_articles(struct app *app, const struct request *req, struct res
 		char *end;
 		unsigned long v = strtoul(pp, &end, 10);
 		if (*pp < '0' || *pp > '9' || *end || v < 1 || v > 100) {
-			answer_json_error(resp, 400, "per_page: must be a whole number from 1 to 100");
+			answer_json_error(resp, 400,
+			                  "per_page: must be a whole number from 1 to 100");
 			return;
 		}
 		per_page = (unsigned)v;
@@ -77,7 +77,8 @@ static void list_articles(struct app *app, const struct request *req, struct res
 		return;
 	}
 	if (q && store_words_beyond(q, STORE_SEARCH_WORDS)) {
-		answer_json_errorf(resp, 400, "q: at most %d words are searched", STORE_SEARCH_WORDS);
+		answer_json_errorf(resp, 400, "q: at most %d words are searched",
+		                   STORE_SEARCH_WORDS);
 		return;
 	}
 	int64_t now = handler_now(), changed;
@@ -108,9 +109,9 @@ static void list_articles(struct app *app, const struct request *req, struct res
 		json_array_append_new(items,
 		                      article_to_json(&list.items[i], app->cfg->base_url, false));
 	answer_json(resp, 200,
-	          json_pack("{s:o, s:i, s:i, s:i, s:i}", "articles", items, "page", (int)page,
-	                    "per_page", (int)per_page, "total", (int)list.total, "pages",
-	                    (int)count_pages(list.total, per_page)));
+	            json_pack("{s:o, s:i, s:i, s:i, s:i}", "articles", items, "page", (int)page,
+	                      "per_page", (int)per_page, "total", (int)list.total, "pages",
+	                      (int)count_pages(list.total, per_page)));
 	resp->cacheable = !all && resp->status == 200;
 	resp->last_modified = (time_t)changed;
 	article_list_cleanup(&list);
@@ -129,7 +130,7 @@ static int read_article(const struct request *req, struct response *resp, struct
 	json_t *in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!in) {
 		answer_json_errorf(resp, 400, "malformed JSON at line %d, column %d: %s", jerr.line,
-		            jerr.column, jerr.text);
+		                   jerr.column, jerr.text);
 		return -1;
 	}
 	struct article_error aerr;
@@ -177,7 +178,7 @@ static void create_article(struct app *app, const struct request *req, struct re
 }
 
 void api_articles(struct app *app, const struct request *req, const char *arg,
-                                struct response *resp)
+                  struct response *resp)
 {
 	(void)arg;
 	if (req->method == HTTP_POST)
@@ -187,7 +188,7 @@ void api_articles(struct app *app, const struct request *req, const char *arg,
 }
 
 static void get_article(struct app *app, const struct request *req, const char *slug,
-                    struct response *resp)
+                        struct response *resp)
 {
 	int all = status_param(req, resp);
 	if (all < 0)
@@ -207,7 +208,7 @@ static void get_article(struct app *app, const struct request *req, const char *
 }
 
 void api_article(struct app *app, const struct request *req, const char *slug,
-                               struct response *resp)
+                 struct response *resp)
 {
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
 		get_article(app, req, slug, resp);

@@ -23,28 +23,6 @@ void escape_html(struct buf *out, const char *s, size_t len)
 	buf_append(out, s + start, len - start);
 }
 
-void escape_attr(struct buf *out, const char *s, size_t len)
-{
-	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		const char *rep;
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		case '`': rep = "&#96;"; break;
-		case '=': rep = "&#61;"; break;
-		default: continue;
-		}
-		buf_append(out, s + start, i - start);
-		buf_puts(out, rep);
-		start = i + 1;
-	}
-	buf_append(out, s + start, len - start);
-}
-
 static bool unreserved(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -61,25 +39,6 @@ void escape_url(struct buf *out, const char *s, size_t len)
 		} else {
 			char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
 			buf_append(out, enc, 3);
-		}
-	}
-}
-
-void escape_xml(struct buf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		switch (c) {
-		case '&': buf_puts(out, "&amp;"); break;
-		case '<': buf_puts(out, "&lt;"); break;
-		case '>': buf_puts(out, "&gt;"); break;
-		case '"': buf_puts(out, "&quot;"); break;
-		case '\'': buf_puts(out, "&apos;"); break;
-		default:
-			/* XML 1.0 allows only tab, newline and carriage return below 0x20. */
-			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-				break;
-			buf_putc(out, (char)c);
 		}
 	}
 }

@@ -1,4 +1,4 @@
-/* escape.h - the escapes for HTML text, HTML attributes, URLs and XML, each on its own. */
+/* escape.h - the escapes for HTML (text and quoted attributes alike) and for URLs. */
 #ifndef GAZETTE_ESCAPE_H
 #define GAZETTE_ESCAPE_H
 
@@ -8,11 +8,7 @@
 
 /* HTML text and the Mustache default: & < > " ' become entities. */
 void escape_html(struct buf *out, const char *s, size_t len);
-/* Attribute values (quoted with "): also escapes backticks and '='. */
-void escape_attr(struct buf *out, const char *s, size_t len);
 /* One URL path segment or query value: everything but RFC 3986 unreserved is %XX. */
 void escape_url(struct buf *out, const char *s, size_t len);
-/* XML 1.0 character data: & < > " ' as entities, and characters XML forbids dropped. */
-void escape_xml(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -13,7 +13,6 @@
 #include "article.h"
 #include "changes.h"
 #include "config.h"
-#include "escape.h"
 #include "handlers.h"
 #include "hash.h"
 #include "log.h"
@@ -53,8 +52,19 @@ static bool public_list(struct app *app, const struct request *req, struct respo
 	return rc == 0;
 }
 
-void feed_atom(struct app *app, const struct request *req, const char *arg,
-                        struct response *resp)
+/* A document of its template over ctx (the reference is taken), as XML of content_type. */
+static void document(struct app *app, const struct request *req, struct response *resp,
+                     const char *name, json_t *ctx, const char *content_type, int64_t changed)
+{
+	struct buf err = BUF_INIT;
+	int rc = render_document(app->render, name, ctx, &resp->body, &err);
+	resp->content_type = content_type;
+	resp->cacheable = true;
+	resp->last_modified = (time_t)changed;
+	answer_rendered(app, req, resp, rc, &err);
+}
+
+void feed_atom(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
 	int64_t now = handler_now(), changed;
@@ -64,8 +74,6 @@ void feed_atom(struct app *app, const struct request *req, const char *arg,
 	int64_t updated = content_listing_changed(app, changed);
 	struct buf host = BUF_INIT;
 	base_host(app->cfg->base_url, &host);
-	struct buf b = BUF_INIT;
-	rfc3339_format_utc(&b, updated);
 	json_t *entries = json_array();
 	for (size_t i = 0; i < list.n; i++) {
 		const struct article *a = &list.items[i];
@@ -77,118 +85,73 @@ void feed_atom(struct app *app, const struct request *req, const char *arg,
 		free(id);
 		json_array_append_new(entries, e);
 	}
+	buf_cleanup(&host);
+	struct buf b = BUF_INIT;
+	rfc3339_format_utc(&b, updated);
 	char *feed_id = xasprintf("%s/", app->cfg->base_url);
-	json_t *ctx = json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:o}", "site", "title",
-	                        app->cfg->site_title, "description", app->cfg->site_description,
-	                        "language", app->cfg->site_language, "base_url", app->cfg->base_url,
-	                        "feed", "id", feed_id, "updated", buf_str(&b), "articles", entries);
+	json_t *ctx = json_pack("{s:{s:s, s:s}, s:o}", "feed", "id", feed_id, "updated",
+	                        buf_str(&b), "articles", entries);
 	free(feed_id);
 	buf_cleanup(&b);
-	buf_cleanup(&host);
-	struct buf err = BUF_INIT;
-	int rc = ctx ? render_feed(app->render, ctx, &resp->body, &err) : -1;
-	if (!ctx)
-		buf_puts(&err, "feed context: a value is not valid UTF-8");
-	resp->content_type = "application/atom+xml; charset=utf-8";
-	resp->cacheable = true;
-	resp->last_modified = (time_t)updated;
-	answer_rendered(app, req, resp, rc, &err);
+	document(app, req, resp, "feed", ctx, "application/atom+xml; charset=utf-8", updated);
 	article_list_cleanup(&list);
 }
 
-static void sitemap_url(struct buf *out, const char *base, const char *path, const char *lastmod)
+/* The records of list as the sitemaps show them (url, dates, title). */
+static json_t *sitemap_entries(const struct app *app, const struct article_list *list, size_t n)
 {
-	buf_puts(out, "<url><loc>");
-	escape_xml(out, base, strlen(base));
-	escape_xml(out, path, strlen(path));
-	buf_puts(out, "</loc>");
-	if (lastmod) {
-		buf_puts(out, "<lastmod>");
-		escape_xml(out, lastmod, strlen(lastmod));
-		buf_puts(out, "</lastmod>");
-	}
-	buf_puts(out, "</url>\n");
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items,
+		                      article_to_json(&list->items[i], app->cfg->base_url, false));
+	return items;
 }
 
 void feed_sitemap(struct app *app, const struct request *req, const char *arg,
-                           struct response *resp)
+                  struct response *resp)
 {
 	(void)arg;
 	int64_t now = handler_now(), changed;
 	struct article_list list;
 	if (!public_list(app, req, resp, SITEMAP_MAX, false, now, &list, &changed))
 		return;
-	struct buf *out = &resp->body;
-	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	              "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
 	int64_t newest = 0;
 	for (size_t i = 0; i < list.n; i++)
 		newest = max64(newest, content_shown_since(&list.items[i], now));
-	struct buf lm = BUF_INIT;
-	if (newest)
+	json_t *ctx = json_pack("{s:o}", "articles", sitemap_entries(app, &list, list.n));
+	if (newest) {
+		/* the front page changed when its newest story did */
+		struct buf lm = BUF_INIT;
 		rfc3339_format_utc(&lm, newest);
-	sitemap_url(out, app->cfg->base_url, "/", newest ? buf_str(&lm) : NULL);
-	buf_cleanup(&lm);
-	for (size_t i = 0; i < list.n; i++) {
-		char *path = xasprintf("/articles/%s", list.items[i].slug);
-		sitemap_url(out, app->cfg->base_url, path, list.items[i].updated_at);
-		free(path);
+		json_object_set_new(ctx, "lastmod", json_string(buf_str(&lm)));
+		buf_cleanup(&lm);
 	}
-	buf_puts(out, "</urlset>\n");
-	resp->content_type = XML_TYPE;
-	resp->cacheable = true;
-	resp->last_modified = (time_t)changed;
+	document(app, req, resp, "sitemap", ctx, XML_TYPE, changed);
 	article_list_cleanup(&list);
 }
 
 void feed_news_sitemap(struct app *app, const struct request *req, const char *arg,
-                                struct response *resp)
+                       struct response *resp)
 {
 	(void)arg;
 	int64_t now = handler_now(), changed;
 	struct article_list list;
 	if (!public_list(app, req, resp, NEWS_MAX, false, now, &list, &changed))
 		return;
-	struct buf *out = &resp->body;
-	buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	              "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" "
-	              "xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\n");
-	const char *site = app->cfg->site_title;
+	size_t shown = 0;
+	while (shown < list.n && list.items[shown].published_ts >= now - NEWS_WINDOW_S)
+		shown++;
+	/* newest first: the rest are older still. The first of them left the window at
+	 * published + 48 h, which changed the document without any write */
+	if (shown < list.n)
+		changed = max64(changed, list.items[shown].published_ts + NEWS_WINDOW_S);
+	/* Google's language codes are lower case (zh-cn) */
 	struct buf lang = BUF_INIT;
 	for (const char *p = app->cfg->site_language; *p; p++)
 		buf_putc(&lang, (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p));
-	size_t shown = 0;
-	for (size_t i = 0; i < list.n; i++) {
-		const struct article *a = &list.items[i];
-		if (a->published_ts < now - NEWS_WINDOW_S) {
-			/* newest first: the rest are older still. This one left the window at
-			 * published + 48 h, which changed the document without any write */
-			changed = max64(changed, a->published_ts + NEWS_WINDOW_S);
-			break;
-		}
-		shown++;
-		buf_puts(out, "<url><loc>");
-		escape_xml(out, app->cfg->base_url, strlen(app->cfg->base_url));
-		buf_puts(out, "/articles/");
-		escape_xml(out, a->slug, strlen(a->slug));
-		buf_puts(out, "</loc><news:news><news:publication><news:name>");
-		escape_xml(out, site, strlen(site));
-		buf_puts(out, "</news:name><news:language>");
-		escape_xml(out, lang.data, lang.len);
-		buf_puts(out, "</news:language></news:publication><news:publication_date>");
-		escape_xml(out, a->published_at, strlen(a->published_at));
-		buf_puts(out, "</news:publication_date><news:title>");
-		escape_xml(out, a->title, strlen(a->title));
-		buf_puts(out, "</news:title></news:news></url>\n");
-	}
-	/* the sitemaps.org schema wants at least one url in a urlset: with no news from the last
-	 * two days, the front page stands alone (news: elements are optional per url) */
-	if (!shown)
-		sitemap_url(out, app->cfg->base_url, "/", NULL);
-	buf_puts(out, "</urlset>\n");
+	json_t *ctx = json_pack("{s:o, s:s}", "articles", sitemap_entries(app, &list, shown),
+	                        "news_language", buf_str(&lang));
 	buf_cleanup(&lang);
-	resp->content_type = XML_TYPE;
-	resp->cacheable = true;
-	resp->last_modified = (time_t)changed;
+	document(app, req, resp, "news-sitemap", ctx, XML_TYPE, changed);
 	article_list_cleanup(&list);
 }

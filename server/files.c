@@ -43,13 +43,12 @@ static void serve_file(struct app *app, const struct request *req, const char *r
 }
 
 void files_static(struct app *app, const struct request *req, const char *rel,
-                          struct response *resp)
+                  struct response *resp)
 {
 	serve_file(app, req, rel, resp);
 }
 
-void files_root(struct app *app, const struct request *req, const char *arg,
-                             struct response *resp)
+void files_root(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
 	serve_file(app, req, req->path + 1, resp);

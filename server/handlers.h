@@ -20,8 +20,7 @@ typedef void (*handler_fn)(struct app *app, const struct request *req, const cha
                            struct response *resp);
 
 /* page.c */
-void page_front(struct app *app, const struct request *req, const char *arg,
-                struct response *resp);
+void page_front(struct app *app, const struct request *req, const char *arg, struct response *resp);
 void page_tag(struct app *app, const struct request *req, const char *tag, struct response *resp);
 void page_search(struct app *app, const struct request *req, const char *arg,
                  struct response *resp);
@@ -36,8 +35,7 @@ void feed_news_sitemap(struct app *app, const struct request *req, const char *a
 /* files.c */
 void files_static(struct app *app, const struct request *req, const char *rel,
                   struct response *resp);
-void files_root(struct app *app, const struct request *req, const char *arg,
-                struct response *resp);
+void files_root(struct app *app, const struct request *req, const char *arg, struct response *resp);
 /* What identifies a file's bytes without reading them (for its ETag and its cache key). */
 uint64_t files_tag(const struct stat *st);
 /* api.c */
@@ -62,8 +60,8 @@ void answer_error(const struct app *app, const struct request *req, struct respo
                   unsigned status, const char *message);
 void answer_not_found(const struct app *app, const struct request *req, struct response *resp);
 /* What a negative store result means to a client: one errno, one status, everywhere. */
-void answer_store_failed(const struct app *app, const struct request *req,
-                         struct response *resp, int rc);
+void answer_store_failed(const struct app *app, const struct request *req, struct response *resp,
+                         int rc);
 /* A page rendered into resp (rc 0), or a logged 500 (err says why); frees err. */
 void answer_rendered(const struct app *app, const struct request *req, struct response *resp,
                      int rc, struct buf *err);

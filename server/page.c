@@ -80,28 +80,27 @@ static void listing(struct app *app, const struct request *req, struct response 
 		else if (page > pages)
 			answer_page_error(app, resp, 404, "No such page");
 		else
-			answer_rendered(app, req, resp, render_tag(app->render, &l, &resp->body, &err),
-			          &err);
+			answer_rendered(app, req, resp,
+			                render_tag(app->render, &l, &resp->body, &err), &err);
 	} else if (list.total == 0 && page == 1) {
 		placeholder(app, req, resp, content_listing_changed(app, changed));
 	} else if (page > pages) {
 		answer_page_error(app, resp, 404, "No such page");
 	} else {
-		answer_rendered(app, req, resp, render_index(app->render, &l, &resp->body, &err), &err);
+		answer_rendered(app, req, resp, render_index(app->render, &l, &resp->body, &err),
+		                &err);
 	}
 	buf_cleanup(&err);
 	article_list_cleanup(&list);
 }
 
-void page_front(struct app *app, const struct request *req, const char *arg,
-                         struct response *resp)
+void page_front(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
 	listing(app, req, resp, NULL, NULL);
 }
 
-void page_tag(struct app *app, const struct request *req, const char *tag,
-                       struct response *resp)
+void page_tag(struct app *app, const struct request *req, const char *tag, struct response *resp)
 {
 	if (!article_slug_valid(tag) || strlen(tag) > ARTICLE_TAG_MAX) {
 		answer_page_error(app, resp, 404, "No stories with this tag");
@@ -110,8 +109,7 @@ void page_tag(struct app *app, const struct request *req, const char *tag,
 	listing(app, req, resp, tag, NULL);
 }
 
-void page_search(struct app *app, const struct request *req, const char *arg,
-                          struct response *resp)
+void page_search(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
 	const char *q = req->query(req, "q");
@@ -125,7 +123,7 @@ void page_search(struct app *app, const struct request *req, const char *arg,
 }
 
 void page_article(struct app *app, const struct request *req, const char *slug,
-                                struct response *resp)
+                  struct response *resp)
 {
 	if (!article_slug_valid(slug)) {
 		answer_not_found(app, req, resp);
@@ -145,7 +143,8 @@ void page_article(struct app *app, const struct request *req, const char *slug,
 	struct buf err = BUF_INIT;
 	resp->content_type = HTML_TYPE;
 	resp->cacheable = true;
-	resp->last_modified = (time_t)max64(content_shown_since(&a, now), render_changed_at(app->render));
+	resp->last_modified =
+	    (time_t)max64(content_shown_since(&a, now), render_changed_at(app->render));
 	answer_rendered(app, req, resp, render_article(app->render, &a, &resp->body, &err), &err);
 	article_cleanup(&a);
 }

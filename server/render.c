@@ -29,8 +29,8 @@ struct render {
 	_Atomic int64_t changed_at;
 };
 
-static const char *const required[] = {"layout", "index", "article", "placeholder",
-                                       "error",  "tag",   "search",  "feed"};
+static const char *const required[] = {"layout", "index", "article", "placeholder", "error", "tag",
+                                       "search", "feed",  "sitemap", "news-sitemap"};
 
 static struct tpl_ref *load(const struct config *cfg, struct buf *err)
 {
@@ -361,9 +361,12 @@ int render_search(struct render *r, const struct render_listing *l, struct buf *
 	return render_page(r, "search", ctx, out, err);
 }
 
-int render_feed(struct render *r, json_t *ctx, struct buf *out, struct buf *err)
+int render_document(struct render *r, const char *name, json_t *ctx, struct buf *out,
+                    struct buf *err)
 {
-	return render_page(r, "feed", ctx, out, err);
+	if (ctx)
+		json_object_set(ctx, "site", r->site);
+	return render_page(r, name, ctx, out, err);
 }
 
 int render_placeholder(struct render *r, struct buf *out, struct buf *err)

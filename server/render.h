@@ -42,8 +42,10 @@ int render_index(struct render *r, const struct render_listing *l, struct buf *o
 int render_tag(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err);
 int render_search(struct render *r, const struct render_listing *l, struct buf *out,
                   struct buf *err);
-/* The Atom feed from a context the caller built (the reference is taken). */
-int render_feed(struct render *r, json_t *ctx, struct buf *out, struct buf *err);
+/* A document of its own (the Atom feed "feed", "sitemap", "news-sitemap") from a context the
+ * caller built (the reference is taken; NULL is an error), with "site" added. */
+int render_document(struct render *r, const char *name, json_t *ctx, struct buf *out,
+                    struct buf *err);
 int render_placeholder(struct render *r, struct buf *out, struct buf *err);
 int render_error(struct render *r, unsigned status, const char *message, struct buf *out,
                  struct buf *err);
