@@ -215,6 +215,18 @@ class Server:
         raise AssertionError("no VmRSS for %d" % self.proc.pid)
 
 
+def post(s, body, want=201, **kw):
+    """POSTs an article to s with its token: the one helper every suite uses. With want (the
+    default 201) it checks the status and returns the record; with want=None it returns
+    (status, headers, JSON) for the caller to judge."""
+    st, h, data = s.json("POST", "/api/articles", body, auth=True, **kw)
+    if want is None:
+        return st, h, data
+    title = body.get("title", "") if isinstance(body, dict) else ""
+    eq(st, want, "create %r: %r" % (title[:40], data))
+    return data
+
+
 def instrumented(binary):
     """Whether the binary runs under valgrind or was built with a sanitizer: its memory use
     and its speed are then not the program's own."""
@@ -222,6 +234,104 @@ def instrumented(binary):
         return True
     out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     return "libasan" in out or "libubsan" in out
+
+
+# raw exchanges: what came back on one connection, parsed
+
+class Result:
+    """What came back on one connection: parsed responses and whether the server closed it."""
+
+    def __init__(self):
+        self.raw = b""
+        self.responses = []  # (status, headers with lower-case names, body)
+        self.closed = False
+        self.partial = False  # bytes after the last complete response
+        self.seconds = 0.0  # from the first byte sent to the end
+
+    def statuses(self):
+        return [r[0] for r in self.responses]
+
+    def __repr__(self):
+        return "statuses=%r closed=%r partial=%r raw=%r" % (
+            self.statuses(), self.closed, self.partial, self.raw[:300])
+
+
+def parse_responses(data):
+    """Splits a byte stream into complete HTTP/1.1 responses; returns (responses, leftover)."""
+    out = []
+    while data:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            break
+        head = data[:end].decode("latin-1").split("\r\n")
+        parts = head[0].split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            break
+        status = int(parts[1])
+        headers = {}
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        rest = data[end + 4:]
+        if 100 <= status < 200 or status in (204, 304):
+            length = 0
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+        else:
+            break  # framed by close: only complete when the stream ends
+        if len(rest) < length:
+            break
+        out.append((status, headers, rest[:length]))
+        data = rest[length:]
+    return out, data
+
+
+def exchange(s, data, want=1, grace=0.5, timeout=5.0, pieces=None, delay=0.0):
+    """Sends data (or each of pieces with delay between) on a new socket and reads until the
+    server closes, or `want` final responses are complete and nothing more came for `grace`
+    seconds, or timeout."""
+    res = Result()
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    start = time.time()
+    try:
+        try:
+            for piece in pieces or [data]:
+                sock.sendall(piece)
+                if delay:
+                    time.sleep(delay)
+        except (BrokenPipeError, ConnectionResetError):
+            res.closed = True  # the server gave up on the request before it was all sent
+        last = time.time()
+        while True:
+            resps, left = parse_responses(res.raw)
+            final = [r for r in resps if r[0] >= 200]
+            limit = start + timeout
+            if len(final) >= want and not left:
+                limit = min(limit, last + grace)
+            now = time.time()
+            if now >= limit:
+                break
+            sock.settimeout(limit - now)
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                res.closed = True
+                break
+            if not chunk:
+                res.closed = True
+                break
+            res.raw += chunk
+            last = time.time()
+    finally:
+        sock.close()
+    resps, left = parse_responses(res.raw)
+    res.responses = [r for r in resps if r[0] >= 200]
+    res.partial = bool(left)
+    res.seconds = time.time() - start
+    return res
 
 
 def server_test(binary, fn, **kw):

@@ -43,7 +43,7 @@ import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from harness import Server, check, eq, instrumented, run, server_test
+from harness import Server, check, eq, exchange, instrumented, post, run, server_test
 from seed import SEED, SEED_SLUG
 
 BINARY = sys.argv[1]
@@ -54,11 +54,6 @@ SLOWHTTPTEST = "/usr/bin/slowhttptest"
 def with_server(fn, **kw):
     return server_test(BINARY, fn, **kw)
 
-
-def post(s, body, **kw):
-    st, h, b = s.json("POST", "/api/articles", body, auth=True, **kw)
-    eq(st, 201, b)
-    return b
 
 
 def cache_log(s):
@@ -74,28 +69,10 @@ def get_line(path, extra=b""):
     return b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n"
 
 
-def exchange(s, data, timeout=5.0):
-    """Sends data on a new connection; returns (bytes received, closed by the server, seconds)."""
-    sock = socket.create_connection(("127.0.0.1", s.port), timeout=timeout)
-    start = time.time()
-    out, closed = b"", False
-    try:
-        sock.sendall(data)
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                closed = True
-                break
-            if not chunk:
-                closed = True
-                break
-            out += chunk
-    finally:
-        sock.close()
-    return out, closed, time.time() - start
+def send(s, data, timeout=5.0):
+    """One request on a new connection (harness.exchange): (bytes back, closed, seconds)."""
+    res = exchange(s, data, grace=1.0, timeout=timeout)
+    return res.raw, res.closed, res.seconds
 
 
 def status_of(raw):
@@ -241,7 +218,7 @@ def query_budget():
 def refused_from_the_header(s):
     # a write without a token, a huge body announced and none sent: 401 at once, closed
     for headers, want in ((b"", 401), (b"Authorization: Bearer wrong\r\n", 401)):
-        raw, closed, took = exchange(
+        raw, closed, took = send(
             s, b"POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
             headers + b"Content-Length: 50000000\r\n\r\n", timeout=5)
         eq(status_of(raw), want, raw[:200])
@@ -298,20 +275,13 @@ def slow_body():
         print("# a header dribbled 4 bytes a second was cut after %.1f s" % closed)
         # a body that keeps up is read in full
         body = json.dumps({"title": "Steady", "body": "y" * 3000}).encode()
-        sock = socket.create_connection(("127.0.0.1", s.port), timeout=20)
-        sock.sendall(b"POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                     b"\r\nAuthorization: Bearer test-token\r\nConnection: close\r\n"
-                     b"Content-Length: %d\r\n\r\n" % len(body))
-        for i in range(0, len(body), 1000):
-            sock.sendall(body[i:i + 1000])
-            time.sleep(0.3)
-        out = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        sock.close()
+        head = (b"POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                b"\r\nAuthorization: Bearer test-token\r\nConnection: close\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        res = exchange(s, None, pieces=[head] + [body[i:i + 1000]
+                                               for i in range(0, len(body), 1000)],
+                       delay=0.3, timeout=20)
+        out = res.raw
         eq(status_of(out), 201, out[:200])
         eq(s.stop(), 0)
     finally:
@@ -392,7 +362,7 @@ def fifo_and_big_file(s):
     static = os.path.join(s.dir, "static")
     os.mkfifo(os.path.join(static, "pipe.css"))
     for path in ("/static/pipe.css", "/static/pipe.css", "/static/pipe.css"):
-        raw, _, took = exchange(s, get_line(path, b"Connection: close\r\n"), timeout=5)
+        raw, _, took = send(s, get_line(path, b"Connection: close\r\n"), timeout=5)
         eq(status_of(raw), 404, raw[:100])
         check(took < 3, "a FIFO took %.1f s" % took)
     eq(s.get("/healthz")[0], 200, "no thread is stuck on the FIFO")
@@ -470,22 +440,22 @@ def framing(s):
         (b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     ]
     for data, want in cases:
-        raw, closed, took = exchange(s, data, timeout=4)
+        raw, closed, took = send(s, data, timeout=4)
         eq(status_of(raw), want, "%r -> %r" % (data, raw[:120]))
         check(closed and took < 3, "%r: closed %r after %.1f s" % (data, closed, took))
         err = json.loads(body_of(raw))["error"]
         eq(err["status"], want)
         eq(s.get("/healthz")[0], 200)
     # HTTP/1.0 needs no Host
-    raw, _, _ = exchange(s, b"GET /healthz HTTP/1.0\r\n\r\n")
+    raw, _, _ = send(s, b"GET /healthz HTTP/1.0\r\n\r\n")
     eq(status_of(raw), 200)
     # too many query arguments: 414 with a body, not a silent close
     for n in (65, 500, 1000):
         q = "&".join("a%d=1" % i for i in range(n))
-        raw, _, _ = exchange(s, get_line("/search?" + q, b"Connection: close\r\n"))
+        raw, _, _ = send(s, get_line("/search?" + q, b"Connection: close\r\n"))
         eq(status_of(raw), 414, "%d arguments: %r" % (n, raw[:100]))
         eq(json.loads(body_of(raw))["error"]["status"], 414)
-    raw, _, _ = exchange(s, get_line("/api/articles?" + "&".join("x%d=1" % i for i in range(60)),
+    raw, _, _ = send(s, get_line("/api/articles?" + "&".join("x%d=1" % i for i in range(60)),
                                      b"Connection: close\r\n"))
     eq(status_of(raw), 200, "60 arguments are fine")
 

@@ -8,7 +8,7 @@ import urllib.parse
 import xml.dom.minidom
 import xml.etree.ElementTree as ET
 
-from harness import Server, check, eq, run, server_test
+from harness import post, Server, check, eq, run, server_test
 from seed import SEED, SEED_SLUG
 
 BINARY = sys.argv[1]
@@ -59,11 +59,6 @@ def with_server(fn):
     return server_test(BINARY, fn, config={"site": {"title": SITE_TITLE, "language": "en-GB",
                                                     "description": "Fair & <balanced>"}})
 
-
-def post(s, body):
-    st, _, a = s.json("POST", "/api/articles", body, auth=True)
-    eq(st, 201, "create %r: %r" % (body.get("title", "")[:40], a))
-    return a
 
 
 def fetch_xml(s, path, content_type):

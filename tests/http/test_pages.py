@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.parse
 
-from harness import Server, check, eq, run, server_test
+from harness import post, Server, check, eq, run, server_test
 from seed import SEED, SEED_PARAGRAPHS, SEED_SLUG
 
 BINARY = sys.argv[1]
@@ -18,11 +18,6 @@ BINARY = sys.argv[1]
 def with_server(fn, **kw):
     return server_test(BINARY, fn, **kw)
 
-
-def post(s, body):
-    st, _, a = s.json("POST", "/api/articles", body, auth=True)
-    eq(st, 201, "create %r" % body.get("title"))
-    return a
 
 
 def text(html):
