@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "fuzz.h"
+#include "http_parse.h"
 #include "log.h"
 #include "mem.h"
 #include "render.h"
@@ -29,7 +30,8 @@
  * The input is "METHOD target\nName: value\n...\n\nbody": the target is split at its first
  * '?', the path and the query are percent-decoded as libmicrohttpd does ('+' is a space only
  * in the query), and a target holding "%00" or a NUL byte before the body never reaches the
- * routes (http and libmicrohttpd answer 400).
+ * routes (http and libmicrohttpd answer 400); nor does a request http_parse's framing rules
+ * refuse. The header values go through the same parsers http runs on them.
  */
 
 #define TOKEN      "fuzz-token"
@@ -292,6 +294,25 @@ static bool parse_request(struct fuzz_request *f, const char *data, size_t size,
 		}
 		p = next;
 	}
+	/* what http refuses before any route sees it, decided by the same parsers */
+	struct http_framing fr;
+	memset(&fr, 0, sizeof(fr));
+	for (size_t i = 0; i < f->nheaders; i++)
+		http_framing_add(&fr, f->headers[i].name, f->headers[i].value);
+	const char *why;
+	if (http_framing_check(&fr, false, &why) != 0 ||
+	    f->nquery > 64) /* no version: no Host rule */
+		return false;
+	/* and the conditional-request parsers http runs on every cached answer */
+	const char *inm = lookup(f->headers, f->nheaders, "If-None-Match", true);
+	const char *ims = lookup(f->headers, f->nheaders, "If-Modified-Since", true);
+	const char *ae = lookup(f->headers, f->nheaders, "Accept-Encoding", true);
+	time_t t;
+	if (inm)
+		(void)http_etag_match(inm, "\"0123456789abcdef\"");
+	if (ims)
+		(void)http_date_parse(ims, &t);
+	(void)http_accepts_gzip(ae);
 	/* exactly the body's bytes, so a read past its end is caught */
 	size_t blen = (size_t)(end - p);
 	*body = xmalloc(blen ? blen : 1);
