@@ -580,34 +580,32 @@ static int sq_plan(struct store_engine *base, const struct store_page *p, struct
 	return ret;
 }
 
-static int64_t sq_count(struct store_engine *base, const struct store_filter *f)
+/* The one integer a reader's statement which gives for filter f (0 for no row). */
+static int64_t filtered_int(struct store_engine *base, enum stmt which,
+                            const struct store_filter *f)
 {
 	struct conn *c = reader_get(engine(base));
-	sqlite3_stmt *st = stmt(c, S_COUNT);
-	if (st)
+	sqlite3_stmt *st = stmt(c, which);
+	if (st && f)
 		bind_filter(st, f);
-	int64_t n = one_int(c, st, 0, "count");
+	int64_t v = one_int(c, st, 0, sql[which]);
 	conn_put(c);
-	return n;
+	return v;
+}
+
+static int64_t sq_count(struct store_engine *base, const struct store_filter *f)
+{
+	return filtered_int(base, S_COUNT, f);
 }
 
 static int64_t sq_touched_at(struct store_engine *base)
 {
-	struct conn *c = reader_get(engine(base));
-	int64_t t = one_int(c, stmt(c, S_TOUCHED_AT), 0, "touched at");
-	conn_put(c);
-	return t;
+	return filtered_int(base, S_TOUCHED_AT, NULL);
 }
 
 static int64_t sq_latest(struct store_engine *base, const struct store_filter *f)
 {
-	struct conn *c = reader_get(engine(base));
-	sqlite3_stmt *st = stmt(c, S_LATEST);
-	if (st)
-		bind_filter(st, f);
-	int64_t t = one_int(c, st, 0, "latest");
-	conn_put(c);
-	return t;
+	return filtered_int(base, S_LATEST, f);
 }
 
 static int sq_export(struct store_engine *base, struct article_list *out)
