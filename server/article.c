@@ -413,8 +413,11 @@ static int read_only_fields(const json_t *in, enum article_mode mode, struct art
 {
 	json_t *id = json_object_get(in, "id");
 	if (id && !json_is_null(id)) {
-		if (!json_is_integer(id) || json_integer_value(id) < 1)
-			return fail(err, "id", "must be a positive integer");
+		/* at most 2^53 - 1: every JSON reader holds it exactly, and a new id (the
+		 * largest plus one) can never overflow */
+		if (!json_is_integer(id) || json_integer_value(id) < 1 ||
+		    json_integer_value(id) > ARTICLE_ID_MAX)
+			return fail(err, "id", "must be a whole number from 1 to 9007199254740991");
 		if (mode == ARTICLE_IMPORT)
 			a->id = json_integer_value(id);
 	}
@@ -555,12 +558,22 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 	return read_tags(in, a, err);
 }
 
+char *article_path(const struct article *a)
+{
+	return xasprintf("/articles/%s", a->slug);
+}
+
+char *article_url(const struct article *a, const char *base_url)
+{
+	return xasprintf("%s/articles/%s", base_url, a->slug);
+}
+
 json_t *article_to_json(const struct article *a, const char *base_url, bool with_body)
 {
 	json_t *tags = json_array();
 	for (size_t i = 0; i < a->ntags; i++)
 		json_array_append_new(tags, json_string(a->tags[i]));
-	char *url = xasprintf("%s/articles/%s", base_url, a->slug);
+	char *url = article_url(a, base_url);
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer(a->id));
 	json_object_set_new(o, "slug", json_string(a->slug));

@@ -16,6 +16,7 @@
 #define ARTICLE_PERSON_MAX  200
 #define ARTICLE_TAGS_MAX    20
 #define ARTICLE_TAG_MAX     50
+#define ARTICLE_ID_MAX      9007199254740991LL /* 2^53 - 1 */
 
 /* One record. Strings are owned by the record and never NULL once filled. */
 struct article {
@@ -62,6 +63,10 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 /* The record as the API shows it (SPEC §4 output): adds id and url; with_body false leaves
  * out body and body_html (for lists). Returns a new reference. */
 json_t *article_to_json(const struct article *a, const char *base_url, bool with_body);
+
+/* Where a story's page is: "/articles/<slug>", and with base_url before it. Free the result. */
+char *article_path(const struct article *a);
+char *article_url(const struct article *a, const char *base_url);
 
 /* Whether s is a valid slug: [a-z0-9]+(-[a-z0-9]+)*, at most 120 characters. */
 bool article_slug_valid(const char *s);

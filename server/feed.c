@@ -100,10 +100,16 @@ void feed_atom(struct app *app, const struct request *req, const char *arg, stru
 /* The records of list as the sitemaps show them (url, dates, title). */
 static json_t *sitemap_entries(const struct app *app, const struct article_list *list, size_t n)
 {
+	/* only what the sitemaps show: one holds up to 50,000 records */
 	json_t *items = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items,
-		                      article_to_json(&list->items[i], app->cfg->base_url, false));
+	for (size_t i = 0; i < n; i++) {
+		const struct article *a = &list->items[i];
+		char *url = article_url(a, app->cfg->base_url);
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s}", "url", url,
+		                                       "updated_at", a->updated_at, "published_at",
+		                                       a->published_at, "title", a->title));
+		free(url);
+	}
 	return items;
 }
 
@@ -126,7 +132,7 @@ void feed_sitemap(struct app *app, const struct request *req, const char *arg,
 		json_object_set_new(ctx, "lastmod", json_string(buf_str(&lm)));
 		buf_cleanup(&lm);
 	}
-	document(app, req, resp, "sitemap", ctx, XML_TYPE, changed);
+	document(app, req, resp, "sitemap", ctx, XML_TYPE, content_listing_changed(app, changed));
 	article_list_cleanup(&list);
 }
 
@@ -152,6 +158,7 @@ void feed_news_sitemap(struct app *app, const struct request *req, const char *a
 	json_t *ctx = json_pack("{s:o, s:s}", "articles", sitemap_entries(app, &list, shown),
 	                        "news_language", buf_str(&lang));
 	buf_cleanup(&lang);
-	document(app, req, resp, "news-sitemap", ctx, XML_TYPE, changed);
+	document(app, req, resp, "news-sitemap", ctx, XML_TYPE,
+	         content_listing_changed(app, changed));
 	article_list_cleanup(&list);
 }

@@ -192,7 +192,7 @@ static json_t *tag_links(const struct article *a)
 static json_t *article_context(const struct config *cfg, const struct article *a, bool with_body)
 {
 	json_t *o = article_to_json(a, cfg->base_url, with_body);
-	char *path = xasprintf("/articles/%s", a->slug);
+	char *path = article_path(a);
 	json_object_set_new(o, "path", json_string(path));
 	free(path);
 	json_object_set_new(o, "date", date_string(cfg, a->published_ts));
@@ -235,7 +235,7 @@ static int render_page(struct render *r, const char *name, json_t *ctx, struct b
 void render_jsonld(const struct config *cfg, const struct article *a, struct buf *out)
 {
 	const char *who = *a->author ? a->author : a->editor;
-	char *url = xasprintf("%s/articles/%s", cfg->base_url, a->slug);
+	char *url = article_url(a, cfg->base_url);
 	json_t *ld = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "@context",
 	                       "https://schema.org", "@type", "NewsArticle", "headline", a->title,
 	                       "description", a->summary, "datePublished", a->published_at,
@@ -271,7 +271,7 @@ void render_jsonld(const struct config *cfg, const struct article *a, struct buf
 
 int render_article(struct render *r, const struct article *a, struct buf *out, struct buf *err)
 {
-	char *path = xasprintf("/articles/%s", a->slug);
+	char *path = article_path(a);
 	json_t *ctx = page_context(r, a->title, a->summary, path);
 	free(path);
 	json_object_set_new(ctx, "article", article_context(r->cfg, a, true));

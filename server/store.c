@@ -174,8 +174,7 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 		buf_cleanup(&fts);
 		return ret;
 	}
-	if (s->limits.budget_ms)
-		p.deadline_ms = store_clock_ms() + s->limits.budget_ms;
+	p.budget_ms = s->limits.budget_ms;
 	ret = s->e->ops->list(s->e, &p, out);
 	if (gate)
 		gate_leave(gate);
@@ -224,14 +223,8 @@ int64_t store_count_public(struct store *s, int64_t now, uint64_t generation)
 int64_t store_changed_at(struct store *s, int64_t now)
 {
 	/* the last write, or the last moment a scheduled story became public */
-	int64_t written = s->e->ops->touched_at(s->e);
-	if (written < 0)
-		return written;
 	struct store_filter f = visible(true, now);
-	int64_t published = s->e->ops->latest(s->e, &f);
-	if (published < 0)
-		return published;
-	return written > published ? written : published;
+	return s->e->ops->changed_at(s->e, &f);
 }
 
 int store_export(struct store *s, struct article_list *out)

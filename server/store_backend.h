@@ -24,8 +24,8 @@ struct store_page {
 	const char *match; /* the engine's full-text query, words quoted; NULL: no search */
 	unsigned limit, offset;
 	bool with_body;
-	int64_t
-	    deadline_ms; /* CLOCK_MONOTONIC ms past which the read stops (-ETIMEDOUT); 0: none */
+	/* how long the read may run once it has a connection (past it: -ETIMEDOUT); 0: no bound */
+	unsigned budget_ms;
 };
 
 struct store_engine;
@@ -49,10 +49,9 @@ struct store_ops {
 	int64_t (*count)(struct store_engine *e, const struct store_filter *f);
 	/* Every record, by id, with bodies. */
 	int (*export)(struct store_engine *e, struct article_list *out);
-	/* The time the last transaction gave touch (0 when none ever did). */
-	int64_t (*touched_at)(struct store_engine *e);
-	/* The latest published_ts within f, 0 when none. */
-	int64_t (*latest)(struct store_engine *e, const struct store_filter *f);
+	/* From one snapshot, the later of the time the last transaction gave touch and the
+	 * latest published_ts within f (0 when neither is). */
+	int64_t (*changed_at)(struct store_engine *e, const struct store_filter *f);
 	/* The earliest published_ts after after among records of status, INT64_MAX when none. */
 	int64_t (*next_after)(struct store_engine *e, const char *status, int64_t after);
 	/* A number that changes when another process or instance commits. */
@@ -85,8 +84,5 @@ struct store_engine {
 /* The SQLite engine (store_sqlite.c): the file at path, created and migrated as needed, with
  * nreaders reading connections. NULL with a message in err. */
 struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err);
-
-/* Monotonic milliseconds, the clock of store_page.deadline_ms. */
-int64_t store_clock_ms(void);
 
 #endif

@@ -105,8 +105,7 @@ enum stmt {
 	S_COUNT,
 	S_COUNT_TAG,
 	S_COUNT_SEARCH,
-	S_TOUCHED_AT,
-	S_LATEST,
+	S_CHANGED_AT,
 	S_NEXT_AFTER,
 	S_EXPORT,
 	S_SLUG_ID,
@@ -135,9 +134,9 @@ static const char *const sql[NSTMT] = {
     [S_COUNT] = "SELECT count(*) FROM articles WHERE " FILTER(""),
     [S_COUNT_TAG] = "SELECT count(*) FROM tags WHERE tag = ?5 AND " FILTER(""),
     [S_COUNT_SEARCH] = "SELECT count(*)" MATCHES,
-    [S_TOUCHED_AT] = "SELECT value FROM meta WHERE key = 'changed_at'",
-    [S_LATEST] =
-        "SELECT published_ts FROM articles WHERE " FILTER("") " ORDER BY published_ts DESC LIMIT 1",
+    [S_CHANGED_AT] = "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'changed_at'), 0),"
+                     " coalesce((SELECT published_ts FROM articles WHERE " FILTER(
+                         "") " ORDER BY published_ts DESC LIMIT 1), 0))",
     [S_NEXT_AFTER] = "SELECT published_ts FROM articles WHERE status = ?1 AND published_ts > ?2"
                      " ORDER BY published_ts LIMIT 1",
     [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
@@ -220,7 +219,7 @@ static int db_error(struct conn *c, int rc, const char *what)
 	return error_code(rc);
 }
 
-int64_t store_clock_ms(void)
+static int64_t clock_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -232,7 +231,7 @@ int64_t store_clock_ms(void)
 static int on_progress(void *arg)
 {
 	struct conn *c = arg;
-	if (c->deadline_ms && store_clock_ms() > c->deadline_ms) {
+	if (c->deadline_ms && clock_ms() > c->deadline_ms) {
 		c->interrupted = true;
 		return 1;
 	}
@@ -525,7 +524,8 @@ static int sq_list(struct store_engine *base, const struct store_page *p, struct
 	page_statements(p, &list, &count);
 	struct conn *c = reader_get(engine(base));
 	c->interrupted = false;
-	c->deadline_ms = p->deadline_ms;
+	/* the budget counts from here: a read waiting for a connection has not begun */
+	c->deadline_ms = p->budget_ms ? clock_ms() + p->budget_ms : 0;
 	/* count and rows from one snapshot, so total always agrees with the rows */
 	bool in_txn = exec_simple(c, S_BEGIN_READ) == 0;
 	int ret = 0;
@@ -586,7 +586,7 @@ static int64_t filtered_int(struct store_engine *base, enum stmt which,
 {
 	struct conn *c = reader_get(engine(base));
 	sqlite3_stmt *st = stmt(c, which);
-	if (st && f)
+	if (st)
 		bind_filter(st, f);
 	int64_t v = one_int(c, st, 0, sql[which]);
 	conn_put(c);
@@ -598,14 +598,9 @@ static int64_t sq_count(struct store_engine *base, const struct store_filter *f)
 	return filtered_int(base, S_COUNT, f);
 }
 
-static int64_t sq_touched_at(struct store_engine *base)
+static int64_t sq_changed_at(struct store_engine *base, const struct store_filter *f)
 {
-	return filtered_int(base, S_TOUCHED_AT, NULL);
-}
-
-static int64_t sq_latest(struct store_engine *base, const struct store_filter *f)
-{
-	return filtered_int(base, S_LATEST, f);
+	return filtered_int(base, S_CHANGED_AT, f);
 }
 
 static int sq_export(struct store_engine *base, struct article_list *out)
@@ -869,8 +864,7 @@ static const struct store_ops sqlite_ops = {
     .plan = sq_plan,
     .count = sq_count,
     .export = sq_export,
-    .touched_at = sq_touched_at,
-    .latest = sq_latest,
+    .changed_at = sq_changed_at,
     .next_after = sq_next_after,
     .external_version = sq_external_version,
     .begin = sq_begin,

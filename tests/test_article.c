@@ -84,6 +84,7 @@ static const struct rule rules[] = {
      ARTICLE_API, NULL},
     {"{'title':'Hello','body':'Text','id':7,'created_at':'2023-01-12T14:33:00+08:00'}",
      ARTICLE_IMPORT, NULL},
+    {"{'title':'Hello','body':'Text','id':9007199254740991}", ARTICLE_IMPORT, NULL},
 
     /* not an object */
     {"[]", ARTICLE_API, ""},
@@ -185,6 +186,9 @@ static const struct rule rules[] = {
     {"{'title':'Hello','body':'Text','id':0}", ARTICLE_IMPORT, "id"},
     {"{'title':'Hello','body':'Text','id':-3}", ARTICLE_IMPORT, "id"},
     {"{'title':'Hello','body':'Text','id':1.5}", ARTICLE_IMPORT, "id"},
+    /* past 2^53 - 1: JSON readers would lose digits, and the next id could overflow */
+    {"{'title':'Hello','body':'Text','id':9007199254740992}", ARTICLE_IMPORT, "id"},
+    {"{'title':'Hello','body':'Text','id':9223372036854775807}", ARTICLE_IMPORT, "id"},
     {"{'title':'Hello','body':'Text','created_at':'yesterday'}", ARTICLE_IMPORT, "created_at"},
     {"{'title':'Hello','body':'Text','updated_at':5}", ARTICLE_IMPORT, "updated_at"},
     {"{'title':'Hello','body':'Text','url':5}", ARTICLE_IMPORT, "url"},

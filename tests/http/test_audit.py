@@ -424,6 +424,25 @@ def scheduled_moves_last_modified(s):
         check(h["last-modified"] != before[p], p)
 
 
+def templates_move_last_modified(s):
+    post(s, SEED)
+    paths = ("/", "/feed.xml", "/sitemap.xml", "/news-sitemap.xml", "/articles/" + SEED_SLUG)
+    before = {p: s.get(p)[1]["last-modified"] for p in paths}
+    time.sleep(1.1)
+    for name in ("layout", "feed", "sitemap", "news-sitemap"):
+        path = os.path.join(s.dir, "templates", name + ".mustache")
+        with open(path, "a") as f:
+            f.write("\n")
+    s.kill(signal.SIGHUP)
+    deadline = time.time() + 5
+    while "templates reloaded" not in s.stderr() and time.time() < deadline:
+        time.sleep(0.05)
+    for p in paths:
+        st, h, _ = s.get(p, headers={"If-Modified-Since": before[p]})
+        eq(st, 200, p + ": drawn by an edited template since")
+        check(h["last-modified"] != before[p], p)
+
+
 # --- 11: framing ---
 
 def framing(s):
@@ -586,6 +605,7 @@ run([
     ("9 a FIFO is a 404 at once; files are sent whole from disk", with_server(fifo_and_big_file)),
     ("10 Last-Modified holds across seconds and restarts", with_server(last_modified_stable)),
     ("10 a story going public moves Last-Modified", with_server(scheduled_moves_last_modified)),
+    ("10 an edited template moves Last-Modified", with_server(templates_move_last_modified)),
     ("11 framing: TE, BWS, obs-fold, Host, argument count", with_server(framing)),
     ("12 the rate limiter: exact clients, /64, uncounted 401s", rate_limiter),
     ("14 CSP, descriptions, landmarks, a valid empty news sitemap", with_server(validators)),
