@@ -1,25 +1,15 @@
 /* feed.c - what machines read: the Atom feed, the sitemap, the news sitemap. */
-#include <errno.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "article.h"
-#include "changes.h"
 #include "config.h"
 #include "handlers.h"
-#include "hash.h"
-#include "log.h"
 #include "mem.h"
 #include "render.h"
 #include "rfc3339.h"
-#include "static.h"
 #include "store.h"
 
 #define FEED_SIZE     20

@@ -1,27 +1,11 @@
 /* files.c - files from paths.static, sent from their descriptor. */
-#include <errno.h>
-#include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "app.h"
-#include "article.h"
-#include "changes.h"
 #include "config.h"
-#include "escape.h"
 #include "handlers.h"
 #include "hash.h"
-#include "log.h"
-#include "mem.h"
-#include "render.h"
-#include "rfc3339.h"
 #include "static.h"
-#include "store.h"
 
 static void serve_file(struct app *app, const struct request *req, const char *rel,
                        struct response *resp)

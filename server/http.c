@@ -98,6 +98,9 @@ struct conn_ctx {
 	const char *raw_uri; /* the target as libmicrohttpd first saw it, and its C length */
 	size_t raw_len;
 	size_t body_limit;
+	const struct route *route; /* found and permitted from the header, before a body */
+	const char *arg;           /* ... its capture (in the target, which outlives the request) */
+	bool editor;               /* ... and whether the token was valid */
 	enum http_method method;
 	struct buf body;
 };
@@ -721,6 +724,7 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	cx->answered = false;
 	cx->linger = false;
 	cx->body_limit = 0; /* until the route says; what arrives before is dropped */
+	cx->route = NULL;
 	atomic_store(&cx->received, 0);
 	atomic_store(&cx->busy, true);
 	cx->method = parse_method(method);
@@ -772,6 +776,9 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 			            "request body is larger than server.max_body_bytes", true);
 		} else {
 			cx->linger = false;
+			cx->route = r; /* decided once: answer() does not look again */
+			cx->arg = req.arg;
+			cx->editor = req.editor;
 			atomic_store(&cx->body_since, mono_ms());
 			atomic_store(&cx->reading_body, true);
 		}
@@ -800,8 +807,12 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	struct response resp;
 	response_init(&resp);
 	enum MHD_Result rc;
-	const struct route *r = routes_find(h->app, &req, &resp);
-	if (!r || !routes_permit(h->app, r, &req, &resp)) {
+	const struct route *r = cx->route;
+	if (r) {
+		req.arg = cx->arg;
+		req.editor = cx->editor;
+	} else if (!(r = routes_find(h->app, &req, &resp)) ||
+	           !routes_permit(h->app, r, &req, &resp)) {
 		rc = serve_plain(conn, cx, client, method, version, &resp, false);
 		response_cleanup(&resp);
 		return rc;

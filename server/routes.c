@@ -306,11 +306,9 @@ static const struct route *match(const char *path, const char **arg)
 	return NULL;
 }
 
-const struct route *routes_find(const struct app *app, const struct request *req,
-                                struct response *resp)
+const struct route *routes_find(const struct app *app, struct request *req, struct response *resp)
 {
-	const char *arg;
-	const struct route *r = match(req->path, &arg);
+	const struct route *r = match(req->path, &req->arg);
 	if (!r) {
 		answer_not_found(app, req, resp);
 		return NULL;
@@ -407,10 +405,8 @@ bool routes_cache_key(const struct app *app, const struct route *r, const struct
 	key_part(key, req->path, strlen(req->path));
 	if (r->key == KEY_FILE) {
 		/* the file's identity is part of the key, so an edited file is served fresh */
-		const char *arg;
-		match(req->path, &arg);
 		struct stat st;
-		int fd = static_open(app->cfg->static_dir, file_of(r, req, arg), &st);
+		int fd = static_open(app->cfg->static_dir, file_of(r, req, req->arg), &st);
 		if (fd < 0)
 			return false;
 		close(fd);
@@ -428,9 +424,7 @@ bool routes_cache_key(const struct app *app, const struct route *r, const struct
 void routes_run(struct app *app, const struct route *r, const struct request *req,
                 struct response *resp)
 {
-	const char *arg;
-	match(req->path, &arg);
-	r->handler(app, req, arg, resp);
+	r->handler(app, req, req->arg, resp);
 }
 
 void routes_handle(struct app *app, struct request *req, struct response *resp)

@@ -31,7 +31,8 @@ struct request {
 	const char *(*query)(const struct request *r, const char *name);
 	const char *(*header)(const struct request *r, const char *name);
 	void *conn;
-	bool editor; /* set by routes_permit: the request carries the valid token */
+	const char *arg; /* set by routes_find: what the route's pattern '*' captured, or NULL */
+	bool editor;     /* set by routes_permit: the request carries the valid token */
 };
 
 /* What a handler answers; http turns it into bytes on the wire. */
@@ -59,10 +60,10 @@ void answer_json_error(struct response *resp, unsigned status, const char *messa
 
 struct route; /* one row of the table */
 
-/* The route for req's method and path. NULL with resp filled when there is none: 404, or 405
- * with Allow when the path is known but the method is not. */
-const struct route *routes_find(const struct app *app, const struct request *req,
-                                struct response *resp);
+/* The route for req's method and path, with req->arg set to its capture. NULL with resp
+ * filled when there is none: 404, or 405 with Allow when the path is known but the method is
+ * not. */
+const struct route *routes_find(const struct app *app, struct request *req, struct response *resp);
 
 /* The largest request body the route takes. */
 size_t routes_body_limit(const struct app *app, const struct route *r);

@@ -4,10 +4,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "mem.h"
@@ -764,19 +761,26 @@ static int64_t sq_next_id(struct store_engine *base)
 	return id;
 }
 
+/* Runs a writing statement whose one parameter ?1 is v. */
+static int write_int(struct sqlite_engine *e, enum stmt which, int64_t v)
+{
+	sqlite3_stmt *st = stmt(&e->writer, which);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, v);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, sql[which]));
+}
+
 static int write_tags(struct sqlite_engine *e, const struct article *a)
 {
 	struct conn *c = &e->writer;
-	sqlite3_stmt *st = stmt(c, S_DELETE_TAGS);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, a->id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return w_error(e, db_error(c, rc, "delete tags"));
+	int rc = write_int(e, S_DELETE_TAGS, a->id);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < a->ntags; i++) {
-		st = stmt(c, S_INSERT_TAG);
+		sqlite3_stmt *st = stmt(c, S_INSERT_TAG);
 		if (!st)
 			return -EIO;
 		sqlite3_bind_int64(st, 1, a->id);
@@ -834,26 +838,12 @@ static int sq_update(struct store_engine *base, const struct article *a)
 
 static int sq_remove(struct store_engine *base, int64_t id)
 {
-	struct sqlite_engine *e = engine(base);
-	sqlite3_stmt *st = stmt(&e->writer, S_DELETE);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "delete"));
+	return write_int(engine(base), S_DELETE, id);
 }
 
 static int sq_touch(struct store_engine *base, int64_t t)
 {
-	struct sqlite_engine *e = engine(base);
-	sqlite3_stmt *st = stmt(&e->writer, S_TOUCH);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, t);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "touch"));
+	return write_int(engine(base), S_TOUCH, t);
 }
 
 static const struct store_ops sqlite_ops = {
