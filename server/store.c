@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "rfc3339.h"
 #include "store_backend.h"
+#include "textsearch.h"
 
 #define FTS_MAX_BYTES 512
 /* The status a story must have to be seen by readers (SPEC §4): with a published_at that
@@ -127,7 +128,7 @@ void store_fts_query(struct buf *out, const char *q)
 	unsigned words = 0;
 	for (const char *w = next_word(q, &n); w && words < STORE_SEARCH_WORDS;
 	     w = next_word(w + n, &n)) {
-		if (out->len - start + n + 3 > FTS_MAX_BYTES)
+		if (out->len - start + n + 4 > FTS_MAX_BYTES)
 			break;
 		if (words++)
 			buf_putc(out, ' ');
@@ -138,6 +139,8 @@ void store_fts_query(struct buf *out, const char *q)
 			buf_putc(out, w[i]);
 		}
 		buf_putc(out, '"');
+		if (textsearch_lone_cjk(w, n))
+			buf_putc(out, '*'); /* stories hold it in bigrams: the terms it begins */
 	}
 }
 

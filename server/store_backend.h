@@ -85,4 +85,10 @@ struct store_engine {
  * nreaders reading connections. NULL with a message in err. */
 struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err);
 
+/* Registers textsearch as the FTS5 tokenizer "gazette" on an SQLite handle (the engine does on
+ * each of its own; tests and tools that open the file themselves call it). Returns an SQLite
+ * result code. */
+struct sqlite3;
+int store_sqlite_tokenizer(struct sqlite3 *db);
+
 #endif

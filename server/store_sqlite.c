@@ -9,8 +9,9 @@
 #include "log.h"
 #include "mem.h"
 #include "store_backend.h"
+#include "textsearch.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUDGET_STEPS   1000 /* virtual machine steps between two looks at a read's deadline */
 
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -65,6 +66,15 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO meta (key, value)"
     " SELECT 'changed_at', coalesce(max(updated_ts), 0) FROM articles;",
+    /* 3: every script searchable (textsearch's tokenizer, the index rebuilt from the
+     * stories), a language per story, and the ninjs uri a story was posted under */
+    "DROP TABLE articles_fts;"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body,"
+    " content = 'articles', content_rowid = 'id', tokenize = 'gazette');"
+    "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');"
+    "ALTER TABLE articles ADD COLUMN language TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE articles ADD COLUMN uri TEXT;"
+    "CREATE UNIQUE INDEX articles_uri ON articles (uri) WHERE uri IS NOT NULL;",
 };
 
 /* Columns every read selects, in this order; body and body_html last so that lists, which
@@ -277,6 +287,53 @@ static int64_t one_int(struct conn *c, sqlite3_stmt *st, int64_t dflt, const cha
 	return v;
 }
 
+/* --- the full-text tokenizer: textsearch's terms, for stories and queries alike --- */
+
+struct fts_call {
+	void *ctx;
+	int (*token)(void *ctx, int flags, const char *term, int len, int start, int end);
+};
+
+static int fts_term(void *ctx, const char *term, size_t len, size_t start, size_t end)
+{
+	struct fts_call *c = ctx;
+	return c->token(c->ctx, 0, term, (int)len, (int)start, (int)end);
+}
+
+static int fts_create(void *unused, const char **args, int nargs, Fts5Tokenizer **out)
+{
+	static int one;
+	*out = (Fts5Tokenizer *)&one; /* no state: every call is self-contained */
+	return nargs == 0 ? SQLITE_OK : SQLITE_ERROR;
+}
+
+static void fts_delete(Fts5Tokenizer *t)
+{
+}
+
+static int fts_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len,
+                        int (*token)(void *, int, const char *, int, int, int))
+{
+	struct fts_call c = {ctx, token};
+	return textsearch_tokenize(text, len > 0 ? (size_t)len : 0, fts_term, &c);
+}
+
+int store_sqlite_tokenizer(sqlite3 *db)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_pointer(st, 1, &api, "fts5_api_ptr", NULL);
+	sqlite3_step(st);
+	rc = sqlite3_finalize(st);
+	if (rc != SQLITE_OK || !api)
+		return rc != SQLITE_OK ? rc : SQLITE_ERROR;
+	static fts5_tokenizer tokenizer = {fts_create, fts_delete, fts_tokenize};
+	return api->xCreateTokenizer(api, "gazette", NULL, &tokenizer, NULL);
+}
+
 /* Opens c's database handle: the writer may write, readers are read-only by SQLite's own
  * flag and query_only. Returns an SQLite result code. */
 static int open_db(struct conn *c, const char *path, bool writer, bool create)
@@ -289,6 +346,9 @@ static int open_db(struct conn *c, const char *path, bool writer, bool create)
 		return rc;
 	sqlite3_busy_timeout(c->db, 5000);
 	sqlite3_extended_result_codes(c->db, 1);
+	rc = store_sqlite_tokenizer(c->db);
+	if (rc != SQLITE_OK)
+		return rc;
 	if (!writer)
 		sqlite3_progress_handler(c->db, BUDGET_STEPS, on_progress, c);
 	return sqlite3_exec(c->db,

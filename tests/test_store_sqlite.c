@@ -78,7 +78,8 @@ static void write_v1_database(const char *path)
 	    "INSERT INTO articles VALUES (1, 'old-story', 'Old story', 's', "
 	    "'2023-01-12T14:33:00+08:00',"
 	    " 1673505180, 'published', '', 'Ye Lijiao', '', '2023-01-12T06:33:00Z',"
-	    " '2023-01-12T06:40:00Z', 1673505600, 'body words', '<p>body words</p>');"
+	    " '2023-01-12T06:40:00Z', 1673505600, 'body words 吉林省经贸', '<p>body words "
+	    "吉林省经贸</p>');"
 	    "INSERT INTO articles VALUES (2, 'old-draft', 'Old draft', 's', '2023-01-13T00:00:00Z',"
 	    " 1673568000, 'draft', '', '', '', '2023-01-12T07:00:00Z', '2023-01-12T07:00:00Z',"
 	    " 1673506800, 'draft words', '<p>draft words</p>');"
@@ -119,7 +120,7 @@ static void expect_plan(struct store *s, const struct store_query *q, const char
 static void test_open_reopen(void **state)
 {
 	struct fixture *f = *state;
-	expect_query(f->path, "PRAGMA user_version", "2");
+	expect_query(f->path, "PRAGMA user_version", "3");
 	expect_query(f->path, "PRAGMA journal_mode", "wal");
 	expect_query(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts'",
 	             "1");
@@ -129,7 +130,7 @@ static void test_open_reopen(void **state)
 	for (int i = 0; i < 2; i++) {
 		store_close(f->s);
 		f->s = open_store(f->path);
-		expect_query(f->path, "PRAGMA user_version", "2");
+		expect_query(f->path, "PRAGMA user_version", "3");
 		expect_query(f->path, "PRAGMA journal_mode", "wal");
 		assert_int_equal(store_count(f->s, false, NOW), 1);
 		struct article a;
@@ -228,7 +229,7 @@ static void test_migrate_from_1(void **state)
 	unlink(f->path);
 	write_v1_database(f->path);
 	f->s = open_store(f->path);
-	expect_query(f->path, "PRAGMA user_version", "2");
+	expect_query(f->path, "PRAGMA user_version", "3");
 	/* the tags learnt their article's status and order */
 	expect_query(f->path,
 	             "SELECT group_concat(v) FROM (SELECT status || ':' || published_ts AS v"
@@ -248,6 +249,20 @@ static void test_migrate_from_1(void **state)
 	assert_int_equal(store_list(f->s, &q, &l), 0);
 	assert_int_equal(l.total, 2);
 	article_list_cleanup(&l);
+	/* the index was rebuilt with textsearch's terms: a Chinese word inside a clause is
+	 * found, as is one character of it */
+	q = query(1, 10);
+	q.now = NOW + 86400 * 10;
+	const char *words[] = {"吉林", "经贸", "林", "body"};
+	for (size_t i = 0; i < 4; i++) {
+		q.q = words[i];
+		assert_int_equal(store_list(f->s, &q, &l), 0);
+		assert_int_equal(l.total, 1);
+		assert_string_equal(l.items[0].slug, "old-story");
+		article_list_cleanup(&l);
+	}
+	q.q = NULL;
+	q.tag = "trade";
 	/* and keep up with writes from here on */
 	must_create(f->s, "{'title':'New trade','body':'x','tags':['trade']}");
 	q.public_only = true;

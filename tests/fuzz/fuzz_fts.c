@@ -14,6 +14,8 @@
 #include "fuzz.h"
 #include "mem.h"
 #include "store.h"
+#include "store_backend.h"
+#include "textsearch.h"
 
 static sqlite3 *db;
 static sqlite3_stmt *match;
@@ -31,11 +33,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* the same table shape and tokenizer as the store's articles_fts */
 	static const char schema[] =
 	    "CREATE VIRTUAL TABLE f USING fts5 (title, summary, body,"
-	    " tokenize = 'unicode61 remove_diacritics 2');"
+	    " tokenize = 'gazette');"
 	    "INSERT INTO f VALUES ('Jilin and the Russian Far East', 'Trade',"
 	    " 'Ye Lijiao \"quoted\" words, NEAR and OR and AND and NOT');"
 	    "INSERT INTO f VALUES ('吉林 新闻', 'Crème brûlée', 'title:body * ^ - + ( ) : \"\"');";
 	fuzz_check(sqlite3_open(":memory:", &db) == SQLITE_OK, "open");
+	fuzz_check(store_sqlite_tokenizer(db) == SQLITE_OK, "tokenizer");
 	fuzz_check(sqlite3_exec(db, schema, NULL, NULL, NULL) == SQLITE_OK, "schema: %s",
 	           sqlite3_errmsg(db));
 	fuzz_check(sqlite3_prepare_v2(db, "SELECT rowid FROM f WHERE f MATCH ?1 ORDER BY rank", -1,
@@ -75,6 +78,16 @@ static void check_shape(const char *q, const char *out)
 			}
 		}
 		fuzz_check(word.len > 0, "'%s': an empty word", out);
+		/* a lone Han, Kana or Hangul character is looked up as the start of a term */
+		if (*p == '*') {
+			fuzz_check(textsearch_lone_cjk(word.data, word.len),
+			           "'%s': '%s' is not a lone CJK character but is a prefix", out,
+			           word.data);
+			p++;
+		} else {
+			fuzz_check(!textsearch_lone_cjk(word.data, word.len),
+			           "'%s': lone CJK character '%s' is no prefix", out, word.data);
+		}
 		fuzz_check(*p == '\0' || *p == ' ', "'%s': a quote inside a word is not doubled",
 		           out);
 		while (is_space(*in))
