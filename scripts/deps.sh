@@ -22,7 +22,7 @@ ensure_packages() {
 }
 
 BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
-	libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmark-dev libutf8proc-dev libinih-dev zlib1g-dev
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libutf8proc-dev libinih-dev zlib1g-dev
 	libcmocka-dev)
 
 # Tools the tests drive as a user would: nginx in front of the server (test_nginx.py), a

@@ -1,7 +1,9 @@
 /* article.c - turns input JSON into a valid, normalized article record, and back to JSON. */
 #include "article.h"
 
-#include <cmark.h>
+#include <cmark-gfm-core-extensions.h>
+#include <cmark-gfm.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,11 +194,41 @@ bool article_slug_valid(const char *s)
 	return true;
 }
 
+/* cmark-gfm's default is safe: raw HTML becomes a comment, javascript: links are dropped */
+#define MARKDOWN_OPTIONS (CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8)
+
+static pthread_once_t extensions_once = PTHREAD_ONCE_INIT;
+
+static void register_extensions(void)
+{
+	cmark_gfm_core_extensions_ensure_registered();
+}
+
+/* GitHub-flavoured Markdown: tables, strikethrough and autolinks. Free the parser (which owns
+ * the extensions the renderer needs) after the document. */
+static cmark_node *parse_markdown(const char *markdown, size_t len, cmark_parser **parser)
+{
+	static const char *const extensions[] = {"table", "strikethrough", "autolink"};
+	pthread_once(&extensions_once, register_extensions);
+	cmark_parser *p = cmark_parser_new(MARKDOWN_OPTIONS);
+	for (size_t i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
+		cmark_syntax_extension *e = cmark_find_syntax_extension(extensions[i]);
+		if (e)
+			cmark_parser_attach_syntax_extension(p, e);
+	}
+	cmark_parser_feed(p, markdown, len);
+	*parser = p;
+	return cmark_parser_finish(p);
+}
+
 char *article_markdown_html(const char *markdown, size_t len)
 {
-	/* cmark's default is safe: raw HTML becomes a comment, javascript: links are dropped */
+	cmark_parser *parser;
+	cmark_node *doc = parse_markdown(markdown, len, &parser);
 	char *html =
-	    cmark_markdown_to_html(markdown, len, CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
+	    cmark_render_html(doc, MARKDOWN_OPTIONS, cmark_parser_get_syntax_extensions(parser));
+	cmark_node_free(doc);
+	cmark_parser_free(parser);
 	if (!html)
 		return xstrdup("");
 	char *clean = drop_controls(html);
@@ -230,8 +262,8 @@ static void collect_text(cmark_node *para, struct buf *text)
 
 void article_summary(struct buf *out, const char *markdown)
 {
-	cmark_node *doc = cmark_parse_document(markdown, strlen(markdown),
-	                                       CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
+	cmark_parser *parser;
+	cmark_node *doc = parse_markdown(markdown, strlen(markdown), &parser);
 	struct buf text = BUF_INIT;
 	cmark_iter *it = cmark_iter_new(doc);
 	cmark_event_type ev;
@@ -244,6 +276,7 @@ void article_summary(struct buf *out, const char *markdown)
 	}
 	cmark_iter_free(it);
 	cmark_node_free(doc);
+	cmark_parser_free(parser);
 
 	/* drop what entities brought in that a given summary may not hold, collapse whitespace,
 	 * then cut at a word boundary */

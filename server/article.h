@@ -80,7 +80,8 @@ void article_slugify(struct buf *out, const char *text, size_t max);
  * characters with an ellipsis. Appends to out. */
 void article_summary(struct buf *out, const char *markdown);
 
-/* CommonMark to HTML with raw HTML and unsafe links suppressed. Returns a malloc'd string. */
+/* GitHub-flavoured Markdown (tables, strikethrough, autolinks) to HTML with raw HTML and unsafe
+ * links suppressed. Returns a malloc'd string. */
 char *article_markdown_html(const char *markdown, size_t len);
 
 /* Number of Unicode characters in valid UTF-8. */

@@ -75,8 +75,7 @@ static int end_run(struct state *s)
 	return run == 1 ? s->fn(s->ctx, s->prev, s->plen, s->pstart, s->pend) : 0;
 }
 
-static int add_word(struct state *s, const utf8proc_uint8_t *u, size_t n, size_t start,
-                    size_t end)
+static int add_word(struct state *s, const utf8proc_uint8_t *u, size_t n, size_t start, size_t end)
 {
 	if (!s->in_word) {
 		s->in_word = true;
@@ -91,8 +90,7 @@ static int add_word(struct state *s, const utf8proc_uint8_t *u, size_t n, size_t
 	return 0;
 }
 
-static int add_cjk(struct state *s, const utf8proc_uint8_t *u, size_t n, size_t start,
-                   size_t end)
+static int add_cjk(struct state *s, const utf8proc_uint8_t *u, size_t n, size_t start, size_t end)
 {
 	int rc = 0;
 	if (s->run) {
@@ -198,8 +196,8 @@ static int count_term(void *ctx, const char *term, size_t len, size_t start, siz
 {
 	struct lone *l = ctx;
 	utf8proc_int32_t c;
-	utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)term,
-	                                      (utf8proc_ssize_t)len, &c);
+	utf8proc_ssize_t n =
+	    utf8proc_iterate((const utf8proc_uint8_t *)term, (utf8proc_ssize_t)len, &c);
 	l->cjk = n == (utf8proc_ssize_t)len && kind_of(c) == CJK;
 	return ++l->terms > 1;
 }

