@@ -78,7 +78,7 @@ static void list_articles(struct app *app, const struct request *req, struct res
 	if (tag && !*tag)
 		tag = NULL; /* "?tag=" filters nothing, as "?q=" searches nothing */
 	if (tag) {
-		article_slugify(&norm, tag, ARTICLE_TAG_MAX);
+		article_tag_normalize(&norm, tag);
 		tag = buf_str(&norm);
 	}
 	struct store_query sq = {.page = page,
@@ -96,8 +96,8 @@ static void list_articles(struct app *app, const struct request *req, struct res
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < list.n; i++)
-		json_array_append_new(items,
-		                      article_to_json(&list.items[i], app->cfg->base_url, false));
+		json_array_append_new(items, article_to_json(&list.items[i], app->cfg->base_url,
+		                                             app->cfg->site_language, false));
 	answer_json(resp, 200,
 	            json_pack("{s:o, s:i, s:i, s:i, s:i}", "articles", items, "page", (int)page,
 	                      "per_page", (int)per_page, "total", (int)list.total, "pages",
@@ -148,7 +148,8 @@ static void write_failed(const struct app *app, const struct request *req, struc
 static void answer_article(struct app *app, struct response *resp, unsigned status,
                            const struct article *a)
 {
-	answer_json(resp, status, article_to_json(a, app->cfg->base_url, true));
+	answer_json(resp, status,
+	            article_to_json(a, app->cfg->base_url, app->cfg->site_language, true));
 }
 
 static void create_article(struct app *app, const struct request *req, struct response *resp)

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
+#include "langtag.h"
 #include "mem.h"
 #include "rfc3339.h"
 
@@ -177,6 +179,81 @@ void article_slugify(struct buf *out, const char *text, size_t max)
 		out->data[--out->len] = '\0';
 }
 
+void article_tag_normalize(struct buf *out, const char *text)
+{
+	size_t start = out->len, chars = 0;
+	utf8proc_uint8_t *folded = NULL;
+	/* NFKC with case folding; default ignorable characters (soft hyphens, joiners) go */
+	utf8proc_ssize_t n =
+	    utf8proc_map((const utf8proc_uint8_t *)text, 0, &folded,
+	                 UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+	                     UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+	if (n < 0)
+		return; /* not UTF-8: nothing of it is a tag */
+	bool dash = false;
+	const utf8proc_uint8_t *p = folded;
+	while (*p && chars <= ARTICLE_TAG_MAX) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t len = utf8proc_iterate(p, -1, &c);
+		if (len <= 0)
+			break;
+		const char *latin_letters = NULL;
+		if (c >= 0xc0 && c < 0x180)
+			latin_letters =
+			    latin[c - 0xc0]; /* as slugs: "Zürich" and "zurich" are one tag */
+		else if (c >= 0x218 && c <= 0x21b)
+			latin_letters = c < 0x21a ? "s" : "t";
+		utf8proc_category_t cat = utf8proc_category(c);
+		bool keep =
+		    (latin_letters && *latin_letters) ||
+		    (!latin_letters && cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_NO);
+		if (keep) {
+			if (dash && out->len > start) {
+				buf_putc(out, '-');
+				chars++;
+			}
+			dash = false;
+			if (latin_letters) {
+				buf_puts(out, latin_letters);
+				chars += strlen(latin_letters);
+			} else {
+				buf_append(out, p, (size_t)len);
+				chars++;
+			}
+		} else if (c != '\'' && c != 0x2019) {
+			dash = true; /* apostrophes join: "don't" -> "dont" */
+		}
+		p += len;
+	}
+	free(folded);
+	if (chars > ARTICLE_TAG_MAX) {
+		/* cut to ARTICLE_TAG_MAX characters, at the last '-' within them if there is one */
+		const char *s = out->data + start;
+		size_t keep = 0, at_dash = 0;
+		for (size_t i = 0, k = 0; k < ARTICLE_TAG_MAX; k++) {
+			i += 1;
+			while (((unsigned char)s[i] & 0xc0) == 0x80)
+				i++;
+			keep = i;
+			if (s[i] == '-')
+				at_dash = i;
+		}
+		out->len = start + (at_dash ? at_dash : keep);
+		out->data[out->len] = '\0';
+	}
+	while (out->len > start && out->data[out->len - 1] == '-')
+		out->data[--out->len] = '\0';
+}
+
+bool article_tag_valid(const char *tag)
+{
+	struct buf b = BUF_INIT;
+	article_tag_normalize(&b, tag);
+	bool same = b.len > 0 && strcmp(buf_str(&b), tag) == 0;
+	buf_cleanup(&b);
+	return same;
+}
+
 bool article_slug_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -330,9 +407,9 @@ void article_init(struct article *a)
 
 void article_cleanup(struct article *a)
 {
-	char **strs[] = {&a->slug,    &a->title,        &a->body,       &a->body_html,
-	                 &a->summary, &a->published_at, &a->status,     &a->source,
-	                 &a->editor,  &a->author,       &a->created_at, &a->updated_at};
+	char **strs[] = {&a->slug,         &a->title,      &a->body,     &a->body_html, &a->summary,
+	                 &a->published_at, &a->status,     &a->source,   &a->editor,    &a->author,
+	                 &a->created_at,   &a->updated_at, &a->language, &a->uri};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < a->ntags; i++)
@@ -419,11 +496,11 @@ static int read_tags(const json_t *in, struct article *a, struct article_error *
 			return fail(err, field, "must be 1 to %d characters", ARTICLE_TAG_MAX);
 		}
 		struct buf norm = BUF_INIT;
-		article_slugify(&norm, raw, ARTICLE_TAG_MAX);
+		article_tag_normalize(&norm, raw);
 		free(raw);
 		if (norm.len == 0) {
 			buf_cleanup(&norm);
-			return fail(err, field, "must contain a Latin letter or a digit");
+			return fail(err, field, "must contain a letter or a digit");
 		}
 		bool dup = false;
 		for (size_t j = 0; j < a->ntags; j++)
@@ -436,9 +513,59 @@ static int read_tags(const json_t *in, struct article *a, struct article_error *
 	return 0;
 }
 
+static int read_language(const json_t *in, struct article *a, struct article_error *err)
+{
+	const char *s;
+	if (opt_string(in, "language", &s, err) < 0)
+		return -1;
+	struct buf b = BUF_INIT;
+	if (s && *s && !langtag_canonical(s, &b))
+		return fail(err, "language",
+		            "must be a BCP 47 language tag, like en, zh-Hans or pt-BR");
+	a->language = buf_steal(&b, NULL);
+	return 0;
+}
+
+/* An absolute URI or IRI: a scheme, then no spaces or controls. */
+static bool uri_valid(const char *s)
+{
+	size_t scheme = 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	while (
+	    s[scheme] &&
+	    strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-", s[scheme]))
+		scheme++;
+	if (s[scheme] != ':' || !s[scheme + 1])
+		return false;
+	const char *p = s;
+	while (*p) {
+		unsigned c = next_cp(&p);
+		if (c == ' ' || is_control(c) || c == 0xa0 || (c >= 0x2000 && c <= 0x200b) ||
+		    c == 0x3000)
+			return false;
+	}
+	return true;
+}
+
+static int read_uri(const json_t *in, struct article *a, struct article_error *err)
+{
+	const char *s;
+	if (opt_string(in, "uri", &s, err) < 0)
+		return -1;
+	if (s && *s && (article_utf8_len(s) > ARTICLE_URI_MAX || !uri_valid(s)))
+		return fail(err, "uri",
+		            "must be an absolute URI (a scheme such as https: or urn:, no spaces), "
+		            "at most %d characters",
+		            ARTICLE_URI_MAX);
+	a->uri = xstrdup(s ? s : "");
+	return 0;
+}
+
 static const char *const known_fields[] = {
-    "title",  "body", "slug", "summary", "published_at", "status",     "source",     "editor",
-    "author", "tags", "id",   "url",     "body_html",    "created_at", "updated_at",
+    "title",     "body",       "slug",       "summary",  "published_at", "status",
+    "source",    "editor",     "author",     "tags",     "id",           "url",
+    "body_html", "created_at", "updated_at", "language", "uri",
 };
 
 static int read_only_fields(const json_t *in, enum article_mode mode, struct article *a,
@@ -588,6 +715,8 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 	if (person(in, "source", &a->source, err) < 0 ||
 	    person(in, "editor", &a->editor, err) < 0 || person(in, "author", &a->author, err) < 0)
 		return -1;
+	if (read_language(in, a, err) < 0 || read_uri(in, a, err) < 0)
+		return -1;
 	return read_tags(in, a, err);
 }
 
@@ -601,7 +730,13 @@ char *article_url(const struct article *a, const char *base_url)
 	return xasprintf("%s/articles/%s", base_url, a->slug);
 }
 
-json_t *article_to_json(const struct article *a, const char *base_url, bool with_body)
+const char *article_language(const struct article *a, const char *site_language)
+{
+	return a->language && *a->language ? a->language : site_language;
+}
+
+json_t *article_to_json(const struct article *a, const char *base_url, const char *site_language,
+                        bool with_body)
 {
 	json_t *tags = json_array();
 	for (size_t i = 0; i < a->ntags; i++)
@@ -623,6 +758,9 @@ json_t *article_to_json(const struct article *a, const char *base_url, bool with
 	json_object_set_new(o, "editor", json_string(a->editor));
 	json_object_set_new(o, "author", json_string(a->author));
 	json_object_set_new(o, "tags", tags);
+	json_object_set_new(o, "language", json_string(article_language(a, site_language)));
+	if (a->uri && *a->uri)
+		json_object_set_new(o, "uri", json_string(a->uri));
 	json_object_set_new(o, "created_at", json_string(a->created_at));
 	json_object_set_new(o, "updated_at", json_string(a->updated_at));
 	free(url);

@@ -17,6 +17,7 @@
 #define ARTICLE_TAGS_MAX    20
 #define ARTICLE_TAG_MAX     50
 #define ARTICLE_ID_MAX      9007199254740991LL /* 2^53 - 1 */
+#define ARTICLE_URI_MAX     500
 
 /* One record. Strings are owned by the record and never NULL once filled. */
 struct article {
@@ -33,7 +34,9 @@ struct article {
 	char *source;
 	char *editor;
 	char *author;
-	char **tags; /* normalized, unique, in the order given */
+	char *language; /* BCP 47 in canonical case; "" for the site's */
+	char *uri;      /* the ninjs uri it came in under (absolute, with a scheme); "" for none */
+	char **tags;    /* normalized, unique, in the order given */
 	size_t ntags;
 	char *created_at; /* RFC 3339 UTC; "" until stored */
 	char *updated_at;
@@ -60,13 +63,27 @@ void article_cleanup(struct article *a);
 int article_from_json(const json_t *in, enum article_mode mode, int64_t now, struct article *a,
                       struct article_error *err);
 
-/* The record as the API shows it (SPEC §4 output): adds id and url; with_body false leaves
- * out body and body_html (for lists). Returns a new reference. */
-json_t *article_to_json(const struct article *a, const char *base_url, bool with_body);
+/* The record as the API shows it (SPEC §4 output): adds id and url, and language (the site's,
+ * site_language, when the record has none of its own); uri only when it has one. with_body
+ * false leaves out body and body_html (for lists). Returns a new reference. */
+json_t *article_to_json(const struct article *a, const char *base_url, const char *site_language,
+                        bool with_body);
+
+/* The record's language: its own, or site_language. */
+const char *article_language(const struct article *a, const char *site_language);
 
 /* Where a story's page is: "/articles/<slug>", and with base_url before it. Free the result. */
 char *article_path(const struct article *a);
 char *article_url(const struct article *a, const char *base_url);
+
+/* A tag as stored and shown (SPEC §15): NFKC case folded, Latin letters without their accents
+ * as in slugs, letters, marks and digits of every script kept, every other run one '-', at most
+ * ARTICLE_TAG_MAX characters cut at a '-'. "Économie" gives "economie", "经济" stays "经济",
+ * "🎉" gives nothing. Appends to out (nothing for invalid UTF-8). */
+void article_tag_normalize(struct buf *out, const char *text);
+
+/* Whether tag is a tag as article_tag_normalize writes it (and not empty). */
+bool article_tag_valid(const char *tag);
 
 /* Whether s is a valid slug: [a-z0-9]+(-[a-z0-9]+)*, at most 120 characters. */
 bool article_slug_valid(const char *s);

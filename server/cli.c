@@ -325,8 +325,9 @@ int cli_export(int argc, char **argv)
 		} else {
 			json_t *items = json_array();
 			for (size_t i = 0; i < list.n; i++)
-				json_array_append_new(
-				    items, article_to_json(&list.items[i], cfg.base_url, true));
+				json_array_append_new(items,
+				                      article_to_json(&list.items[i], cfg.base_url,
+				                                      cfg.site_language, true));
 			json_t *doc = json_pack("{s:o}", "articles", items);
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);

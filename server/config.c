@@ -12,9 +12,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "langtag.h"
 #include "mem.h"
 
-enum kind { K_STRING, K_PATH, K_UINT, K_SIZE, K_BOOL, K_LISTEN, K_URL, K_ZONE, K_LEVEL, K_LOG };
+enum kind {
+	K_STRING,
+	K_PATH,
+	K_UINT,
+	K_SIZE,
+	K_BOOL,
+	K_LISTEN,
+	K_URL,
+	K_ZONE,
+	K_LEVEL,
+	K_LOG,
+	K_LANG
+};
 
 struct key {
 	const char *section;
@@ -40,7 +53,7 @@ static const struct key keys[] = {
     {"server", "trust_proxy", K_BOOL, OFF(trust_proxy), 0, 0},
     {"site", "title", K_STRING, OFF(site_title), 0, 0},
     {"site", "description", K_STRING, OFF(site_description), 0, 0},
-    {"site", "language", K_STRING, OFF(site_language), 1, 35},
+    {"site", "language", K_LANG, OFF(site_language), 0, 0},
     {"site", "timezone", K_ZONE, OFF(site_timezone), 0, 0},
     {"site", "date_format", K_STRING, OFF(site_date_format), 1, 100},
     {"site", "per_page", K_UINT, OFF(per_page), 1, 100},
@@ -286,6 +299,18 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 			return -1;
 		}
 		return 0;
+	case K_LANG: {
+		struct buf tag = BUF_INIT;
+		if (!langtag_canonical(value, &tag)) {
+			buf_printf(err,
+			           "%s.%s: '%s' is not a BCP 47 language tag (like en or zh-Hans)",
+			           k->section, k->name, value);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = buf_steal(&tag, NULL);
+		return 0;
+	}
 	case K_LOG:
 		if (!*value) {
 			buf_printf(err, "%s.%s: use '-' for stdout or 'off'", k->section, k->name);

@@ -7,6 +7,7 @@
 #include "article.h"
 #include "config.h"
 #include "handlers.h"
+#include "langtag.h"
 #include "mem.h"
 #include "render.h"
 #include "rfc3339.h"
@@ -67,7 +68,7 @@ void feed_atom(struct app *app, const struct request *req, const char *arg, stru
 	json_t *entries = json_array();
 	for (size_t i = 0; i < list.n; i++) {
 		const struct article *a = &list.items[i];
-		json_t *e = article_to_json(a, app->cfg->base_url, true);
+		json_t *e = article_to_json(a, app->cfg->base_url, app->cfg->site_language, true);
 		/* tag:host,date-of-creation:article-id stays the same when the slug changes */
 		char *id = xasprintf("tag:%s,%.10s:article-%lld", buf_str(&host), a->created_at,
 		                     (long long)a->id);
@@ -95,9 +96,13 @@ static json_t *sitemap_entries(const struct app *app, const struct article_list 
 	for (size_t i = 0; i < n; i++) {
 		const struct article *a = &list->items[i];
 		char *url = article_url(a, app->cfg->base_url);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s}", "url", url,
+		struct buf lang = BUF_INIT;
+		langtag_news(article_language(a, app->cfg->site_language), &lang);
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s}", "url", url,
 		                                       "updated_at", a->updated_at, "published_at",
-		                                       a->published_at, "title", a->title));
+		                                       a->published_at, "title", a->title,
+		                                       "news_language", buf_str(&lang)));
+		buf_cleanup(&lang);
 		free(url);
 	}
 	return items;
@@ -141,10 +146,9 @@ void feed_news_sitemap(struct app *app, const struct request *req, const char *a
 	 * published + 48 h, which changed the document without any write */
 	if (shown < list.n)
 		changed = max64(changed, list.items[shown].published_ts + NEWS_WINDOW_S);
-	/* Google's language codes are lower case (zh-cn) */
+	/* Google's language codes (zh-cn), the site's for whatever template still asks */
 	struct buf lang = BUF_INIT;
-	for (const char *p = app->cfg->site_language; *p; p++)
-		buf_putc(&lang, (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p));
+	langtag_news(app->cfg->site_language, &lang);
 	json_t *ctx = json_pack("{s:o, s:s}", "articles", sitemap_entries(app, &list, shown),
 	                        "news_language", buf_str(&lang));
 	buf_cleanup(&lang);

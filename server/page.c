@@ -87,7 +87,7 @@ void page_front(struct app *app, const struct request *req, const char *arg, str
 
 void page_tag(struct app *app, const struct request *req, const char *tag, struct response *resp)
 {
-	if (!article_slug_valid(tag) || strlen(tag) > ARTICLE_TAG_MAX) {
+	if (!text_is_utf8(tag) || !article_tag_valid(tag)) {
 		answer_page_error(app, resp, 404, "No stories with this tag");
 		return;
 	}

@@ -176,11 +176,20 @@ static json_t *date_string(const struct config *cfg, int64_t utc)
 	return s;
 }
 
+/* Where a tag's page is: its name percent-encoded ("/tags/%E7%BB%8F%E6%B5%8E"). */
+static char *tag_path(const char *tag)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "/tags/");
+	escape_url(&b, tag, strlen(tag));
+	return buf_steal(&b, NULL);
+}
+
 static json_t *tag_links(const struct article *a)
 {
 	json_t *tags = json_array();
 	for (size_t i = 0; i < a->ntags; i++) {
-		char *url = xasprintf("/tags/%s", a->tags[i]);
+		char *url = tag_path(a->tags[i]);
 		json_array_append_new(tags,
 		                      json_pack("{s:s, s:s}", "name", a->tags[i], "url", url));
 		free(url);
@@ -191,7 +200,7 @@ static json_t *tag_links(const struct article *a)
 /* The record as templates see it: the API's JSON plus display fields. */
 static json_t *article_context(const struct config *cfg, const struct article *a, bool with_body)
 {
-	json_t *o = article_to_json(a, cfg->base_url, with_body);
+	json_t *o = article_to_json(a, cfg->base_url, cfg->site_language, with_body);
 	char *path = article_path(a);
 	json_object_set_new(o, "path", json_string(path));
 	free(path);
@@ -208,9 +217,11 @@ static json_t *page_context(struct render *r, const char *title, const char *des
 	char *canonical = xasprintf("%s%s", r->cfg->base_url, path);
 	json_t *ctx = json_object();
 	json_object_set(ctx, "site", r->site);
+	/* page.language is the page's (a story's own on its page), for <html lang> */
 	json_object_set_new(ctx, "page",
-	                    json_pack("{s:s, s:s, s:s}", "title", title ? title : "", "description",
-	                              description ? description : "", "canonical", canonical));
+	                    json_pack("{s:s, s:s, s:s, s:s}", "title", title ? title : "",
+	                              "description", description ? description : "", "canonical",
+	                              canonical, "language", r->cfg->site_language));
 	free(canonical);
 	return ctx;
 }
@@ -250,6 +261,7 @@ void render_jsonld(const struct config *cfg, const struct article *a, struct buf
 			json_array_append_new(kw, json_string(a->tags[i]));
 		json_object_set_new(ld, "keywords", kw);
 	}
+	json_object_set_new(ld, "inLanguage", json_string(article_language(a, cfg->site_language)));
 	json_object_set_new(ld, "mainEntityOfPage", json_string(url));
 	free(url);
 	char *text = ld ? json_dumps(ld, JSON_COMPACT) : NULL;
@@ -274,6 +286,8 @@ int render_article(struct render *r, const struct article *a, struct buf *out, s
 	char *path = article_path(a);
 	json_t *ctx = page_context(r, a->title, a->summary, path);
 	free(path);
+	json_object_set_new(json_object_get(ctx, "page"), "language",
+	                    json_string(article_language(a, r->cfg->site_language)));
 	json_object_set_new(ctx, "article", article_context(r->cfg, a, true));
 	struct buf ld = BUF_INIT;
 	render_jsonld(r->cfg, a, &ld);
@@ -326,7 +340,7 @@ int render_index(struct render *r, const struct render_listing *l, struct buf *o
 
 int render_tag(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err)
 {
-	char *base = xasprintf("/tags/%s", l->tag);
+	char *base = tag_path(l->tag);
 	char *path = page_path(base, l->page);
 	char *description = xasprintf("Stories tagged “%s” on %s", l->tag, r->cfg->site_title);
 	json_t *ctx = page_context(r, l->tag, description, path);

@@ -81,9 +81,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
  * never read them, never load their overflow pages. */
 #define COLS                                                                                     \
 	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, " \
-	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, "                         \
+	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, a.language, a.uri, "      \
 	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "     \
 	"ORDER BY position)), a.body, a.body_html"
+#define NCOLS 18 /* how many COLS are */
 /* A store_filter: ?1 the status (NULL: any), ?2 the latest published_ts. ?3 and ?4 are a
  * page's limit and offset, ?5 a tag, ?6 a full-text query, ?7 a slug. */
 #define FILTER(t) "(?1 IS NULL OR " t "status = ?1) AND " t "published_ts <= ?2"
@@ -117,6 +118,7 @@ enum stmt {
 	S_EXPORT,
 	S_SLUG_ID,
 	S_ID_EXISTS,
+	S_URI_ID,
 	S_NEXT_ID,
 	S_INSERT,
 	S_UPDATE,
@@ -152,12 +154,13 @@ static const char *const sql[NSTMT] = {
     [S_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM articles",
     [S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
                  " status, source, editor, author, created_at, updated_at, updated_ts, body,"
-                 " body_html) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-                 " ?14, ?15)",
+                 " body_html, language, uri) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                 " ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [S_UPDATE] = "UPDATE articles SET slug = ?2, title = ?3, summary = ?4, published_at = ?5,"
                  " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
                  " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
-                 " body_html = ?15 WHERE id = ?1",
+                 " body_html = ?15, language = ?16, uri = ?17 WHERE id = ?1",
+    [S_URI_ID] = "SELECT id FROM articles WHERE uri = ?1",
     [S_DELETE] = "DELETE FROM articles WHERE id = ?1",
     [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
     [S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position, status,"
@@ -474,7 +477,9 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 	a->created_at = col_text(st, 10);
 	a->updated_at = col_text(st, 11);
 	a->updated_ts = sqlite3_column_int64(st, 12);
-	const char *tags = (const char *)sqlite3_column_text(st, 13);
+	a->language = col_text(st, 13);
+	a->uri = col_text(st, 14); /* NULL: none */
+	const char *tags = (const char *)sqlite3_column_text(st, 15);
 	if (!tags)
 		tags = ""; /* NULL: no tags */
 	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
@@ -486,8 +491,8 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 		while (*tags == ' ')
 			tags++;
 	}
-	a->body = with_body ? col_text(st, 14) : xstrdup("");
-	a->body_html = with_body ? col_text(st, 15) : xstrdup("");
+	a->body = with_body ? col_text(st, 16) : xstrdup("");
+	a->body_html = with_body ? col_text(st, 17) : xstrdup("");
 }
 
 /* Steps st to the end, appending every row to out (its array grows from cap). Returns 0 or
@@ -503,8 +508,8 @@ static int read_rows(struct conn *c, sqlite3_stmt *st, bool with_body, size_t ca
 			out->items = xrealloc(out->items, cap * sizeof(struct article));
 		}
 		/* a search row carries the count of all its matches after the columns */
-		if (out->n == 0 && sqlite3_column_count(st) > 16)
-			out->total = (unsigned)sqlite3_column_int64(st, 16);
+		if (out->n == 0 && sqlite3_column_count(st) > NCOLS)
+			out->total = (unsigned)sqlite3_column_int64(st, NCOLS);
 		article_init(&out->items[out->n]);
 		row_to_article(st, with_body, &out->items[out->n]);
 		out->n++;
@@ -879,6 +884,9 @@ static int write_row(struct sqlite_engine *e, enum stmt which, const struct arti
 	sqlite3_bind_int64(st, 13, a->updated_ts);
 	sqlite3_bind_text(st, 14, a->body, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, a->body_html, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, a->language, -1, SQLITE_STATIC);
+	if (*a->uri)
+		sqlite3_bind_text(st, 17, a->uri, -1, SQLITE_STATIC); /* else NULL: not unique */
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

@@ -169,7 +169,23 @@ static const struct rule rules[] = {
     {"{'title':'Hello','body':'Text','tags':['']}", ARTICLE_API, "tags[0]"},
     {"{'title':'Hello','body':'Text','tags':['a','   ']}", ARTICLE_API, "tags[1]"},
     {"{'title':'Hello','body':'Text','tags':['!!!']}", ARTICLE_API, "tags[0]"},
-    {"{'title':'Hello','body':'Text','tags':['\\u4e2d\\u6587']}", ARTICLE_API, "tags[0]"},
+    {"{'title':'Hello','body':'Text','tags':['\\u4e2d\\u6587']}", ARTICLE_API, NULL},
+    {"{'title':'Hello','body':'Text','tags':['\\ud83c\\udf89']}", ARTICLE_API, "tags[0]"},
+    {"{'title':'Hello','body':'Text','tags':['\\u00ad\\u200d']}", ARTICLE_API, "tags[0]"},
+
+    /* language and uri */
+    {"{'title':'Hello','body':'Text','language':'zh-Hans'}", ARTICLE_API, NULL},
+    {"{'title':'Hello','body':'Text','language':''}", ARTICLE_API, NULL},
+    {"{'title':'Hello','body':'Text','language':'Chinese'}", ARTICLE_API, NULL},
+    {"{'title':'Hello','body':'Text','language':'zh_CN'}", ARTICLE_API, "language"},
+    {"{'title':'Hello','body':'Text','language':'english-languages'}", ARTICLE_API, "language"},
+    {"{'title':'Hello','body':'Text','language':5}", ARTICLE_API, "language"},
+    {"{'title':'Hello','body':'Text','uri':'urn:newsml:example.org:1'}", ARTICLE_API, NULL},
+    {"{'title':'Hello','body':'Text','uri':'no scheme'}", ARTICLE_API, "uri"},
+    {"{'title':'Hello','body':'Text','uri':'https://a.example/with space'}", ARTICLE_API, "uri"},
+    {"{'title':'Hello','body':'Text','uri':'1http://x'}", ARTICLE_API, "uri"},
+    {"{'title':'Hello','body':'Text','uri':'urn:'}", ARTICLE_API, "uri"},
+    {"{'title':'Hello','body':'Text','uri':['x']}", ARTICLE_API, "uri"},
 
     /* unknown fields, named */
     {"{'title':'Hello','body':'Text','titel':'x'}", ARTICLE_API, "titel"},
@@ -407,6 +423,69 @@ static void test_modes(void **state)
 	assert_int_equal(a.updated_ts, 1609459200);
 	assert_string_equal(a.body_html, "<p><em>Text</em></p>\n");
 	article_cleanup(&a);
+}
+
+static void test_tags(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    /* SPEC §15: letters of every script kept, NFKC case folded */
+	    {"经济", "经济"},
+	    {"World News", "world-news"},
+	    {"Économie", "economie"}, /* Latin letters lose accents, as in slugs */
+	    {"Zürich", "zurich"},
+	    {"STRASSE", "strasse"},
+	    {"Straße", "strasse"},
+	    {"東京 オリンピック", "東京-オリンピック"},
+	    {"ｶﾀｶﾅ", "カタカナ"},      /* halfwidth forms are the full-width ones */
+	    {"ＧＤＰ増加", "gdp増加"}, /* fullwidth Latin is Latin */
+	    {"한국 경제", "한국-경제"},
+	    {"Αθήνα", "αθήνα"}, /* Greek keeps its accents: its words need them */
+	    {"МОСКВА", "москва"},
+	    {"الاقتصاد العالمي", "الاقتصاد-العالمي"},
+	    {"हिन्दी समाचार", "हिन्दी-समाचार"},
+	    {"中美·贸易", "中美-贸易"},
+	    {"news\xc2\xadpaper", "newspaper"}, /* a soft hyphen is ignorable */
+	    {"Don't stop", "dont-stop"},
+	    {"🎉 party", "party"},
+	    {"🎉", ""},
+	    {"!!!", ""},
+	    {"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = BUF_INIT;
+		article_tag_normalize(&b, cases[i].in);
+		if (strcmp(buf_str(&b), cases[i].want) != 0)
+			fail_msg("tag '%s' = '%s', want '%s'", cases[i].in, buf_str(&b),
+			         cases[i].want);
+		assert_int_equal(article_tag_valid(cases[i].in),
+		                 *cases[i].want && strcmp(cases[i].in, cases[i].want) == 0);
+		if (*cases[i].want)
+			assert_true(article_tag_valid(cases[i].want));
+		buf_cleanup(&b);
+	}
+	/* at most 50 characters (not bytes), cut at a '-' */
+	struct buf b = BUF_INIT;
+	article_tag_normalize(&b, "经济经济经济经济经济 经济经济经济经济经济 经济经济经济经济经济 "
+	                          "经济经济经济经济经济 经济经济经济经济经济 经济");
+	assert_int_equal(article_utf8_len(buf_str(&b)),
+	                 4 * 10 + 3); /* four words and their dashes */
+	assert_true(article_tag_valid(buf_str(&b)));
+	buf_cleanup(&b);
+	article_tag_normalize(
+	    &b, "经济经济经济经济经济经济经济经济经济经济经济经济经济经济经济经济经济经济经济"
+	        "经济经济经济经济经济经济经济经济经济");
+	assert_int_equal(article_utf8_len(buf_str(&b)), 50);
+	buf_cleanup(&b);
+	/* invalid UTF-8 is no tag */
+	article_tag_normalize(&b, "ab\xff");
+	assert_int_equal(b.len, 0);
+	assert_false(article_tag_valid("ab\xff"));
+	assert_false(article_tag_valid("World"));
+	assert_false(article_tag_valid("a--b"));
+	buf_cleanup(&b);
 }
 
 static void test_slugify(void **state)
@@ -792,8 +871,11 @@ static void test_to_json(void **state)
 	a.created_at = xstrdup("2023-01-12T06:33:00Z");
 	a.updated_at = xstrdup("2023-01-12T07:00:00Z");
 
-	json_t *o = article_to_json(&a, "https://news.example.org", true);
-	assert_int_equal(json_object_size(o), 15);
+	json_t *o = article_to_json(&a, "https://news.example.org", "en", true);
+	assert_int_equal(json_object_size(o), 16);
+	/* the site's language when the story has none of its own; uri only when it has one */
+	assert_string_equal(json_string_value(json_object_get(o, "language")), "en");
+	assert_null(json_object_get(o, "uri"));
 	assert_int_equal(json_integer_value(json_object_get(o, "id")), 7);
 	assert_string_equal(json_string_value(json_object_get(o, "slug")), "jilin-trade");
 	assert_string_equal(json_string_value(json_object_get(o, "url")),
@@ -835,8 +917,8 @@ static void test_to_json(void **state)
 	json_decref(o);
 
 	/* lists leave the body out */
-	o = article_to_json(&a, "http://localhost:8080", false);
-	assert_int_equal(json_object_size(o), 13);
+	o = article_to_json(&a, "http://localhost:8080", "en", false);
+	assert_int_equal(json_object_size(o), 14);
 	assert_null(json_object_get(o, "body"));
 	assert_null(json_object_get(o, "body_html"));
 	assert_non_null(json_object_get(o, "summary"));
@@ -870,6 +952,7 @@ int main(void)
 	    cmocka_unit_test(test_normalized),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_modes),
+	    cmocka_unit_test(test_tags),
 	    cmocka_unit_test(test_slugify),
 	    cmocka_unit_test(test_slugify_truncates),
 	    cmocka_unit_test(test_slug_valid),

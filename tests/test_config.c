@@ -237,7 +237,11 @@ static void test_errors_name_line_and_key(void **state)
 	     "config.ini:2: site.per_page: '101' is not a whole number from 1 to 100"},
 	    {"[site]\ndate_format =\n",
 	     "config.ini:2: site.date_format: must be 1 to 100 characters"},
-	    {"[site]\nlanguage =\n", "config.ini:2: site.language: must be 1 to 35 characters"},
+	    {"[site]\nlanguage =\n",
+	     "config.ini:2: site.language: '' is not a BCP 47 language tag (like en or zh-Hans)"},
+	    {"[site]\nlanguage = en_US\n",
+	     "config.ini:2: site.language: 'en_US' is not a BCP 47 language tag (like en or "
+	     "zh-Hans)"},
 	    {"[paths]\ndatabase =\n", "config.ini:2: paths.database: a path is required"},
 	    {"[cache]\nmax_age_s = soon\n",
 	     "config.ini:2: cache.max_age_s: 'soon' is not a whole number from 0 to 31536000"},

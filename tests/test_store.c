@@ -751,7 +751,7 @@ static void test_export_import_round_trip(void **state)
 	assert_int_equal(store_export(f->s, &out), 0);
 	struct article *list = xcalloc(out.n, sizeof(*list));
 	for (size_t i = 0; i < out.n; i++) {
-		json_t *j = article_to_json(&out.items[i], "http://x", true);
+		json_t *j = article_to_json(&out.items[i], "http://x", "en", true);
 		struct article_error err;
 		article_init(&list[i]);
 		assert_int_equal(article_from_json(j, ARTICLE_IMPORT, NOW + 500, &list[i], &err),

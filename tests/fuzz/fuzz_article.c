@@ -76,7 +76,7 @@ static void one_mode(const json_t *in, enum article_mode mode)
 		goto done;
 	}
 	check_record(&a);
-	json_t *out = article_to_json(&a, BASE_URL, true);
+	json_t *out = article_to_json(&a, BASE_URL, "en", true);
 	fuzz_check(out != NULL, "article_to_json gave NULL");
 	/* jansson refuses invalid UTF-8 by leaving the key out: every field must be there */
 	static const char *const keys[] = {
@@ -106,7 +106,7 @@ static void one_mode(const json_t *in, enum article_mode mode)
 		free(a.updated_at);
 		a.updated_at = xstrdup("2023-01-12T06:33:00Z");
 	}
-	out = article_to_json(&a, BASE_URL, true);
+	out = article_to_json(&a, BASE_URL, "en", true);
 	if (article_from_json(out, ARTICLE_IMPORT, NOW, &b, &err) < 0)
 		fuzz_check(0, "export then import fails: %s: %s", err.field, err.message);
 	check_same(&a, &b);

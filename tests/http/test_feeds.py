@@ -229,7 +229,7 @@ def news_sitemap(s):
         n = one(u, NEWS + "news", loc)
         pub = one(n, NEWS + "publication", loc)
         eq(one(pub, NEWS + "name", loc).text, SITE_TITLE)
-        eq(one(pub, NEWS + "language", loc).text, "en-gb")
+        eq(one(pub, NEWS + "language", loc).text, "en")  # ISO 639: Google wants the language alone (zh-cn and zh-tw aside)
         date = one(n, NEWS + "publication_date", loc).text
         check(RFC3339.match(date), date)
         got[loc] = (date, one(n, NEWS + "title", loc).text)
