@@ -100,7 +100,8 @@ bool langtag_canonical(const char *s, struct buf *out)
 		if (b.len)
 			buf_putc(&b, '-');
 		for (size_t i = 0; i < n; i++)
-			buf_putc(&b, how == UPPER || (how == TITLE && i == 0) ? upper(t[i]) : lower(t[i]));
+			buf_putc(&b, how == UPPER || (how == TITLE && i == 0) ? upper(t[i])
+			                                                      : lower(t[i]));
 		p += n;
 		if (!*p)
 			break;

@@ -411,6 +411,41 @@ int store_delete(struct store *s, const char *slug)
 	return finish(s, rc);
 }
 
+/* Stores a as the new version of the record it names (the one under its uri when it has one,
+ * else the one at its slug), or as a new record. An import (keep) keeps the id and times it
+ * brings. */
+static int upsert(struct store_engine *e, struct article *a, int64_t now, bool keep, bool *created)
+{
+	char *created_at = NULL, *old = NULL;
+	int64_t id = 0;
+	if (*a->uri) {
+		id = e->ops->uri_id(e, a->uri, &old, &created_at);
+	} else if (*a->slug) {
+		id = e->ops->slug_id(e, a->slug, &created_at);
+		old = id > 0 ? xstrdup(a->slug) : NULL;
+		/* by its slug: the slug is the record's, taken or not */
+		a->slug_derived = false;
+	}
+	*created = id == 0;
+	int rc;
+	if (id > 0)
+		rc = update_existing(e, id, created_at, a, old, now, keep); /* frees created_at */
+	else if (id == 0)
+		rc = insert_new(e, a, now, keep);
+	else
+		rc = (int)id;
+	free(old);
+	return rc;
+}
+
+int store_upsert(struct store *s, struct article *a, int64_t now, bool *created)
+{
+	int rc = s->e->ops->begin(s->e, false);
+	if (rc < 0)
+		return rc;
+	return finish(s, upsert(s->e, a, now, false, created));
+}
+
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed)
 {
 	*failed = 0;
@@ -418,21 +453,8 @@ int store_import(struct store *s, struct article *list, size_t n, int64_t now, s
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct article *a = &list[i];
-		/* upsert by slug: a stored article keeps its id and gets every field */
-		char *created_at = NULL;
-		int64_t id = *a->slug ? s->e->ops->slug_id(s->e, a->slug, &created_at) : 0;
-		if (id > 0) {
-			char *old = xstrdup(a->slug);
-			a->slug_derived = false;
-			rc = update_existing(s->e, id, created_at, a, old, now, true);
-			free(old);
-		} else if (id == 0) {
-			a->slug_derived = a->slug_derived && !*a->slug;
-			rc = insert_new(s->e, a, now, true);
-		} else {
-			rc = (int)id;
-		}
+		bool created;
+		rc = upsert(s->e, &list[i], now, true, &created);
 		if (rc < 0)
 			*failed = i;
 	}

@@ -94,8 +94,13 @@ int store_replace(struct store *s, const char *slug, struct article *a, int64_t 
 /* Returns 0, -ENOENT or another negative error. */
 int store_delete(struct store *s, const char *slug);
 
-/* Inserts or updates each article by slug, all in one transaction: on any error nothing
- * changes and *failed is the index of the article that failed. */
+/* Stores a as the new version of the article with its uri (when it has one; a slug derived
+ * from its title is then only for a new article) or at its slug, or as a new article; *created
+ * says which. Returns 0 or a negative error; on error nothing is stored. */
+int store_upsert(struct store *s, struct article *a, int64_t now, bool *created);
+/* Inserts or updates each article as store_upsert does (keeping the ids and times an export
+ * brings), all in one transaction: on any error nothing changes and *failed is the index of
+ * the article that failed. */
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed);
 
 /* Every article (drafts and scheduled too), ordered by id, with bodies. */

@@ -64,6 +64,9 @@ struct store_ops {
 	/* In a transaction: the id of the record with slug (and its created_at, which the
 	 * caller frees, when asked), 0 when the slug is free. */
 	int64_t (*slug_id)(struct store_engine *e, const char *slug, char **created_at);
+	/* In a transaction: the id of the record stored under uri (with its slug and created_at,
+	 * which the caller frees), 0 when there is none. */
+	int64_t (*uri_id)(struct store_engine *e, const char *uri, char **slug, char **created_at);
 	/* 1 when a record has id, else 0. */
 	int (*id_exists)(struct store_engine *e, int64_t id);
 	/* The id the next new record may take. */

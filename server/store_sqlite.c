@@ -160,7 +160,7 @@ static const char *const sql[NSTMT] = {
                  " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
                  " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
                  " body_html = ?15, language = ?16, uri = ?17 WHERE id = ?1",
-    [S_URI_ID] = "SELECT id FROM articles WHERE uri = ?1",
+    [S_URI_ID] = "SELECT id, slug, created_at FROM articles WHERE uri = ?1",
     [S_DELETE] = "DELETE FROM articles WHERE id = ?1",
     [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
     [S_INSERT_TAG] = "INSERT OR IGNORE INTO tags (article_id, tag, position, status,"
@@ -808,6 +808,26 @@ static int64_t sq_slug_id(struct store_engine *base, const char *slug, char **cr
 	return id;
 }
 
+static int64_t sq_uri_id(struct store_engine *base, const char *uri, char **slug, char **created_at)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_URI_ID);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	int64_t id = 0;
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		*slug = col_text(st, 1);
+		*created_at = col_text(st, 2);
+	} else if (rc != SQLITE_DONE) {
+		id = w_error(e, db_error(&e->writer, rc, "uri lookup"));
+	}
+	sqlite3_reset(st);
+	return id;
+}
+
 static int sq_id_exists(struct store_engine *base, int64_t id)
 {
 	struct sqlite_engine *e = engine(base);
@@ -929,6 +949,7 @@ static const struct store_ops sqlite_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .slug_id = sq_slug_id,
+    .uri_id = sq_uri_id,
     .id_exists = sq_id_exists,
     .next_id = sq_next_id,
     .insert = sq_insert,

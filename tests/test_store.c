@@ -691,6 +691,51 @@ static void test_import(void **state)
 	assert_int_equal(store_import(f->s, NULL, 0, NOW, &failed), 0);
 }
 
+/* ninjs: a story posted again under its uri is the same story, whatever its title says. */
+static void test_upsert_by_uri(void **state)
+{
+	struct fixture *f = *state;
+	must_create(f->s, "{'title':'Same','body':'x'}");
+	struct article a;
+	bool created;
+	build(&a, ARTICLE_API, "{'title':'Same','body':'first','uri':'urn:x:1'}");
+	assert_int_equal(store_upsert(f->s, &a, NOW, &created), 0);
+	assert_true(created);
+	int64_t id = a.id;
+	assert_string_equal(a.slug, "same-2"); /* a derived slug moves on, as for any story */
+	article_cleanup(&a);
+	uint64_t gen = f->commits;
+	build(&a, ARTICLE_API, "{'title':'Changed','body':'second','uri':'urn:x:1'}");
+	assert_int_equal(store_upsert(f->s, &a, NOW + 60, &created), 0);
+	assert_false(created);
+	assert_int_equal(a.id, id);
+	assert_string_equal(a.slug, "same-2"); /* its page stays where it was */
+	article_cleanup(&a);
+	assert_true(f->commits > gen);
+	article_init(&a);
+	assert_int_equal(store_get(f->s, "same-2", false, NOW + 60, &a), 0);
+	assert_string_equal(a.title, "Changed");
+	assert_string_equal(a.uri, "urn:x:1");
+	article_cleanup(&a);
+	assert_int_equal(store_count(f->s, false, NOW + 60), 2);
+	/* a new uri is a new story; one with a slug of its own that is taken is refused */
+	build(&a, ARTICLE_API, "{'title':'Other','body':'x','uri':'urn:x:2','slug':'same'}");
+	assert_int_equal(store_upsert(f->s, &a, NOW, &created), -EEXIST);
+	article_cleanup(&a);
+	/* without a uri it is the story at its slug */
+	build(&a, ARTICLE_API, "{'title':'Same','body':'third','slug':'same'}");
+	assert_int_equal(store_upsert(f->s, &a, NOW, &created), 0);
+	assert_false(created);
+	article_cleanup(&a);
+	assert_int_equal(store_count(f->s, false, NOW + 60), 2);
+	/* the uri is one story's: another may not take it */
+	build(&a, ARTICLE_API, "{'title':'Thief','body':'x','uri':'urn:x:1'}");
+	free(a.uri);
+	a.uri = xstrdup("urn:x:1");
+	assert_int_equal(store_create(f->s, &a, NOW), -EEXIST);
+	article_cleanup(&a);
+}
+
 static void test_import_all_or_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -922,6 +967,7 @@ int main(void)
 	    cmocka_unit_test(test_fts_query),
 	    cmocka_unit_test_setup_teardown(test_export, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upsert_by_uri, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_import_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_time_budget, setup, teardown),
