@@ -11,6 +11,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "mem.h"
+#include "ninjs.h"
 #include "store.h"
 
 void api_healthz(struct app *app, const struct request *req, const char *arg, struct response *resp)
@@ -107,8 +108,10 @@ static void list_articles(struct app *app, const struct request *req, struct res
 	article_list_cleanup(&list);
 }
 
-/* Reads and validates a write's body into a; on failure fills resp and returns -1. */
-static int read_article(const struct request *req, struct response *resp, struct article *a)
+/* Reads and validates a write's body into a, a story or (ninjs) a ninjs document whose left-out
+ * fields go to ignored; on failure fills resp and returns -1. */
+static int read_body(struct app *app, const struct request *req, struct response *resp, bool ninjs,
+                     struct article *a, json_t *ignored)
 {
 	const char *ct = req->header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
@@ -124,7 +127,9 @@ static int read_article(const struct request *req, struct response *resp, struct
 		return -1;
 	}
 	struct article_error aerr;
-	int rc = article_from_json(in, ARTICLE_API, handler_now(), a, &aerr);
+	int rc = ninjs ? ninjs_to_article(in, ARTICLE_API, handler_now(), app->cfg->base_url, a,
+	                                  &aerr, ignored)
+	               : article_from_json(in, ARTICLE_API, handler_now(), a, &aerr);
 	json_decref(in);
 	if (rc < 0) {
 		if (*aerr.field)
@@ -156,7 +161,7 @@ static void create_article(struct app *app, const struct request *req, struct re
 {
 	struct article a;
 	article_init(&a);
-	if (read_article(req, resp, &a) == 0) {
+	if (read_body(app, req, resp, false, &a, NULL) == 0) {
 		int rc = store_create(app->store, &a, handler_now());
 		if (rc < 0) {
 			write_failed(app, req, resp, rc, a.slug);
@@ -221,7 +226,7 @@ void api_article(struct app *app, const struct request *req, const char *slug,
 	}
 	struct article a;
 	article_init(&a);
-	if (read_article(req, resp, &a) == 0) {
+	if (read_body(app, req, resp, false, &a, NULL) == 0) {
 		int rc = store_replace(app->store, slug, &a, handler_now());
 		if (rc < 0)
 			write_failed(app, req, resp, rc, a.slug);
@@ -229,4 +234,59 @@ void api_article(struct app *app, const struct request *req, const char *slug,
 			answer_article(app, resp, 200, &a);
 	}
 	article_cleanup(&a);
+}
+
+/* --- ninjs (SPEC §15) --- */
+
+static void get_ninjs(struct app *app, const struct request *req, const char *slug,
+                      struct response *resp)
+{
+	int all = status_param(req, resp);
+	if (all < 0)
+		return;
+	int64_t now = handler_now();
+	struct article a;
+	article_init(&a);
+	int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now, &a) : -ENOENT;
+	if (rc == 0) {
+		answer_json(resp, 200,
+		            ninjs_from_article(&a, app->cfg->base_url, app->cfg->site_language));
+		resp->cacheable = !all && resp->status == 200;
+		resp->last_modified = (time_t)content_shown_since(&a, now);
+	} else {
+		answer_store_failed(app, req, resp, rc);
+	}
+	article_cleanup(&a);
+}
+
+/* Upserts by uri: 201 with a new story, 200 with the one it replaced; the answer is the story
+ * as stored, with the document's fields a story has no place for named in "ignored". */
+static void post_ninjs(struct app *app, const struct request *req, struct response *resp)
+{
+	struct article a;
+	article_init(&a);
+	json_t *ignored = json_array();
+	if (read_body(app, req, resp, true, &a, ignored) == 0) {
+		bool created = false;
+		int rc = store_upsert(app->store, &a, handler_now(), &created);
+		if (rc < 0) {
+			write_failed(app, req, resp, rc, a.slug);
+		} else {
+			json_t *o =
+			    article_to_json(&a, app->cfg->base_url, app->cfg->site_language, true);
+			json_object_set(o, "ignored", ignored);
+			answer_json(resp, created ? 201 : 200, o);
+			resp->location = xasprintf("/api/ninjs/%s", a.slug);
+		}
+	}
+	json_decref(ignored);
+	article_cleanup(&a);
+}
+
+void api_ninjs(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	if (req->method == HTTP_POST)
+		post_ninjs(app, req, resp);
+	else
+		get_ninjs(app, req, arg, resp);
 }

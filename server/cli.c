@@ -18,14 +18,15 @@
 #include "config.h"
 #include "log.h"
 #include "mem.h"
+#include "ninjs.h"
 #include "store.h"
 #include "template.h"
 
 const char cli_usage[] =
     "usage: gazette [serve] [-c FILE] [-l ADDR] [-p PORT]   run the server (the default)\n"
-    "       gazette import [-c FILE] FILE...               insert or update articles from JSON\n"
+    "       gazette import [-c FILE] [--format F] FILE...  insert or update articles from JSON\n"
     "                                                      files ('-' reads stdin)\n"
-    "       gazette export [-c FILE]                       print every article as\n"
+    "       gazette export [-c FILE] [--format F]          print every article as\n"
     "                                                      {\"articles\":[...]} on stdout\n"
     "       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
     "                                                      context (partials from DIR)\n"
@@ -34,6 +35,8 @@ const char cli_usage[] =
     "  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
     "  -l, --listen ADDR   address to bind, overriding server.listen\n"
     "  -p, --port PORT     port to bind (0 picks a free one), overriding server.port\n"
+    "  -f, --format F      json (Gazette's records, the default) or ninjs (IPTC ninjs 3.1\n"
+    "                      documents, an array of them or one; Superdesk's guid dialect too)\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
 
@@ -132,21 +135,28 @@ int cli_serve(int argc, char **argv)
 	return rc;
 }
 
-/* Options shared by import and export: -c FILE. Returns the index of the first operand, or
- * -1 after printing usage. */
-static int config_options(int argc, char **argv, const char **file)
+/* Options shared by import and export: -c FILE, --format json|ninjs (ninjs may be NULL where
+ * there is no choice). Returns the index of the first operand, or -1 after printing usage. */
+static int config_options(int argc, char **argv, const char **file, bool *ninjs)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
+	    {"format", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:f:h", longopts, NULL)) != -1) {
 		if (c == 'c') {
 			*file = optarg;
+		} else if (c == 'f' && ninjs &&
+		           (strcmp(optarg, "json") == 0 || strcmp(optarg, "ninjs") == 0)) {
+			*ninjs = strcmp(optarg, "ninjs") == 0;
+		} else if (c == 'f') {
+			cli_usage_error("--format is json or ninjs, not '%s'", optarg);
+			return -1;
 		} else if (c == 'h') {
 			fputs(cli_usage, stdout);
 			exit(0);
@@ -158,13 +168,9 @@ static int config_options(int argc, char **argv, const char **file)
 	return optind;
 }
 
-static struct store *open_store(struct config *cfg, const char *file, int *rc)
+/* The database of a loaded configuration; NULL with *rc set after printing why. */
+static struct store *open_database(const struct config *cfg, int *rc)
 {
-	*rc = load_config(cfg, file);
-	if (*rc == 0)
-		*rc = finish_config(cfg);
-	if (*rc)
-		return NULL;
 	struct buf err = BUF_INIT;
 	struct store *s = store_open(cfg->database, 1, &err);
 	if (!s) {
@@ -173,6 +179,14 @@ static struct store *open_store(struct config *cfg, const char *file, int *rc)
 	}
 	buf_cleanup(&err);
 	return s;
+}
+
+static struct store *open_store(struct config *cfg, const char *file, int *rc)
+{
+	*rc = load_config(cfg, file);
+	if (*rc == 0)
+		*rc = finish_config(cfg);
+	return *rc ? NULL : open_database(cfg, rc);
 }
 
 static char *read_all(const char *path, size_t *len, struct buf *err)
@@ -197,9 +211,43 @@ static char *read_all(const char *path, size_t *len, struct buf *err)
 	return buf_steal(&b, len);
 }
 
+/* How records are read: Gazette's JSON, or ninjs documents for this site. */
+struct reading {
+	bool ninjs;
+	const char *base_url;
+	int64_t now;
+};
+
+/* One record into a; reports a bad one as file[i]: field: message, and what a ninjs document
+ * had that a story has no place for. */
+static int read_record(const struct reading *how, const char *name, size_t i, const json_t *rec,
+                       struct article *a)
+{
+	struct article_error e;
+	json_t *ignored = how->ninjs ? json_array() : NULL;
+	int rc = how->ninjs ? ninjs_to_article(rec, ARTICLE_IMPORT, how->now, how->base_url, a, &e,
+	                                       ignored)
+	                    : article_from_json(rec, ARTICLE_IMPORT, how->now, a, &e);
+	if (rc < 0)
+		fprintf(stderr, "%s[%zu]: %s%s%s\n", name, i, e.field, *e.field ? ": " : "",
+		        e.message);
+	if (rc == 0 && json_array_size(ignored)) {
+		fprintf(stderr, "%s[%zu]: left out (no place in a story):", name, i);
+		size_t k;
+		json_t *v;
+		json_array_foreach(ignored, k, v)
+		{
+			fprintf(stderr, "%s %s", k ? "," : "", json_string_value(v));
+		}
+		fputc('\n', stderr);
+	}
+	json_decref(ignored);
+	return rc;
+}
+
 /* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
 static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
-                   int64_t now)
+                   const struct reading *how)
 {
 	json_t *items = doc;
 	if (json_is_object(doc) && json_object_size(doc) == 1 &&
@@ -215,10 +263,7 @@ static int collect(const char *name, json_t *doc, struct article **list, size_t 
 		}
 		struct article *a = &(*list)[*n];
 		article_init(a);
-		struct article_error e;
-		if (article_from_json(rec, ARTICLE_IMPORT, now, a, &e) < 0) {
-			fprintf(stderr, "%s[%zu]: %s%s%s\n", name, i, e.field, *e.field ? ": " : "",
-			        e.message);
+		if (read_record(how, name, i, rec, a) < 0) {
 			article_cleanup(a);
 			bad++;
 			continue;
@@ -231,15 +276,26 @@ static int collect(const char *name, json_t *doc, struct article **list, size_t 
 int cli_import(int argc, char **argv)
 {
 	const char *file = NULL;
-	int first = config_options(argc, argv, &file);
+	bool ninjs = false;
+	int first = config_options(argc, argv, &file, &ninjs);
 	if (first < 0)
 		return 2;
 	if (first >= argc)
 		return cli_usage_error("import needs at least one FILE%s", "");
+	struct config cfg;
+	config_init(&cfg);
+	int rc = load_config(&cfg, file);
+	if (rc == 0)
+		rc = finish_config(&cfg);
+	if (rc) {
+		config_cleanup(&cfg);
+		return rc;
+	}
 
 	/* Everything is read and checked before the database is opened: a bad file changes
 	 * nothing, not even the database's bytes. */
 	int64_t now = (int64_t)time(NULL);
+	struct reading how = {ninjs, cfg.base_url, now};
 	struct article *list = NULL;
 	size_t n = 0, cap = 0;
 	int bad = 0;
@@ -269,19 +325,17 @@ int cli_import(int argc, char **argv)
 			bad++;
 			continue;
 		}
-		bad += collect(name, doc, &list, &n, &cap, now);
+		bad += collect(name, doc, &list, &n, &cap, &how);
 		json_decref(doc);
 	}
-	int rc = bad ? 1 : 0;
+	rc = bad ? 1 : 0;
 	if (bad)
 		fprintf(stderr, "gazette: %d invalid record%s: nothing imported\n", bad,
 		        bad == 1 ? "" : "s");
 
-	struct config cfg;
-	config_init(&cfg);
 	struct store *s = NULL;
 	if (!bad) {
-		s = open_store(&cfg, file, &rc);
+		s = open_database(&cfg, &rc);
 		if (s) {
 			size_t failed = 0;
 			int r = store_import(s, list, n, now, &failed);
@@ -307,7 +361,8 @@ int cli_import(int argc, char **argv)
 int cli_export(int argc, char **argv)
 {
 	const char *file = NULL;
-	int first = config_options(argc, argv, &file);
+	bool ninjs = false;
+	int first = config_options(argc, argv, &file, &ninjs);
 	if (first < 0)
 		return 2;
 	if (first < argc)
@@ -325,10 +380,13 @@ int cli_export(int argc, char **argv)
 		} else {
 			json_t *items = json_array();
 			for (size_t i = 0; i < list.n; i++)
-				json_array_append_new(items,
-				                      article_to_json(&list.items[i], cfg.base_url,
-				                                      cfg.site_language, true));
-			json_t *doc = json_pack("{s:o}", "articles", items);
+				json_array_append_new(
+				    items, ninjs ? ninjs_from_article(&list.items[i], cfg.base_url,
+				                                      cfg.site_language)
+				                 : article_to_json(&list.items[i], cfg.base_url,
+				                                   cfg.site_language, true));
+			/* ninjs: an array of documents, as import --format ninjs reads it */
+			json_t *doc = ninjs ? items : json_pack("{s:o}", "articles", items);
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);
 			json_decref(doc);

@@ -43,6 +43,8 @@ void api_healthz(struct app *app, const struct request *req, const char *arg,
                  struct response *resp);
 void api_articles(struct app *app, const struct request *req, const char *arg,
                   struct response *resp);
+/* GET /api/ninjs/{slug}: a story as ninjs 3.1; POST /api/ninjs: a ninjs document upserted. */
+void api_ninjs(struct app *app, const struct request *req, const char *arg, struct response *resp);
 void api_article(struct app *app, const struct request *req, const char *slug,
                  struct response *resp);
 

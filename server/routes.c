@@ -281,6 +281,8 @@ static const struct route table[] = {
      KEY_PARAMS, list_params, 0},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
      "GET, HEAD, PUT, DELETE", PERM_EDITOR, KEY_PARAMS, status_only, 0},
+    {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", PERM_EDITOR, KEY_NONE, none, 0},
+    {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, PERM_EDITOR, KEY_PARAMS, status_only, 0},
 };
 
 /* The row for path and where its capture starts; NULL when no pattern matches. */
