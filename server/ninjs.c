@@ -19,7 +19,7 @@
 
 struct md {
 	struct buf *out;
-	bool bol; /* at the beginning of a line: block syntax is possible here */
+	bool bol;   /* at the beginning of a line: block syntax is possible here */
 	bool space; /* whitespace is pending (collapsed, HTML-style) */
 	int depth;
 };
@@ -37,13 +37,14 @@ static bool name_in(const xmlNode *n, const char *const *names)
 	return false;
 }
 
-static const char *const dropped[] = {"script", "style", "iframe", "object", "embed", "noscript",
-                                      "template", "head", "svg", "math", "form", "button",
-                                      "select", "textarea", "input", "frame", "frameset",
-                                      "applet", "audio", "video", "canvas", "title", NULL};
-static const char *const blocks[] = {"p", "div", "section", "article", "header", "footer",
-                                     "aside", "main", "nav", "figure", "figcaption", "address",
-                                     "dl", "dt", "dd", "center", "body", "html", NULL};
+static const char *const dropped[] = {
+    "script",   "style",  "iframe", "object", "embed",  "noscript", "template", "head",
+    "svg",      "math",   "form",   "button", "select", "textarea", "input",    "frame",
+    "frameset", "applet", "audio",  "video",  "canvas", "title",    NULL};
+static const char *const blocks[] = {"p",          "div",     "section", "article", "header",
+                                     "footer",     "aside",   "main",    "nav",     "figure",
+                                     "figcaption", "address", "dl",      "dt",      "dd",
+                                     "center",     "body",    "html",    NULL};
 
 /* Ends the current block: the next text starts a new paragraph. */
 static void block_break(struct md *m)
@@ -203,7 +204,8 @@ static void raw_text(const xmlNode *n, struct buf *out, int depth)
 			buf_puts(out, (const char *)c->content);
 		else if (name_is(c, "br"))
 			buf_putc(out, '\n');
-		else if (c->type == XML_ELEMENT_NODE && depth < HTML_DEPTH_MAX && !name_in(c, dropped))
+		else if (c->type == XML_ELEMENT_NODE && depth < HTML_DEPTH_MAX &&
+		         !name_in(c, dropped))
 			raw_text(c, out, depth + 1);
 	}
 }
@@ -460,9 +462,9 @@ void ninjs_html_markdown(struct buf *out, const char *html, size_t len)
 	pthread_once(&xml_once, xml_init);
 	if (len == 0 || len > INT32_MAX)
 		return;
-	htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-	                                HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	                                    HTML_PARSE_NONET);
+	htmlDocPtr doc =
+	    htmlReadMemory(html, (int)len, NULL, "UTF-8",
+	                   HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
 	if (!doc)
 		return;
 	struct buf b = BUF_INIT;
@@ -514,16 +516,15 @@ static json_t *party(const char *name, const char *role)
 	return json_pack("{s:s, s:s}", "name", name, "role", role);
 }
 
-json_t *ninjs_from_article(const struct article *a, const char *base_url,
-                           const char *site_language)
+json_t *ninjs_from_article(const struct article *a, const char *base_url, const char *site_language)
 {
 	char *url = article_url(a, base_url);
 	bool usable = strcmp(a->status, "published") == 0;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "uri",
-	                      a->uri && *a->uri ? a->uri : url, "type", "text", "language",
-	                      article_language(a, site_language), "pubStatus",
-	                      usable ? "usable" : "withheld", "firstCreated", a->published_at,
-	                      "versionCreated", a->updated_at);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "uri", a->uri && *a->uri ? a->uri : url,
+	              "type", "text", "language", article_language(a, site_language), "pubStatus",
+	              usable ? "usable" : "withheld", "firstCreated", a->published_at,
+	              "versionCreated", a->updated_at);
 	if (!o) {
 		free(url);
 		return NULL;
@@ -555,7 +556,8 @@ json_t *ninjs_from_article(const struct article *a, const char *base_url,
 		}
 		json_object_set_new(o, "subjects", subjects);
 	}
-	json_object_set_new(o, "altIds", json_pack("[{s:s, s:s}]", "role", "slug", "value", a->slug));
+	json_object_set_new(o, "altIds",
+	                    json_pack("[{s:s, s:s}]", "role", "slug", "value", a->slug));
 	free(url);
 	return o;
 }
@@ -619,11 +621,13 @@ static const struct key ninjs_keys[] = {
 /* The keys Superdesk's ninjs formatter maps onto a story; the rest of what it writes is left
  * out (its dialect has no schema to refuse unknown keys by). */
 static const struct key superdesk_keys[] = {
-    {"guid", MAPPED},          {"type", MAPPED},          {"language", MAPPED},
-    {"pubstatus", MAPPED},     {"firstcreated", MAPPED},  {"versioncreated", SERVER},
-    {"headline", MAPPED},      {"description_text", MAPPED}, {"body_html", MAPPED},
-    {"body_text", MAPPED},     {"byline", MAPPED},        {"source", MAPPED},
-    {"subject", MAPPED},       {NULL, IGNORED},
+    {"guid", MAPPED},         {"type", MAPPED},
+    {"language", MAPPED},     {"pubstatus", MAPPED},
+    {"firstcreated", MAPPED}, {"versioncreated", SERVER},
+    {"headline", MAPPED},     {"description_text", MAPPED},
+    {"body_html", MAPPED},    {"body_text", MAPPED},
+    {"byline", MAPPED},       {"source", MAPPED},
+    {"subject", MAPPED},      {NULL, IGNORED},
 };
 
 static const struct key *key_of(const struct key *keys, const char *name)
@@ -680,10 +684,10 @@ static int get_objects(const json_t *o, const char *key, json_t **out, struct ar
 
 static bool is_html(const char *content_type)
 {
-	return content_type &&
-	       (strncasecmp(content_type, "text/html", 9) == 0 ||
-	        strncasecmp(content_type, "application/xhtml+xml", 21) == 0 ||
-	        strcasecmp(content_type, "body_xhtml") == 0 || strcasecmp(content_type, "html") == 0);
+	return content_type && (strncasecmp(content_type, "text/html", 9) == 0 ||
+	                        strncasecmp(content_type, "application/xhtml+xml", 21) == 0 ||
+	                        strcasecmp(content_type, "body_xhtml") == 0 ||
+	                        strcasecmp(content_type, "html") == 0);
 }
 
 /* The item of a role/value array to use: the one whose role is one of roles (in that order),
@@ -745,9 +749,10 @@ static int pick_body(json_t *bodies, json_t *story, struct article_error *err, s
 		const char *ct = json_string_value(json_object_get(b, "contentType"));
 		const char *role = json_string_value(json_object_get(b, "role"));
 		const char *chosen = item ? json_string_value(json_object_get(item, "role")) : NULL;
-		if (is_html(ct) && (!item || !is_html(json_string_value(json_object_get(
-		                                 item, "contentType")))) &&
-		    (!chosen || !role || strcmp(role, chosen) == 0 || strcmp(role, "richtext") == 0)) {
+		if (is_html(ct) &&
+		    (!item || !is_html(json_string_value(json_object_get(item, "contentType")))) &&
+		    (!chosen || !role || strcmp(role, chosen) == 0 ||
+		     strcmp(role, "richtext") == 0)) {
 			item = b;
 			*index = i;
 			break;
@@ -773,9 +778,9 @@ static json_t *plain(const char *value, const char *content_type)
 	if (!is_html(content_type))
 		return json_string(value);
 	pthread_once(&xml_once, xml_init);
-	htmlDocPtr doc = htmlReadMemory(value, (int)strnlen(value, INT32_MAX), NULL, "UTF-8",
-	                                HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	                                    HTML_PARSE_NONET);
+	htmlDocPtr doc =
+	    htmlReadMemory(value, (int)strnlen(value, INT32_MAX), NULL, "UTF-8",
+	                   HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
 	struct buf text = BUF_INIT;
 	if (doc) {
 		for (const xmlNode *n = doc->children; n; n = n->next) {
@@ -839,8 +844,7 @@ static const char *own_slug(const char *uri, const char *base_url)
 	return article_slug_valid(slug) ? slug : NULL;
 }
 
-static int map_status(const char *s, const char *field, json_t *story,
-                      struct article_error *err)
+static int map_status(const char *s, const char *field, json_t *story, struct article_error *err)
 {
 	if (!s)
 		return 0;
@@ -889,8 +893,7 @@ static void set_string(json_t *story, const char *key, const char *value)
 }
 
 /* ninjs 3.1 into story (Gazette's input fields). */
-static int from_ninjs(const json_t *in, json_t *story, size_t *tag_from,
-                      struct article_error *err)
+static int from_ninjs(const json_t *in, json_t *story, size_t *tag_from, struct article_error *err)
 {
 	const char *s;
 	json_t *items, *item;

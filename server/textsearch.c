@@ -137,6 +137,24 @@ int textsearch_tokenize(const char *text, size_t len, textsearch_fn *fn, void *c
 	size_t i = 0;
 	int rc = 0;
 	while (i < len && !rc) {
+		unsigned char b = (unsigned char)text[i];
+		if (b < 0x80) {
+			/* ASCII, most of most text: folded here, without a table lookup */
+			if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') ||
+			    (b >= 'A' && b <= 'Z')) {
+				utf8proc_uint8_t ch =
+				    (utf8proc_uint8_t)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+				rc = s.run ? end_run(&s) : 0;
+				if (!rc)
+					rc = add_word(&s, &ch, 1, i, i + 1);
+			} else {
+				rc = end_run(&s);
+				if (!rc)
+					rc = end_word(&s);
+			}
+			i++;
+			continue;
+		}
 		utf8proc_int32_t c;
 		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
 		if (n <= 0) {
@@ -146,7 +164,7 @@ int textsearch_tokenize(const char *text, size_t len, textsearch_fn *fn, void *c
 		}
 		size_t start = i, end = i + (size_t)n;
 		i = end;
-		if (cjk_range(c) && !(c >= 0xf900 && c <= 0xfaff) && c < 0xff00) {
+		if (c >= 0x1100 && cjk_range(c) && !(c >= 0xf900 && c <= 0xfaff) && c < 0xff00) {
 			/* as written: decomposing would split Hangul syllables into jamo and a kana
 			 * from its voicing mark */
 			rc = add(&s, c, start, end);

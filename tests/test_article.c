@@ -13,23 +13,14 @@
 #include "article.h"
 #include "buf.h"
 #include "mem.h"
+#include "testutil.h"
 
 #define NOW      1673505180 /* 2023-01-12T06:33:00Z */
 #define ELLIPSIS "\xe2\x80\xa6"
 
-/* JSON written with ' for " so the tables stay readable; a real ' is \u0027. */
 static json_t *load(const char *text)
 {
-	char *s = xstrdup(text);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	json_error_t jerr;
-	json_t *in = json_loads(s, JSON_DECODE_ANY, &jerr);
-	if (!in)
-		fail_msg("bad test JSON %s: %s", s, jerr.text);
-	free(s);
-	return in;
+	return load_json(text);
 }
 
 /* Runs article_from_json on in (and takes the reference); returns its result. */

@@ -1,4 +1,4 @@
-/* testutil.c - temporary folders and files for the cmocka tests. */
+/* testutil.c - temporary folders and files, and readable JSON, for the cmocka tests. */
 #include "testutil.h"
 
 #include <ftw.h>
@@ -44,4 +44,20 @@ char *write_file(const char *dir, const char *name, const char *text)
 	fputs(text, fp);
 	fclose(fp);
 	return path;
+}
+
+json_t *load_json(const char *text)
+{
+	char *s = xstrdup(text);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	json_error_t jerr;
+	json_t *in = json_loads(s, JSON_DECODE_ANY, &jerr);
+	if (!in) {
+		fprintf(stderr, "bad test JSON %s: %s\n", s, jerr.text);
+		abort(); /* the test's own mistake */
+	}
+	free(s);
+	return in;
 }

@@ -26,14 +26,16 @@ static void check_html(const char *html, const char *what)
 		const char *end = strchr(p, '>');
 		fuzz_check(end, "%s: an unclosed tag in %s", what, html);
 		char *tag = xstrndup(p, (size_t)(end - p + 1));
-		fuzz_check(strncasecmp(tag, "<script", 7) != 0 && strncasecmp(tag, "<style", 6) != 0 &&
-		               strncasecmp(tag, "<iframe", 7) != 0 && strncasecmp(tag, "<img", 4) != 0,
-		           "%s: tag %s in %s", what, tag, html);
+		fuzz_check(
+		    strncasecmp(tag, "<script", 7) != 0 && strncasecmp(tag, "<style", 6) != 0 &&
+		        strncasecmp(tag, "<iframe", 7) != 0 && strncasecmp(tag, "<img", 4) != 0,
+		    "%s: tag %s in %s", what, tag, html);
 		fuzz_check(!strcasestr(tag, " on"), "%s: tag %s in %s", what, tag, html);
 		const char *href = strstr(tag, " href=\"");
 		if (href) {
 			href += 7;
-			fuzz_check(strncasecmp(href, "http://", 7) == 0 || strncasecmp(href, "https://", 8) == 0 ||
+			fuzz_check(strncasecmp(href, "http://", 7) == 0 ||
+			               strncasecmp(href, "https://", 8) == 0 ||
 			               strncasecmp(href, "mailto:", 7) == 0,
 			           "%s: link %s in %s", what, tag, html);
 		}
@@ -57,9 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *body = json_string(text);
 	free(text);
 	if (body)
-		docs[1] = json_pack("{s:s, s:[{s:s}], s:[{s:s, s:o}]}", "uri", "urn:fuzz:1",
-		                    "headlines", "value", "H", "bodies", "contentType", "text/html",
-		                    "value", body);
+		docs[1] =
+		    json_pack("{s:s, s:[{s:s}], s:[{s:s, s:o}]}", "uri", "urn:fuzz:1", "headlines",
+		              "value", "H", "bodies", "contentType", "text/html", "value", body);
 	for (int i = 0; i < 2; i++) {
 		if (!docs[i])
 			continue;
@@ -67,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		article_init(&a);
 		struct article_error err;
 		json_t *ignored = json_array();
-		int rc = ninjs_to_article(docs[i], ARTICLE_API, 1700000000, BASE_URL, &a, &err,
-		                          ignored);
+		int rc =
+		    ninjs_to_article(docs[i], ARTICLE_API, 1700000000, BASE_URL, &a, &err, ignored);
 		if (rc == 0) {
 			check_html(a.body_html, "story");
 			a.id = 1;
