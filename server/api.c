@@ -183,8 +183,10 @@ void api_articles(struct app *app, const struct request *req, const char *arg,
 		list_articles(app, req, resp);
 }
 
+/* The story at slug as the request may see it (drafts with ?status=all and the token), as
+ * its record or (ninjs) its ninjs document. */
 static void get_article(struct app *app, const struct request *req, const char *slug,
-                        struct response *resp)
+                        struct response *resp, bool ninjs)
 {
 	int all = status_param(req, resp);
 	if (all < 0)
@@ -194,7 +196,12 @@ static void get_article(struct app *app, const struct request *req, const char *
 	article_init(&a);
 	int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now, &a) : -ENOENT;
 	if (rc == 0) {
-		answer_article(app, resp, 200, &a);
+		if (ninjs)
+			answer_json(
+			    resp, 200,
+			    ninjs_from_article(&a, app->cfg->base_url, app->cfg->site_language));
+		else
+			answer_article(app, resp, 200, &a);
 		resp->cacheable = !all && resp->status == 200;
 		resp->last_modified = (time_t)content_shown_since(&a, now);
 	} else {
@@ -207,7 +214,7 @@ void api_article(struct app *app, const struct request *req, const char *slug,
                  struct response *resp)
 {
 	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
-		get_article(app, req, slug, resp);
+		get_article(app, req, slug, resp, false);
 		return;
 	}
 	if (!article_slug_valid(slug)) {
@@ -238,27 +245,6 @@ void api_article(struct app *app, const struct request *req, const char *slug,
 
 /* --- ninjs (SPEC §15) --- */
 
-static void get_ninjs(struct app *app, const struct request *req, const char *slug,
-                      struct response *resp)
-{
-	int all = status_param(req, resp);
-	if (all < 0)
-		return;
-	int64_t now = handler_now();
-	struct article a;
-	article_init(&a);
-	int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now, &a) : -ENOENT;
-	if (rc == 0) {
-		answer_json(resp, 200,
-		            ninjs_from_article(&a, app->cfg->base_url, app->cfg->site_language));
-		resp->cacheable = !all && resp->status == 200;
-		resp->last_modified = (time_t)content_shown_since(&a, now);
-	} else {
-		answer_store_failed(app, req, resp, rc);
-	}
-	article_cleanup(&a);
-}
-
 /* Upserts by uri: 201 with a new story, 200 with the one it replaced; the answer is the story
  * as stored, with the document's fields a story has no place for named in "ignored". */
 static void post_ninjs(struct app *app, const struct request *req, struct response *resp)
@@ -288,5 +274,5 @@ void api_ninjs(struct app *app, const struct request *req, const char *arg, stru
 	if (req->method == HTTP_POST)
 		post_ninjs(app, req, resp);
 	else
-		get_ninjs(app, req, arg, resp);
+		get_article(app, req, arg, resp, true);
 }

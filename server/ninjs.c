@@ -892,12 +892,12 @@ static void set_string(json_t *story, const char *key, const char *value)
 		json_object_set_new(story, key, json_string(value));
 }
 
-/* ninjs 3.1 into story (Gazette's input fields). */
-static int from_ninjs(const json_t *in, json_t *story, size_t *tag_from, struct article_error *err)
+/* What both dialects say alike: the type (text only), the language and the status (its key
+ * spelt status_key). */
+static int read_common(const json_t *in, json_t *story, const char *status_key,
+                       struct article_error *err)
 {
 	const char *s;
-	json_t *items, *item;
-	size_t index;
 	if (get_string(in, "type", "type", &s, err) < 0)
 		return -1;
 	if (s && strcmp(s, "text") != 0)
@@ -905,8 +905,18 @@ static int from_ninjs(const json_t *in, json_t *story, size_t *tag_from, struct 
 	if (get_string(in, "language", "language", &s, err) < 0)
 		return -1;
 	set_string(story, "language", s);
-	if (get_string(in, "pubStatus", "pubStatus", &s, err) < 0 ||
-	    map_status(s, "pubStatus", story, err) < 0)
+	if (get_string(in, status_key, status_key, &s, err) < 0)
+		return -1;
+	return map_status(s, status_key, story, err);
+}
+
+/* ninjs 3.1 into story (Gazette's input fields). */
+static int from_ninjs(const json_t *in, json_t *story, size_t *tag_from, struct article_error *err)
+{
+	const char *s;
+	json_t *items, *item;
+	size_t index;
+	if (read_common(in, story, "pubStatus", err) < 0)
 		return -1;
 	const char *first, *content;
 	if (get_string(in, "firstCreated", "firstCreated", &first, err) < 0 ||
@@ -992,15 +1002,7 @@ static int from_superdesk(const json_t *in, json_t *story, size_t *tag_from,
                           struct article_error *err)
 {
 	const char *s, *html, *text;
-	if (get_string(in, "type", "type", &s, err) < 0)
-		return -1;
-	if (s && strcmp(s, "text") != 0)
-		return bad(err, "type", "only \"text\" items are stories");
-	if (get_string(in, "language", "language", &s, err) < 0)
-		return -1;
-	set_string(story, "language", s);
-	if (get_string(in, "pubstatus", "pubstatus", &s, err) < 0 ||
-	    map_status(s, "pubstatus", story, err) < 0)
+	if (read_common(in, story, "pubstatus", err) < 0)
 		return -1;
 	if (get_string(in, "firstcreated", "firstcreated", &s, err) < 0)
 		return -1;

@@ -46,7 +46,8 @@ static void test_html_markdown(void **state)
 	/* what may not come through gives nothing, or its text */
 	expect_md("<script>alert(1)</script><style>p{}</style><p>kept</p>", "kept");
 	expect_md("<a href=\"javascript:alert(1)\">click</a>", "click");
-	expect_md("<a href=\"  JavaScript:alert(1)\">x</a> <a href=\"data:text/html,x\">y</a>", "x y");
+	expect_md("<a href=\"  JavaScript:alert(1)\">x</a> <a href=\"data:text/html,x\">y</a>",
+	          "x y");
 	expect_md("<p onclick=\"alert(1)\">p</p><img src=x onerror=alert(1) alt=\"the alt\">",
 	          "p\n\nthe alt");
 	expect_md("<iframe src=\"https://evil\"></iframe><form><input value=x></form>ok", "ok");
@@ -93,7 +94,8 @@ static void expect_refused(const char *text, const char *field)
 	if (to_article(text, ARTICLE_API, &a, &err, NULL) == 0)
 		fail_msg("%s: accepted, expected an error on %s", text, field);
 	if (strcmp(err.field, field) != 0)
-		fail_msg("%s: error on '%s' (%s), expected %s", text, err.field, err.message, field);
+		fail_msg("%s: error on '%s' (%s), expected %s", text, err.field, err.message,
+		         field);
 	article_cleanup(&a);
 }
 
