@@ -179,7 +179,7 @@ void article_slugify(struct buf *out, const char *text, size_t max)
 		out->data[--out->len] = '\0';
 }
 
-void article_tag_normalize(struct buf *out, const char *text)
+static void tag_normalize_once(struct buf *out, const char *text)
 {
 	size_t start = out->len, chars = 0;
 	utf8proc_uint8_t *folded = NULL;
@@ -243,6 +243,16 @@ void article_tag_normalize(struct buf *out, const char *text)
 	}
 	while (out->len > start && out->data[out->len - 1] == '-')
 		out->data[--out->len] = '\0';
+}
+
+void article_tag_normalize(struct buf *out, const char *text)
+{
+	/* twice: a joining apostrophe can leave a letter and a mark side by side that NFKC then
+	 * composes (and Latin letters lose their accents), so the first pass need not be final */
+	struct buf once = BUF_INIT;
+	tag_normalize_once(&once, text);
+	tag_normalize_once(out, buf_str(&once));
+	buf_cleanup(&once);
 }
 
 bool article_tag_valid(const char *tag)

@@ -1,6 +1,7 @@
 /* ninjs.c - stories to and from IPTC ninjs 3.1; HTML bodies to Markdown with libxml2. */
 #include "ninjs.h"
 
+#include <errno.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <pthread.h>
@@ -15,13 +16,23 @@
 
 /* --- HTML to Markdown --- */
 
-#define HTML_DEPTH_MAX 64 /* deeper markup gives its text only */
+#define HTML_DEPTH_MAX 32   /* deeper markup gives its text only */
+#define HTML_NEST_MAX  8    /* deeper lists and quotes run inline: a line's prefix stays short */
+#define HTML_ATTRS_MAX 100  /* attributes in one tag: libxml2 checks each against the others */
+#define HTML_ROWS_MAX  1000 /* rows of one table; the rest run inline */
+#define HTML_COLS_MAX  64
 
 struct md {
 	struct buf *out;
-	bool bol;   /* at the beginning of a line: block syntax is possible here */
-	bool space; /* whitespace is pending (collapsed, HTML-style) */
-	int depth;
+	size_t limit;     /* out may not grow past this: the conversion is refused */
+	bool bol;         /* at the beginning of a line: block syntax is possible here */
+	bool lead_digits; /* the line so far is digits: a '.' or ')' would make a list */
+	bool space;       /* whitespace is pending (collapsed, HTML-style) */
+	bool inline_only; /* inside a link, an emphasis, a heading or a cell: no block syntax */
+	bool in_cell;     /* inside a table cell: '|' ends the cell unless escaped, code too */
+	bool heading;     /* a trailing '#' would close the heading */
+	int depth;        /* elements walked into */
+	int nest;         /* lists and quotes around */
 };
 
 static bool name_is(const xmlNode *n, const char *name)
@@ -41,69 +52,104 @@ static const char *const dropped[] = {
     "script",   "style",  "iframe", "object", "embed",  "noscript", "template", "head",
     "svg",      "math",   "form",   "button", "select", "textarea", "input",    "frame",
     "frameset", "applet", "audio",  "video",  "canvas", "title",    NULL};
-static const char *const blocks[] = {"p",          "div",     "section", "article", "header",
-                                     "footer",     "aside",   "main",    "nav",     "figure",
-                                     "figcaption", "address", "dl",      "dt",      "dd",
-                                     "center",     "body",    "html",    NULL};
+static const char *const blocks[] = {
+    "p",      "div",        "section", "article",    "header", "footer", "aside",  "main", "nav",
+    "figure", "figcaption", "address", "dl",         "dt",     "dd",     "center", "body", "html",
+    "li",     "ul",         "ol",      "blockquote", "table",  "tr",     "td",     "th",   "pre",
+    "h1",     "h2",         "h3",      "h4",         "h5",     "h6",     "hr",     "br",   NULL};
 
-/* Ends the current block: the next text starts a new paragraph. */
+/* Whether the UTF-8 character at s (n bytes left) is a control: C0 but tab and newline, DEL,
+ * C1, U+FFFE and U+FFFF. Its length in *len. */
+static bool control_at(const unsigned char *s, size_t n, size_t *len)
+{
+	*len = 1;
+	if ((s[0] < 0x20 && s[0] != '\n' && s[0] != '\t') || s[0] == 0x7f)
+		return true;
+	if (s[0] == 0xc2 && n > 1 && s[1] >= 0x80 && s[1] <= 0x9f) {
+		*len = 2;
+		return true;
+	}
+	if (s[0] == 0xef && n > 2 && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf)) {
+		*len = 3;
+		return true;
+	}
+	return false;
+}
+
+/* Ends the current block: the next text starts a new paragraph (inline: a space). */
 static void block_break(struct md *m)
 {
 	struct buf *o = m->out;
+	if (m->inline_only) {
+		m->space = o->len > 0;
+		return;
+	}
 	m->space = false;
 	if (o->len == 0)
 		return;
 	while (o->len < 2 || o->data[o->len - 1] != '\n' || o->data[o->len - 2] != '\n')
 		buf_putc(o, '\n');
 	m->bol = true;
+	m->lead_digits = true;
 }
 
-/* One character of text, escaped so that it stays text. */
+static void pending_space(struct md *m)
+{
+	if (m->space)
+		buf_putc(m->out, ' ');
+	m->space = false;
+}
+
+/* Text, escaped so that it stays text. */
 static void put_text(struct md *m, const unsigned char *s, size_t n)
 {
 	struct buf *o = m->out;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
+		size_t len;
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
 			m->space = !m->bol;
 			continue;
 		}
-		if (c < 0x20 || c == 0x7f)
-			continue; /* controls say nothing */
-		if (c == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f) {
-			i++; /* nor do C1 controls */
+		if (control_at(s + i, n - i, &len)) {
+			i += len - 1; /* controls say nothing */
 			continue;
 		}
 		if (c == 0xc2 && i + 1 < n && s[i + 1] == 0xa0) {
-			i++; /* a no-break space is a space to Markdown: keep it as one */
-			if (m->space)
-				buf_putc(o, ' ');
-			m->space = false;
+			i++; /* a no-break space: Markdown would take it for a space */
+			pending_space(m);
 			buf_puts(o, "&nbsp;");
-			m->bol = false;
+			m->bol = m->lead_digits = false;
 			continue;
 		}
-		if (m->space)
-			buf_putc(o, ' ');
-		m->space = false;
-		if (strchr("\\`*_[]<>!&|~", c) && c)
+		pending_space(m);
+		if (strchr("\\`*_[]<>!&|~", c) || (m->heading && c == '#') ||
+		    (m->bol && strchr("#>+-=", c)) || (m->lead_digits && (c == '.' || c == ')')))
 			buf_putc(o, '\\');
-		else if (m->bol && strchr("#>+-=", c))
-			buf_putc(o, '\\');
-		else if (m->bol && c >= '0' && c <= '9') {
-			/* "1. " or "1) " at a line's start would be a list */
-			size_t j = i;
-			while (j < n && s[j] >= '0' && s[j] <= '9')
-				j++;
-			if (j < n && (s[j] == '.' || s[j] == ')')) {
-				buf_append(o, s + i, j - i);
-				buf_putc(o, '\\');
-				i = j;
-				c = s[j];
-			}
-		}
 		buf_putc(o, (char)c);
+		m->lead_digits = m->lead_digits && c >= '0' && c <= '9';
 		m->bol = false;
+	}
+}
+
+/* Code's text as it is, but for controls; in a cell its '|' escaped, inline its newlines
+ * spaces. */
+static void put_code(struct md *m, const char *code, bool block)
+{
+	const unsigned char *s = (const unsigned char *)code;
+	size_t n = strlen(code);
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		if (control_at(s + i, n - i, &len)) {
+			i += len - 1;
+			continue;
+		}
+		if (s[i] == '\n' && !block)
+			buf_putc(m->out, ' ');
+		else if (s[i] == '|' && m->in_cell)
+			buf_puts(m->out, "\\|");
+		else
+			buf_putc(m->out, (char)s[i]);
 	}
 }
 
@@ -115,11 +161,18 @@ static void children(struct md *m, const xmlNode *n)
 		walk(m, c);
 }
 
-/* The children of n rendered on their own (for a list item, a quote, a cell, an emphasis). */
-static char *render_apart(struct md *m, const xmlNode *n, bool bol)
+/* The children of n rendered on their own (for a list item, a quote, a cell, an emphasis),
+ * inline_only when they may not hold blocks. Returns what they gave, trimmed; the caller
+ * frees it. */
+static char *render_apart(struct md *m, const xmlNode *n, bool bol, bool inline_only)
 {
 	struct buf b = BUF_INIT;
-	struct md sub = {.out = &b, .bol = bol, .space = false, .depth = m->depth};
+	struct md sub = *m;
+	sub.out = &b;
+	sub.limit = m->limit > m->out->len ? m->limit - m->out->len : 0;
+	sub.bol = sub.lead_digits = bol;
+	sub.space = false;
+	sub.inline_only = m->inline_only || inline_only;
 	children(&sub, n);
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))
 		b.data[--b.len] = '\0';
@@ -139,7 +192,7 @@ static void put_lines(struct md *m, const char *text, const char *prefix, const 
 
 static void inline_wrap(struct md *m, const xmlNode *n, const char *mark)
 {
-	char *inner = render_apart(m, n, false);
+	char *inner = render_apart(m, n, false, true);
 	const char *s = inner;
 	while (*s == ' ')
 		s++;
@@ -150,7 +203,7 @@ static void inline_wrap(struct md *m, const xmlNode *n, const char *mark)
 		buf_puts(m->out, mark);
 		buf_puts(m->out, s);
 		buf_puts(m->out, mark);
-		m->bol = false;
+		m->bol = m->lead_digits = false;
 	}
 	free(inner);
 }
@@ -172,57 +225,49 @@ static void link(struct md *m, const xmlNode *n)
 		xmlFree(href);
 		return;
 	}
-	char *inner = render_apart(m, n, false);
-	if (m->space)
-		buf_putc(m->out, ' ');
-	m->space = false;
+	char *inner = render_apart(m, n, false, true);
+	pending_space(m);
 	buf_putc(m->out, '[');
 	if (*inner) {
 		buf_puts(m->out, inner);
 	} else {
-		struct md t = {.out = m->out, .bol = false};
+		struct md t = *m;
+		t.bol = t.lead_digits = false;
 		put_text(&t, (const unsigned char *)h, strlen(h));
 	}
 	buf_puts(m->out, "](<");
 	for (const char *p = h; *p; p++) {
-		if (*p == '<' || *p == '>' || *p == '\\' || (unsigned char)*p <= ' ')
+		/* what could end the destination, the cell or the line is encoded */
+		if (*p == '<' || *p == '>' || *p == '\\' || *p == '|' || (unsigned char)*p <= ' ' ||
+		    *p == 0x7f)
 			buf_printf(m->out, "%%%02X", (unsigned char)*p);
 		else
 			buf_putc(m->out, *p);
 	}
 	buf_puts(m->out, ">)");
-	m->bol = false;
+	m->bol = m->lead_digits = false;
 	free(inner);
 	xmlFree(href);
 }
 
-/* The text of n and its descendants, as it is (for code). */
-static void raw_text(const xmlNode *n, struct buf *out, int depth)
-{
-	for (const xmlNode *c = n->children; c; c = c->next) {
-		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-			buf_puts(out, (const char *)c->content);
-		else if (name_is(c, "br"))
-			buf_putc(out, '\n');
-		else if (c->type == XML_ELEMENT_NODE && depth < HTML_DEPTH_MAX &&
-		         !name_in(c, dropped))
-			raw_text(c, out, depth + 1);
-	}
-}
-
-/* The text of everything under n, without recursion (markup nested past HTML_DEPTH_MAX). */
+/* The text of everything under top, without recursion; block elements end with a space. */
 static void all_text(const xmlNode *top, struct buf *out)
 {
 	const xmlNode *n = top->children;
 	while (n) {
 		if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content)
 			buf_puts(out, (const char *)n->content);
+		if (name_is(n, "br"))
+			buf_putc(out, '\n');
 		if (n->type == XML_ELEMENT_NODE && n->children && !name_in(n, dropped)) {
 			n = n->children;
 			continue;
 		}
-		while (n && n != top && !n->next)
+		while (n && n != top && !n->next) {
 			n = n->parent;
+			if (n && n != top && name_in(n, blocks))
+				buf_putc(out, ' ');
+		}
 		n = n && n != top ? n->next : NULL;
 	}
 }
@@ -239,10 +284,36 @@ static size_t longest_run(const char *s, char ch)
 	return best;
 }
 
-static void code_block(struct md *m, const xmlNode *n)
+static void inline_code(struct md *m, const xmlNode *n)
 {
 	struct buf code = BUF_INIT;
-	raw_text(n, &code, m->depth);
+	all_text(n, &code);
+	const char *s = buf_str(&code);
+	while (*s == ' ' || *s == '\n')
+		s++;
+	if (*s) {
+		size_t ticks = longest_run(s, '`') + 1;
+		pending_space(m);
+		for (size_t i = 0; i < ticks; i++)
+			buf_putc(m->out, '`');
+		buf_putc(m->out, ' ');
+		put_code(m, s, false);
+		buf_putc(m->out, ' ');
+		for (size_t i = 0; i < ticks; i++)
+			buf_putc(m->out, '`');
+		m->bol = m->lead_digits = false;
+	}
+	buf_cleanup(&code);
+}
+
+static void code_block(struct md *m, const xmlNode *n)
+{
+	if (m->inline_only) {
+		inline_code(m, n);
+		return;
+	}
+	struct buf code = BUF_INIT;
+	all_text(n, &code);
 	block_break(m);
 	size_t fence = longest_run(buf_str(&code), '`') + 1;
 	if (fence < 3)
@@ -253,9 +324,7 @@ static void code_block(struct md *m, const xmlNode *n)
 	const char *s = buf_str(&code);
 	while (*s == '\n')
 		s++;
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-			buf_putc(m->out, *s);
+	put_code(m, s, true);
 	if (m->out->data[m->out->len - 1] != '\n')
 		buf_putc(m->out, '\n');
 	for (size_t i = 0; i < fence; i++)
@@ -264,69 +333,68 @@ static void code_block(struct md *m, const xmlNode *n)
 	buf_cleanup(&code);
 }
 
-static void inline_code(struct md *m, const xmlNode *n)
-{
-	struct buf code = BUF_INIT;
-	raw_text(n, &code, m->depth);
-	for (size_t i = 0; i < code.len; i++)
-		if (code.data[i] == '\n' || (unsigned char)code.data[i] < 0x20)
-			code.data[i] = ' ';
-	if (code.len) {
-		size_t ticks = longest_run(code.data, '`') + 1;
-		if (m->space)
-			buf_putc(m->out, ' ');
-		m->space = false;
-		for (size_t i = 0; i < ticks; i++)
-			buf_putc(m->out, '`');
-		buf_putc(m->out, ' ');
-		buf_puts(m->out, code.data);
-		buf_putc(m->out, ' ');
-		for (size_t i = 0; i < ticks; i++)
-			buf_putc(m->out, '`');
-		m->bol = false;
-	}
-	buf_cleanup(&code);
-}
-
 static void list(struct md *m, const xmlNode *n, bool ordered)
 {
+	if (m->inline_only || m->nest >= HTML_NEST_MAX) {
+		bool was = m->inline_only;
+		m->inline_only = true;
+		children(m, n);
+		m->inline_only = was;
+		return;
+	}
 	block_break(m);
+	m->nest++;
 	unsigned number = 1;
 	for (const xmlNode *c = n->children; c; c = c->next) {
 		if (!name_is(c, "li"))
 			continue;
-		char *item = render_apart(m, c, true);
-		char marker[16];
-		snprintf(marker, sizeof(marker), ordered ? "%u. " : "- ", number++);
-		put_lines(m, item, marker, "    ");
+		char *item = render_apart(m, c, true, false);
+		char marker[16], indent[16];
+		int w = snprintf(marker, sizeof(marker), ordered ? "%u. " : "- ", number++);
+		/* what continues the item lines up with its text */
+		snprintf(indent, sizeof(indent), "%*s", w, "");
+		put_lines(m, item, marker, indent);
 		buf_putc(m->out, '\n');
 		free(item);
 	}
+	m->nest--;
 	block_break(m);
 }
 
-/* A cell's content on one line, its pipes escaped. */
-static char *cell(struct md *m, const xmlNode *n)
+static void quote(struct md *m, const xmlNode *n)
 {
-	char *text = render_apart(m, n, false);
-	for (char *p = text; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	return text;
+	if (m->inline_only || m->nest >= HTML_NEST_MAX) {
+		block_break(m);
+		children(m, n);
+		block_break(m);
+		return;
+	}
+	block_break(m);
+	m->nest++;
+	char *text = render_apart(m, n, true, false);
+	m->nest--;
+	if (*text)
+		put_lines(m, text, "> ", "> ");
+	free(text);
+	block_break(m);
 }
 
 static void table(struct md *m, const xmlNode *n)
 {
 	/* rows from thead, tbody, tfoot or the table itself, in order */
-	const xmlNode *rows[512];
-	size_t nrows = 0;
-	for (const xmlNode *c = n->children; c && nrows < 512; c = c->next) {
-		if (name_is(c, "tr"))
-			rows[nrows++] = c;
-		else if (name_is(c, "thead") || name_is(c, "tbody") || name_is(c, "tfoot"))
-			for (const xmlNode *r = c->children; r && nrows < 512; r = r->next)
-				if (name_is(r, "tr"))
-					rows[nrows++] = r;
+	size_t nrows = 0, cap = 16;
+	const xmlNode **rows = xcalloc(cap, sizeof(*rows));
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		const xmlNode *first = c, *last = c->next;
+		if (name_is(c, "thead") || name_is(c, "tbody") || name_is(c, "tfoot"))
+			first = c->children, last = NULL;
+		for (const xmlNode *r = first; r && r != last; r = r->next) {
+			if (!name_is(r, "tr") || nrows == HTML_ROWS_MAX)
+				continue;
+			if (nrows == cap)
+				rows = xrealloc(rows, (cap *= 2) * sizeof(*rows));
+			rows[nrows++] = r;
+		}
 	}
 	size_t cols = 0;
 	for (size_t i = 0; i < nrows; i++) {
@@ -335,22 +403,25 @@ static void table(struct md *m, const xmlNode *n)
 			k += name_is(c, "td") || name_is(c, "th");
 		cols = k > cols ? k : cols;
 	}
-	if (nrows == 0 || cols == 0) {
+	if (m->inline_only || nrows == 0 || cols == 0 || cols > HTML_COLS_MAX ||
+	    nrows == HTML_ROWS_MAX) {
+		/* no table Markdown can hold: its text, a paragraph a cell */
+		free(rows);
 		block_break(m);
 		children(m, n);
 		block_break(m);
 		return;
 	}
-	if (cols > 64)
-		cols = 64;
 	block_break(m);
 	for (size_t i = 0; i < nrows; i++) {
 		size_t k = 0;
 		buf_putc(m->out, '|');
-		for (const xmlNode *c = rows[i]->children; c && k < cols; c = c->next) {
+		for (const xmlNode *c = rows[i]->children; c; c = c->next) {
 			if (!name_is(c, "td") && !name_is(c, "th"))
 				continue;
-			char *text = cell(m, c);
+			struct md cell = *m;
+			cell.in_cell = true;
+			char *text = render_apart(&cell, c, false, true);
 			buf_printf(m->out, " %s |", text);
 			free(text);
 			k++;
@@ -365,11 +436,35 @@ static void table(struct md *m, const xmlNode *n)
 			buf_putc(m->out, '\n');
 		}
 	}
+	free(rows);
+	block_break(m);
+}
+
+static void heading(struct md *m, const xmlNode *n, int level)
+{
+	if (m->inline_only) {
+		block_break(m);
+		children(m, n);
+		block_break(m);
+		return;
+	}
+	block_break(m);
+	struct md h = *m;
+	h.heading = true;
+	char *text = render_apart(&h, n, false, true);
+	if (*text) {
+		for (int i = 0; i < level; i++)
+			buf_putc(m->out, '#');
+		buf_printf(m->out, " %s", text);
+	}
+	free(text);
 	block_break(m);
 }
 
 static void walk(struct md *m, const xmlNode *n)
 {
+	if (m->out->len > m->limit)
+		return; /* refused by the caller: nothing more is worth the work */
 	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
 		if (n->content)
 			put_text(m, n->content, strlen((const char *)n->content));
@@ -387,25 +482,19 @@ static void walk(struct md *m, const xmlNode *n)
 	m->depth++;
 	const char *name = (const char *)n->name;
 	if ((name[0] == 'h' || name[0] == 'H') && name[1] >= '1' && name[1] <= '6' && !name[2]) {
-		block_break(m);
-		char *text = render_apart(m, n, false);
-		for (char *p = text; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-		if (*text) {
-			for (int i = 0; i < name[1] - '0'; i++)
-				buf_putc(m->out, '#');
-			buf_printf(m->out, " %s", text);
-		}
-		free(text);
-		block_break(m);
+		heading(m, n, name[1] - '0');
 	} else if (name_is(n, "br")) {
-		buf_puts(m->out, "\\\n");
-		m->bol = true;
-		m->space = false;
+		if (m->inline_only) {
+			m->space = true;
+		} else {
+			buf_puts(m->out, "\\\n");
+			m->bol = m->lead_digits = true;
+			m->space = false;
+		}
 	} else if (name_is(n, "hr")) {
 		block_break(m);
-		buf_puts(m->out, "***");
+		if (!m->inline_only)
+			buf_puts(m->out, "***");
 		block_break(m);
 	} else if (name_is(n, "strong") || name_is(n, "b")) {
 		inline_wrap(m, n, "**");
@@ -421,18 +510,8 @@ static void walk(struct md *m, const xmlNode *n)
 		code_block(m, n);
 	} else if (name_is(n, "ul") || name_is(n, "ol")) {
 		list(m, n, name_is(n, "ol"));
-	} else if (name_is(n, "li")) {
-		/* an item outside a list: a line of its own */
-		block_break(m);
-		children(m, n);
-		block_break(m);
 	} else if (name_is(n, "blockquote")) {
-		block_break(m);
-		char *quote = render_apart(m, n, true);
-		if (*quote)
-			put_lines(m, quote, "> ", "> ");
-		free(quote);
-		block_break(m);
+		quote(m, n);
 	} else if (name_is(n, "table")) {
 		table(m, n);
 	} else if (name_is(n, "img")) {
@@ -441,6 +520,7 @@ static void walk(struct md *m, const xmlNode *n)
 			put_text(m, alt, strlen((const char *)alt));
 		xmlFree(alt);
 	} else if (name_in(n, blocks)) {
+		/* p, div, an item outside a list, ...: a paragraph */
 		block_break(m);
 		children(m, n);
 		block_break(m);
@@ -457,26 +537,75 @@ static void xml_init(void)
 	xmlInitParser();
 }
 
-void ninjs_html_markdown(struct buf *out, const char *html, size_t len)
+/* Whether some tag of html has more than HTML_ATTRS_MAX attributes (counted generously: every
+ * run of name characters after a space or a closing quote, outside quotes). */
+static bool too_many_attributes(const char *html, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (html[i] != '<') {
+			i++;
+			continue;
+		}
+		unsigned attrs = 0;
+		char quote = 0;
+		bool after_gap = false;
+		for (i++; i < len && (quote || html[i] != '>'); i++) {
+			char c = html[i];
+			if (quote) {
+				if (c == quote) {
+					quote = 0;
+					after_gap = true;
+				}
+			} else if (c == '"' || c == '\'') {
+				quote = c;
+			} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+			           c == '/') {
+				after_gap = true;
+			} else if (after_gap) {
+				after_gap = false;
+				if (++attrs > HTML_ATTRS_MAX)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* libxml2's tree of html, or NULL (with why) when it is refused or does not parse. */
+static htmlDocPtr parse_html(const char *html, size_t len, int *why)
 {
 	pthread_once(&xml_once, xml_init);
-	if (len == 0 || len > INT32_MAX)
-		return;
-	htmlDocPtr doc =
-	    htmlReadMemory(html, (int)len, NULL, "UTF-8",
-	                   HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+	*why = 0;
+	if (len == 0)
+		return NULL;
+	if (len > INT32_MAX || too_many_attributes(html, len)) {
+		*why = -EINVAL;
+		return NULL;
+	}
+	return htmlReadMemory(html, (int)len, NULL, "UTF-8",
+	                      HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+}
+
+int ninjs_html_markdown(struct buf *out, const char *html, size_t len)
+{
+	int why;
+	htmlDocPtr doc = parse_html(html, len, &why);
 	if (!doc)
-		return;
+		return why;
 	struct buf b = BUF_INIT;
-	struct md m = {.out = &b, .bol = true};
+	struct md m = {.out = &b, .limit = 8 * len + 65536, .bol = true, .lead_digits = true};
 	for (const xmlNode *n = doc->children; n; n = n->next)
 		walk(&m, n);
 	xmlFreeDoc(doc);
+	int rc = b.len > m.limit ? -E2BIG : 0;
 	size_t end = b.len;
 	while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == ' '))
 		end--;
-	buf_append(out, b.data ? b.data : "", end);
+	if (rc == 0)
+		buf_append(out, b.data ? b.data : "", end);
 	buf_cleanup(&b);
+	return rc;
 }
 
 void ninjs_text_markdown(struct buf *out, const char *text)
@@ -486,7 +615,7 @@ void ninjs_text_markdown(struct buf *out, const char *text)
 	while (*p) {
 		size_t n = strcspn(p, "\n");
 		struct buf line = BUF_INIT;
-		struct md m = {.out = &line, .bol = true};
+		struct md m = {.out = &line, .limit = SIZE_MAX, .bol = true, .lead_digits = true};
 		put_text(&m, (const unsigned char *)p, n);
 		if (line.len) {
 			if (!first)
@@ -734,6 +863,22 @@ static int pick(json_t *items, const char *key, const char *const *roles, json_t
 	return 0;
 }
 
+/* A body's HTML as Markdown into story's body; -1 with err naming field when it is refused. */
+static int html_body(json_t *story, const char *html, const char *field, struct article_error *err)
+{
+	struct buf md = BUF_INIT;
+	int rc = ninjs_html_markdown(&md, html, strlen(html));
+	if (rc == 0)
+		json_object_set_new(story, "body", json_string(buf_str(&md)));
+	buf_cleanup(&md);
+	if (rc == -EINVAL)
+		return bad(err, field, "has a tag with more than 100 attributes");
+	if (rc < 0)
+		return bad(err, field,
+		           "holds markup that makes more than 8 times its size in text");
+	return 0;
+}
+
 /* A body: HTML (preferred) becomes Markdown, plain text its paragraphs. */
 static int pick_body(json_t *bodies, json_t *story, struct article_error *err, size_t *index)
 {
@@ -762,37 +907,52 @@ static int pick_body(json_t *bodies, json_t *story, struct article_error *err, s
 		return 0;
 	const char *value = json_string_value(json_object_get(item, "value"));
 	const char *ct = json_string_value(json_object_get(item, "contentType"));
+	if (is_html(ct)) {
+		char field[40];
+		snprintf(field, sizeof(field), "bodies[%zu]", *index);
+		return html_body(story, value, field, err);
+	}
 	struct buf md = BUF_INIT;
-	if (is_html(ct))
-		ninjs_html_markdown(&md, value, strlen(value));
-	else
-		ninjs_text_markdown(&md, value);
+	ninjs_text_markdown(&md, value);
 	json_object_set_new(story, "body", json_string(buf_str(&md)));
 	buf_cleanup(&md);
 	return 0;
 }
 
-/* Plain text of a value that may be HTML (a headline or description with a contentType). */
+/* Plain text of a value that may be HTML (a headline or description with a contentType):
+ * its text on one line, controls left out. */
 static json_t *plain(const char *value, const char *content_type)
 {
 	if (!is_html(content_type))
 		return json_string(value);
-	pthread_once(&xml_once, xml_init);
-	htmlDocPtr doc =
-	    htmlReadMemory(value, (int)strnlen(value, INT32_MAX), NULL, "UTF-8",
-	                   HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
-	struct buf text = BUF_INIT;
+	int why;
+	htmlDocPtr doc = parse_html(value, strlen(value), &why);
+	struct buf text = BUF_INIT, line = BUF_INIT;
 	if (doc) {
-		for (const xmlNode *n = doc->children; n; n = n->next) {
-			if (n->type == XML_TEXT_NODE && n->content)
-				buf_puts(&text, (const char *)n->content);
-			else if (n->type == XML_ELEMENT_NODE && !name_in(n, dropped))
-				raw_text(n, &text, 0);
-		}
+		for (const xmlNode *n = doc->children; n; n = n->next)
+			if (n->type == XML_ELEMENT_NODE)
+				all_text(n, &text);
 		xmlFreeDoc(doc);
 	}
-	json_t *s = json_string(buf_str(&text));
+	const unsigned char *p = (const unsigned char *)buf_str(&text);
+	size_t n = text.len;
+	bool space = false;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 1;
+		if (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r' ||
+		    control_at(p + i, n - i, &len)) {
+			space = line.len > 0;
+			i += len - 1;
+			continue;
+		}
+		if (space)
+			buf_putc(&line, ' ');
+		space = false;
+		buf_putc(&line, (char)p[i]);
+	}
+	json_t *s = json_string(buf_str(&line));
 	buf_cleanup(&text);
+	buf_cleanup(&line);
 	return s ? s : json_string("");
 }
 
@@ -1025,13 +1185,14 @@ static int from_superdesk(const json_t *in, json_t *story, size_t *tag_from,
 		return -1;
 	if (!html && !text)
 		return bad(err, "body_html", "is required: a story has a body");
-	struct buf md = BUF_INIT;
-	if (html)
-		ninjs_html_markdown(&md, html, strlen(html));
-	else
+	if (html && html_body(story, html, "body_html", err) < 0)
+		return -1;
+	if (!html) {
+		struct buf md = BUF_INIT;
 		ninjs_text_markdown(&md, text);
-	json_object_set_new(story, "body", json_string(buf_str(&md)));
-	buf_cleanup(&md);
+		json_object_set_new(story, "body", json_string(buf_str(&md)));
+		buf_cleanup(&md);
+	}
 	if (get_string(in, "byline", "byline", &s, err) < 0)
 		return -1;
 	set_string(story, "author", s);

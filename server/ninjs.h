@@ -30,8 +30,11 @@ int ninjs_to_article(const json_t *in, enum article_mode mode, int64_t now, cons
 /* Markdown that says what the HTML says (paragraphs, headings, lists, quotes, code, tables,
  * emphasis, strikethrough, http/https/mailto links), with its text escaped so that none of it
  * is Markdown syntax; scripts, styles, frames, forms and unknown markup leave only their text
- * (scripts and styles not even that). Appends to out. */
-void ninjs_html_markdown(struct buf *out, const char *html, size_t len);
+ * (scripts and styles not even that). Lists and quotes nested more than 8 deep run inline.
+ * Appends to out and returns 0; -EINVAL (a tag with more than 100 attributes, which libxml2
+ * would take quadratic time over) or -E2BIG (more than 8 times len + 64 KiB of Markdown)
+ * appends nothing. */
+int ninjs_html_markdown(struct buf *out, const char *html, size_t len);
 
 /* Markdown whose paragraphs are the lines of plain text, every character literal. Appends. */
 void ninjs_text_markdown(struct buf *out, const char *text);

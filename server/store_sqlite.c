@@ -66,12 +66,11 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO meta (key, value)"
     " SELECT 'changed_at', coalesce(max(updated_ts), 0) FROM articles;",
-    /* 3: every script searchable (textsearch's tokenizer, the index rebuilt from the
-     * stories), a language per story, and the ninjs uri a story was posted under */
+    /* 3: every script searchable (textsearch's tokenizer; index_terms rebuilds the index
+     * from the stories), a language per story, and the ninjs uri a story was posted under */
     "DROP TABLE articles_fts;"
     "CREATE VIRTUAL TABLE articles_fts USING fts5 (title, summary, body,"
     " content = 'articles', content_rowid = 'id', tokenize = 'gazette');"
-    "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');"
     "ALTER TABLE articles ADD COLUMN language TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE articles ADD COLUMN uri TEXT;"
     "CREATE UNIQUE INDEX articles_uri ON articles (uri) WHERE uri IS NOT NULL;",
@@ -421,6 +420,46 @@ static int migrate(struct conn *c, const char *path, struct buf *err)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Rebuilds the full-text index when it holds another tokenizer version's terms (a database
+ * from before textsearch, or a utf8proc with newer Unicode tables): deleting a story must
+ * remove exactly the terms its insertion added. */
+static int index_terms(struct conn *c, const char *path, struct buf *err)
+{
+	long long want = textsearch_version(), have = -1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'textsearch'", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			have = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (have == want)
+		return 0;
+	if (sqlite3_db_readonly(c->db, "main") == 1) {
+		log_warn("store: %s: the search index is of tokenizer version %lld, not %lld; a "
+		         "writable start rebuilds it",
+		         path, have, want);
+		return 0;
+	}
+	char *script = xasprintf("BEGIN IMMEDIATE;"
+	                         " INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');"
+	                         " INSERT INTO meta (key, value) VALUES ('textsearch', %lld)"
+	                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value; COMMIT;",
+	                         want);
+	char *msg = NULL;
+	int rc = sqlite3_exec(c->db, script, NULL, NULL, &msg);
+	free(script);
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "cannot rebuild the search index of %s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (have >= 0)
+		log_info("store: %s: search index rebuilt for tokenizer version %lld", path, want);
 	return 0;
 }
 
@@ -966,7 +1005,8 @@ struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, stru
 	if (nreaders < 1)
 		nreaders = 1;
 	e->readers = xcalloc(nreaders, sizeof(*e->readers));
-	if (conn_open(&e->writer, path, true, err) < 0 || migrate(&e->writer, path, err) < 0)
+	if (conn_open(&e->writer, path, true, err) < 0 || migrate(&e->writer, path, err) < 0 ||
+	    index_terms(&e->writer, path, err) < 0)
 		goto fail;
 	for (unsigned i = 0; i < nreaders; i++) {
 		e->nreaders = i + 1;

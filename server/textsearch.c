@@ -2,8 +2,19 @@
 #include "textsearch.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <utf8proc.h>
+
+/* Bumped whenever a change here gives other terms for the same text. */
+#define RULES 1
+
+long long textsearch_version(void)
+{
+	int major = 0, minor = 0, update = 0;
+	sscanf(utf8proc_unicode_version(), "%d.%d.%d", &major, &minor, &update);
+	return RULES * 1000000LL + major * 10000LL + minor * 100LL + update;
+}
 
 /* Han, Hiragana, Katakana and Hangul: scripts written without spaces between words. */
 static bool cjk_range(utf8proc_int32_t c)
@@ -54,6 +65,7 @@ struct state {
 	size_t wlen;
 	size_t wstart, wend;
 	bool in_word;
+	bool wfull; /* a character did not fit: the term is the word's first bytes, no more */
 	/* the CJK run: its previous character and how many it has had */
 	char prev[4];
 	size_t plen, pstart, pend;
@@ -79,13 +91,16 @@ static int add_word(struct state *s, const utf8proc_uint8_t *u, size_t n, size_t
 {
 	if (!s->in_word) {
 		s->in_word = true;
+		s->wfull = false;
 		s->wlen = 0;
 		s->wstart = start;
 	}
 	s->wend = end;
-	if (s->wlen + n <= sizeof(s->word)) {
+	if (!s->wfull && s->wlen + n <= sizeof(s->word)) {
 		memcpy(s->word + s->wlen, u, n);
 		s->wlen += n;
+	} else {
+		s->wfull = true;
 	}
 	return 0;
 }

@@ -24,6 +24,11 @@ typedef int textsearch_fn(void *ctx, const char *term, size_t len, size_t start,
  * Returns 0, or the first nonzero value fn returned. */
 int textsearch_tokenize(const char *text, size_t len, textsearch_fn *fn, void *ctx);
 
+/* Which terms this tokenizer makes: its own rules and utf8proc's Unicode version, as one number
+ * (rules * 10^6 + major * 10^4 + minor * 10^2 + update). An index built under another number
+ * holds other terms for the same text and must be rebuilt. */
+long long textsearch_version(void);
+
 /* Appends the terms of text separated by single spaces (for an engine that is given terms,
  * and for tests). */
 void textsearch_terms(struct buf *out, const char *text, size_t len);

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@
 static void expect_md(const char *html, const char *want)
 {
 	struct buf b = BUF_INIT;
-	ninjs_html_markdown(&b, html, strlen(html));
+	assert_int_equal(ninjs_html_markdown(&b, html, strlen(html)), 0);
 	if (strcmp(buf_str(&b), want) != 0)
 		fail_msg("markdown of '%s' =\n'%s'\nwant\n'%s'", html, buf_str(&b), want);
 	buf_cleanup(&b);
@@ -65,6 +66,95 @@ static void test_html_markdown(void **state)
 		buf_puts(&deep, "</span></div>");
 	expect_md(buf_str(&deep), "deep");
 	buf_cleanup(&deep);
+}
+
+/* The HTML cmark-gfm makes of html's Markdown; NULL when the conversion refused it. */
+static char *through(const char *html, size_t len)
+{
+	struct buf b = BUF_INIT;
+	if (ninjs_html_markdown(&b, html, len) < 0) {
+		buf_cleanup(&b);
+		return NULL;
+	}
+	char *out = article_markdown_html(buf_str(&b), b.len);
+	buf_cleanup(&b);
+	return out;
+}
+
+static void expect_html_has(const char *html, const char *want, const char *never)
+{
+	char *got = through(html, strlen(html));
+	assert_non_null(got);
+	if ((want && !strstr(got, want)) || (never && strstr(got, never)))
+		fail_msg("'%s' gave '%s' (want '%s', never '%s')", html, got, want ? want : "",
+		         never ? never : "");
+	free(got);
+}
+
+static void test_hostile_html(void **state)
+{
+	(void)state;
+	/* code may not leave its span or its cell, nor blocks their link or emphasis */
+	expect_html_has("<table><tr><th>h</th></tr><tr><td><code>![](http://t.example/p.gif)|"
+	                "</code></td></tr></table>",
+	                "<code>![](http://t.example/p.gif)|</code>", "<img");
+	expect_html_has("<table><tr><th>h</th></tr><tr><td><a href=\"http://x/a|b\">l</a> "
+	                "<pre>|x|</pre></td></tr></table>",
+	                "href=\"http://x/a%7Cb\"", "<img");
+	expect_html_has("<a href=\"http://x\"><pre>a\n\n![](http://t/p.gif)</pre></a>",
+	                "<code>a  ![](http://t/p.gif)</code>", "<img");
+	expect_html_has("<b><p>a</p><p>![](http://t/p.gif)</p></b>", "<p>a</p>", "<img");
+	expect_html_has("<h2>one<br>two <code>x</code></h2>", "<h2>one two <code>x</code></h2>",
+	                "<br");
+	/* text stays text across elements */
+	expect_html_has("<p>1<!-- -->. x</p>", "<p>1. x</p>", "<ol");
+	expect_html_has("<p>2<b></b>) y</p>", "<p>2) y</p>", "<ol");
+	expect_html_has("<h2>foo #</h2>", "<h2>foo #</h2>", NULL);
+	/* an ordered list past 99 keeps its items' paragraphs */
+	struct buf many = BUF_INIT;
+	buf_puts(&many, "<ol>");
+	for (int i = 0; i < 120; i++)
+		buf_printf(&many, "<li><p>p%d</p><p>second</p></li>", i);
+	buf_puts(&many, "</ol>");
+	char *got = through(many.data, many.len);
+	assert_non_null(strstr(got, "<li>\n<p>p119</p>\n<p>second</p>\n</li>"));
+	assert_null(strstr(got, "<pre"));
+	free(got);
+	buf_cleanup(&many);
+	/* controls in code are left out rather than refusing the story */
+	expect_html_has("<pre>a\x7f\xc2\x85"
+	                "b</pre>",
+	                "<code>ab\n</code>", NULL);
+
+	/* the output is bounded: deep lists and quotes run inline past 8 levels */
+	struct buf deep = BUF_INIT;
+	for (int i = 0; i < 63; i++)
+		buf_puts(&deep, "<ul><li>");
+	for (int i = 0; i < 50000; i++)
+		buf_puts(&deep, "x<br>");
+	struct buf md = BUF_INIT;
+	int rc = ninjs_html_markdown(&md, deep.data, deep.len);
+	assert_true(rc == 0 || rc == -E2BIG);
+	assert_true(md.len <= 8 * deep.len + 65536);
+	buf_cleanup(&md);
+	buf_cleanup(&deep);
+	/* and libxml2 never sees a tag with thousands of attributes */
+	struct buf attrs = BUF_INIT;
+	buf_puts(&attrs, "<p");
+	for (int i = 0; i < 150000; i++)
+		buf_printf(&attrs, " a%d=1", i);
+	buf_puts(&attrs, ">x</p>");
+	assert_int_equal(ninjs_html_markdown(&md, attrs.data, attrs.len), -EINVAL);
+	assert_int_equal(md.len, 0);
+	buf_cleanup(&attrs);
+	/* a hundred is fine, quoted values with spaces count once */
+	expect_html_has(
+	    "<p a=\"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25"
+	    " 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50"
+	    " 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75"
+	    " 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 "
+	    "100 101 102\">kept</p>",
+	    "kept", NULL);
 }
 
 static void test_text_markdown(void **state)
@@ -212,9 +302,8 @@ static void test_from_article(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_html_markdown),
-	    cmocka_unit_test(test_text_markdown),
-	    cmocka_unit_test(test_to_article),
+	    cmocka_unit_test(test_html_markdown), cmocka_unit_test(test_hostile_html),
+	    cmocka_unit_test(test_text_markdown), cmocka_unit_test(test_to_article),
 	    cmocka_unit_test(test_from_article),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

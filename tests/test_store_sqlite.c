@@ -5,11 +5,15 @@
 
 #include <sqlite3.h>
 
+#include "store_backend.h"
+#include "textsearch.h"
+
 /* The first column of the first row of sql, run on a connection of our own (NULL: no row). */
 static char *query_text(const char *path, const char *sql)
 {
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(store_sqlite_tokenizer(db), SQLITE_OK); /* the index's own tokenizer */
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
@@ -271,6 +275,38 @@ static void test_migrate_from_1(void **state)
 	article_list_cleanup(&l);
 }
 
+/* An index of another tokenizer version (an older Gazette, newer Unicode tables) is rebuilt on
+ * the next start, and only then. */
+static void test_tokenizer_version(void **state)
+{
+	struct fixture *f = *state;
+	must_create(f->s, "{'title':'Kept','body':'吉林省经贸代表团'}");
+	char want[32];
+	snprintf(want, sizeof(want), "%lld", textsearch_version());
+	expect_query(f->path, "SELECT value FROM meta WHERE key = 'textsearch'", want);
+	store_close(f->s);
+	/* emptied and marked as another version's */
+	free(query_text(f->path, "INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')"));
+	free(query_text(f->path, "UPDATE meta SET value = 1 WHERE key = 'textsearch'"));
+	expect_query(f->path, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH '吉林'",
+	             "0");
+	f->s = open_store(f->path);
+	expect_query(f->path, "SELECT value FROM meta WHERE key = 'textsearch'", want);
+	struct store_query q = query(1, 10);
+	q.q = "经贸";
+	struct article_list l;
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 1);
+	article_list_cleanup(&l);
+	/* the same version: nothing is rebuilt (an emptied index stays empty) */
+	store_close(f->s);
+	free(query_text(f->path, "INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')"));
+	f->s = open_store(f->path);
+	assert_int_equal(store_list(f->s, &q, &l), 0);
+	assert_int_equal(l.total, 0);
+	article_list_cleanup(&l);
+}
+
 static void test_listings_use_indexes(void **state)
 {
 	struct fixture *f = *state;
@@ -306,6 +342,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tokenizer_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listings_use_indexes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_constraint_errors, setup, teardown),
 	};

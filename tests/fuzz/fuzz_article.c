@@ -49,7 +49,9 @@ static void check_record(const struct article *a)
 	fuzz_check(!*a->slug || article_slug_valid(a->slug), "slug '%s'", a->slug);
 	fuzz_check(a->ntags <= ARTICLE_TAGS_MAX, "%zu tags", a->ntags);
 	for (size_t i = 0; i < a->ntags; i++)
-		fuzz_check(article_slug_valid(a->tags[i]) && strlen(a->tags[i]) <= ARTICLE_TAG_MAX,
+		fuzz_check(article_tag_valid(a->tags[i]) &&
+		               article_utf8_len(a->tags[i]) <= ARTICLE_TAG_MAX &&
+		               !strpbrk(a->tags[i], " /?#%"),
 		           "tag '%s'", a->tags[i]);
 	fuzz_check(article_utf8_len(a->summary) <= ARTICLE_SUMMARY_MAX, "summary too long");
 	/* entities in the Markdown must not bring in what XML (the feed) cannot hold */

@@ -36,7 +36,9 @@ static void check_html(const char *html, const char *what)
 			href += 7;
 			fuzz_check(strncasecmp(href, "http://", 7) == 0 ||
 			               strncasecmp(href, "https://", 8) == 0 ||
-			               strncasecmp(href, "mailto:", 7) == 0,
+			               strncasecmp(href, "mailto:", 7) == 0 ||
+			               strncasecmp(href, "ftp://", 6) ==
+			                   0, /* GFM autolinks ftp:// */
 			           "%s: link %s in %s", what, tag, html);
 		}
 		free(tag);
