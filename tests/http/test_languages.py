@@ -302,6 +302,10 @@ def hostile_ninjs(s):
     refuse(dict(base, subjects=[{"name": 5}]), "subjects[0].name")
     refuse(dict(base, headline="typo of headlines"), "headline")
     refuse(dict(base, by=["x"]), "by")
+    # markup libxml2 would spend minutes on, or that would make far more text than it is
+    attrs = "<p " + " ".join("a%d=1" % i for i in range(200)) + ">x</p>"
+    refuse(dict(base, bodies=[{"contentType": "text/html", "value": attrs}]), "bodies[0]")
+    refuse({"guid": "urn:x:2", "headline": "H", "body_html": attrs}, "body_html")
     st, _, data = s.request("POST", "/api/ninjs", body=b"[1, 2]", auth=True,
                             headers={"Content-Type": "application/json"})
     eq(st, 422)
