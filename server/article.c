@@ -10,6 +10,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "escape.h"
 #include "langtag.h"
 #include "mem.h"
 #include "rfc3339.h"
@@ -738,6 +739,22 @@ char *article_path(const struct article *a)
 char *article_url(const struct article *a, const char *base_url)
 {
 	return xasprintf("%s/articles/%s", base_url, a->slug);
+}
+
+const char *article_url_slug(const char *url, const char *base_url)
+{
+	size_t n = strlen(base_url);
+	if (strncmp(url, base_url, n) != 0 || strncmp(url + n, "/articles/", 10) != 0)
+		return NULL;
+	return article_slug_valid(url + n + 10) ? url + n + 10 : NULL;
+}
+
+char *article_tag_path(const char *tag, const char *base_url)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s/tags/", base_url ? base_url : "");
+	escape_url(&b, tag, strlen(tag));
+	return buf_steal(&b, NULL);
 }
 
 const char *article_language(const struct article *a, const char *site_language)

@@ -76,6 +76,14 @@ const char *article_language(const struct article *a, const char *site_language)
 char *article_path(const struct article *a);
 char *article_url(const struct article *a, const char *base_url);
 
+/* The slug a story's URL names (a pointer into url), or NULL when url is no story URL under
+ * base_url. */
+const char *article_url_slug(const char *url, const char *base_url);
+
+/* Where a tag's page is: "/tags/" and the tag percent-encoded ("/tags/%E7%BB%8F%E6%B5%8E"), with
+ * base_url before it (NULL: none). Free the result. */
+char *article_tag_path(const char *tag, const char *base_url);
+
 /* A tag as stored and shown (SPEC §15): NFKC case folded, Latin letters without their accents
  * as in slugs, letters, marks and digits of every script kept, every other run one '-', at most
  * ARTICLE_TAG_MAX characters cut at a '-'. "Économie" gives "economie", "经济" stays "经济",

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "escape.h"
 #include "mem.h"
 
 /* --- HTML to Markdown --- */
@@ -676,12 +675,10 @@ json_t *ninjs_from_article(const struct article *a, const char *base_url, const 
 	if (a->ntags) {
 		json_t *subjects = json_array();
 		for (size_t i = 0; i < a->ntags; i++) {
-			struct buf page = BUF_INIT;
-			buf_printf(&page, "%s/tags/", base_url);
-			escape_url(&page, a->tags[i], strlen(a->tags[i]));
-			json_array_append_new(subjects, json_pack("{s:s, s:s}", "name", a->tags[i],
-			                                          "uri", buf_str(&page)));
-			buf_cleanup(&page);
+			char *page = article_tag_path(a->tags[i], base_url);
+			json_array_append_new(
+			    subjects, json_pack("{s:s, s:s}", "name", a->tags[i], "uri", page));
+			free(page);
 		}
 		json_object_set_new(o, "subjects", subjects);
 	}
@@ -994,16 +991,6 @@ static void name_origin(struct article_error *err, bool superdesk, const size_t 
 	}
 }
 
-/* The slug when uri is a story's URL on this site, else NULL. */
-static const char *own_slug(const char *uri, const char *base_url)
-{
-	size_t n = strlen(base_url);
-	if (strncmp(uri, base_url, n) != 0 || strncmp(uri + n, "/articles/", 10) != 0)
-		return NULL;
-	const char *slug = uri + n + 10;
-	return article_slug_valid(slug) ? slug : NULL;
-}
-
 static int map_status(const char *s, const char *field, json_t *story, struct article_error *err)
 {
 	if (!s)
@@ -1237,7 +1224,7 @@ int ninjs_to_article(const json_t *in, enum article_mode mode, int64_t now, cons
 
 	json_t *story = json_object();
 	size_t tag_from[ARTICLE_TAGS_MAX] = {0};
-	const char *slug = own_slug(uri, base_url);
+	const char *slug = article_url_slug(uri, base_url);
 	int rc = superdesk ? from_superdesk(in, story, tag_from, err)
 	                   : from_ninjs(in, story, tag_from, err);
 	if (rc == 0) {

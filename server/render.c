@@ -176,20 +176,11 @@ static json_t *date_string(const struct config *cfg, int64_t utc)
 	return s;
 }
 
-/* Where a tag's page is: its name percent-encoded ("/tags/%E7%BB%8F%E6%B5%8E"). */
-static char *tag_path(const char *tag)
-{
-	struct buf b = BUF_INIT;
-	buf_puts(&b, "/tags/");
-	escape_url(&b, tag, strlen(tag));
-	return buf_steal(&b, NULL);
-}
-
 static json_t *tag_links(const struct article *a)
 {
 	json_t *tags = json_array();
 	for (size_t i = 0; i < a->ntags; i++) {
-		char *url = tag_path(a->tags[i]);
+		char *url = article_tag_path(a->tags[i], NULL);
 		json_array_append_new(tags,
 		                      json_pack("{s:s, s:s}", "name", a->tags[i], "url", url));
 		free(url);
@@ -340,7 +331,7 @@ int render_index(struct render *r, const struct render_listing *l, struct buf *o
 
 int render_tag(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err)
 {
-	char *base = tag_path(l->tag);
+	char *base = article_tag_path(l->tag, NULL);
 	char *path = page_path(base, l->page);
 	char *description = xasprintf("Stories tagged “%s” on %s", l->tag, r->cfg->site_title);
 	json_t *ctx = page_context(r, l->tag, description, path);

@@ -148,7 +148,7 @@ static const char *const sql[NSTMT] = {
     [S_NEXT_AFTER] = "SELECT published_ts FROM articles WHERE status = ?1 AND published_ts > ?2"
                      " ORDER BY published_ts LIMIT 1",
     [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
-    [S_SLUG_ID] = "SELECT id, created_at FROM articles WHERE slug = ?1",
+    [S_SLUG_ID] = "SELECT id, slug, created_at FROM articles WHERE slug = ?1",
     [S_ID_EXISTS] = "SELECT 1 FROM articles WHERE id = ?1",
     [S_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM articles",
     [S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
@@ -827,44 +827,38 @@ static int sq_commit(struct store_engine *base)
 	return rc;
 }
 
-static int64_t sq_slug_id(struct store_engine *base, const char *slug, char **created_at)
+/* The id of the record found by which (bound to key) with its slug and created_at when asked
+ * (the caller frees them), 0 when there is none. */
+static int64_t lookup(struct sqlite_engine *e, enum stmt which, const char *key, char **slug,
+                      char **created_at, const char *what)
 {
-	struct sqlite_engine *e = engine(base);
-	sqlite3_stmt *st = stmt(&e->writer, S_SLUG_ID);
+	sqlite3_stmt *st = stmt(&e->writer, which);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	int64_t id = 0;
 	if (rc == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
+		if (slug)
+			*slug = col_text(st, 1);
 		if (created_at)
-			*created_at = col_text(st, 1);
+			*created_at = col_text(st, 2);
 	} else if (rc != SQLITE_DONE) {
-		id = w_error(e, db_error(&e->writer, rc, "slug lookup"));
+		id = w_error(e, db_error(&e->writer, rc, what));
 	}
 	sqlite3_reset(st);
 	return id;
 }
 
+static int64_t sq_slug_id(struct store_engine *base, const char *slug, char **created_at)
+{
+	return lookup(engine(base), S_SLUG_ID, slug, NULL, created_at, "slug lookup");
+}
+
 static int64_t sq_uri_id(struct store_engine *base, const char *uri, char **slug, char **created_at)
 {
-	struct sqlite_engine *e = engine(base);
-	sqlite3_stmt *st = stmt(&e->writer, S_URI_ID);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int64_t id = 0;
-	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		*slug = col_text(st, 1);
-		*created_at = col_text(st, 2);
-	} else if (rc != SQLITE_DONE) {
-		id = w_error(e, db_error(&e->writer, rc, "uri lookup"));
-	}
-	sqlite3_reset(st);
-	return id;
+	return lookup(engine(base), S_URI_ID, uri, slug, created_at, "uri lookup");
 }
 
 static int sq_id_exists(struct store_engine *base, int64_t id)
