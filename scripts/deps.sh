@@ -23,9 +23,9 @@ ensure_packages() {
 
 BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libutf8proc-dev libxml2-dev libinih-dev zlib1g-dev
-	libcmocka-dev)
+	libpq-dev libcmocka-dev)
 
-# Tools the tests drive as a user would: nginx in front of the server (test_nginx.py), a
-# headless browser (test_browser.py), strace for the unit's system call filter, slowhttptest
+# Tools the tests drive as a user would: PostgreSQL (tests/http/pg.py starts its own),
+# nginx in front of the server (test_nginx.py), a headless browser (test_browser.py), strace for the unit's system call filter, slowhttptest
 # for slow-client attacks, clang-format for the formatting check. Installed by scripts/test only.
-TEST_PACKAGES=(nginx chromium strace valgrind slowhttptest clang-format python3-jsonschema)
+TEST_PACKAGES=(postgresql-15 postgresql-client-15 nginx chromium strace valgrind slowhttptest clang-format python3-jsonschema)

@@ -30,7 +30,7 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err)
 	app->render = render_new(cfg, err);
 	if (!app->render)
 		return 2; /* a template error is a configuration error */
-	app->store = store_open(cfg->database, threads + 1, err);
+	app->store = store_open(config_database(cfg), threads + 1, err);
 	if (!app->store)
 		return 1;
 	struct store_limits limits = {cfg->query_timeout_ms, &app->expensive};

@@ -172,7 +172,7 @@ static int config_options(int argc, char **argv, const char **file, bool *ninjs)
 static struct store *open_database(const struct config *cfg, int *rc)
 {
 	struct buf err = BUF_INIT;
-	struct store *s = store_open(cfg->database, 1, &err);
+	struct store *s = store_open(config_database(cfg), 1, &err);
 	if (!s) {
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
 		*rc = 1;

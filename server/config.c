@@ -26,7 +26,8 @@ enum kind {
 	K_ZONE,
 	K_LEVEL,
 	K_LOG,
-	K_LANG
+	K_LANG,
+	K_DBURL
 };
 
 struct key {
@@ -58,6 +59,7 @@ static const struct key keys[] = {
     {"site", "date_format", K_STRING, OFF(site_date_format), 1, 100},
     {"site", "per_page", K_UINT, OFF(per_page), 1, 100},
     {"paths", "database", K_PATH, OFF(database), 0, 0},
+    {"database", "url", K_DBURL, OFF(database_url), 0, 0},
     {"paths", "templates", K_PATH, OFF(templates), 0, 0},
     {"paths", "static", K_PATH, OFF(static_dir), 0, 0},
     {"auth", "token", K_STRING, OFF(token), 0, 0},
@@ -97,6 +99,7 @@ void config_init(struct config *cfg)
 	cfg->site_date_format = xstrdup("%Y-%m-%d %H:%M");
 	cfg->per_page = 20;
 	cfg->database = xstrdup("gazette.db");
+	cfg->database_url = xstrdup("");
 	cfg->templates = xstrdup("templates");
 	cfg->static_dir = xstrdup("static");
 	cfg->token = xstrdup("");
@@ -112,8 +115,8 @@ void config_cleanup(struct config *cfg)
 	char **strs[] = {&cfg->file,          &cfg->listen,           &cfg->base_url,
 	                 &cfg->site_title,    &cfg->site_description, &cfg->site_language,
 	                 &cfg->site_timezone, &cfg->site_date_format, &cfg->database,
-	                 &cfg->templates,     &cfg->static_dir,       &cfg->token,
-	                 &cfg->token_file,    &cfg->access_log};
+	                 &cfg->database_url,  &cfg->templates,        &cfg->static_dir,
+	                 &cfg->token,         &cfg->token_file,       &cfg->access_log};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -311,6 +314,17 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 		*(char **)field = buf_steal(&tag, NULL);
 		return 0;
 	}
+	case K_DBURL:
+		/* never echoed: it may hold a password */
+		if (*value && !config_database_url_valid(value)) {
+			buf_printf(err,
+			           "%s.%s: not a postgresql:// URL (libpq's form: "
+			           "postgresql://user@host:port/database)",
+			           k->section, k->name);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
 	case K_LOG:
 		if (!*value) {
 			buf_printf(err, "%s.%s: use '-' for stdout or 'off'", k->section, k->name);
@@ -320,6 +334,17 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 		return 0;
 	}
 	return -1;
+}
+
+bool config_database_url_valid(const char *url)
+{
+	return (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) &&
+	       !has_control(url) && !strchr(url, ' ') && strlen(url) <= 2000;
+}
+
+const char *config_database(const struct config *cfg)
+{
+	return *cfg->database_url ? cfg->database_url : cfg->database;
 }
 
 static const struct key *find_key(const char *section, const char *name)
@@ -474,6 +499,14 @@ int config_load(struct config *cfg, const char *file, struct buf *err)
 
 int config_finish(struct config *cfg, struct buf *err)
 {
+	const char *url = getenv("GAZETTE_DATABASE_URL");
+	if (url && *url) {
+		if (!config_database_url_valid(url)) {
+			buf_puts(err, "$GAZETTE_DATABASE_URL: not a postgresql:// URL");
+			return -1;
+		}
+		set_str(&cfg->database_url, url);
+	}
 	const char *env = getenv("GAZETTE_TOKEN");
 	if (env && *env) {
 		set_str(&cfg->token, env);

@@ -30,7 +30,8 @@ struct config {
 	char *site_date_format;
 	unsigned per_page;
 
-	char *database; /* paths, resolved against the config file's folder */
+	char *database;     /* paths, resolved against the config file's folder */
+	char *database_url; /* [database] url or $GAZETTE_DATABASE_URL: PostgreSQL; "" for none */
 	char *templates;
 	char *static_dir;
 
@@ -52,8 +53,13 @@ void config_cleanup(struct config *cfg);
  * section and key) appended to err; cfg is then half-read and only fit for config_cleanup. */
 int config_load(struct config *cfg, const char *file, struct buf *err);
 
-/* Applies what comes after the file: $GAZETTE_TOKEN, then auth.token_file when no token is set
- * yet. Returns 0 or -1 with a message in err. */
+/* Where the store is: the PostgreSQL URL when one is set, else the SQLite file's path. */
+const char *config_database(const struct config *cfg);
+/* Whether url is a libpq URL (postgresql:// or postgres://) fit to be used. */
+bool config_database_url_valid(const char *url);
+
+/* Applies what comes after the file: $GAZETTE_DATABASE_URL, $GAZETTE_TOKEN, then auth.token_file
+ * when no token is set yet. Returns 0 or -1 with a message in err. */
 int config_finish(struct config *cfg, struct buf *err);
 
 /* Checks one value as the config file would; for -l and -p on the command line.

@@ -21,11 +21,21 @@
  * has come. */
 #define PUBLIC_STATUS "published"
 
-/* The engines, chosen by what store_open is given (a PostgreSQL URL will pick its own). */
+#ifndef GAZETTE_POSTGRESQL
+static struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct buf *err)
+{
+	buf_puts(err, "this gazette was built without PostgreSQL (libpq-dev was missing)");
+	return NULL;
+}
+#endif
+
+/* The engines, chosen by what store_open is given: a libpq URL, else a file path. */
 static const struct {
 	const char *prefix; /* "" matches anything: a file path */
 	struct store_engine *(*open)(const char *where, unsigned nreaders, struct buf *err);
 } engines[] = {
+    {"postgresql://", store_pg_open},
+    {"postgres://", store_pg_open},
     {"", store_sqlite_open},
 };
 

@@ -88,6 +88,11 @@ struct store_engine {
  * nreaders reading connections. NULL with a message in err. */
 struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err);
 
+/* The PostgreSQL engine (store_pg.c, built when libpq is): the database at the libpq URL
+ * url, migrated as needed, with nreaders reading connections, a writer and a listener. NULL
+ * with a message in err (never the URL: it may hold a password). */
+struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct buf *err);
+
 /* Registers textsearch as the FTS5 tokenizer "gazette" on an SQLite handle (the engine does on
  * each of its own; tests and tools that open the file themselves call it). Returns an SQLite
  * result code. */

@@ -53,11 +53,52 @@ static inline struct store *open_store(const char *path)
 	return s;
 }
 
+#ifdef GAZETTE_POSTGRESQL
+#include <libpq-fe.h>
+
+/* Under tests/http/pg.py ($GAZETTE_TEST_PG is its socket folder and port): the URL of a new,
+ * empty database in that cluster; else NULL (the test runs on an SQLite file). */
+static inline char *pg_database(void)
+{
+	const char *where = getenv("GAZETTE_TEST_PG");
+	if (!where || !*where)
+		return NULL;
+	static unsigned serial;
+	const char *colon = strrchr(where, ':');
+	assert_non_null(colon);
+	char *host = xstrndup(where, (size_t)(colon - where));
+	char *admin = xasprintf("postgresql://gazette@/postgres?host=%s&port=%s", host, colon + 1);
+	PGconn *c = PQconnectdb(admin);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+	char *name = xasprintf("c%d_%u", (int)getpid(), ++serial);
+	char *create = xasprintf("CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0", name);
+	PGresult *r = PQexec(c, create);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("CREATE DATABASE: %s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	char *url = xasprintf("postgresql://gazette@/%s?host=%s&port=%s", name, host, colon + 1);
+	free(create);
+	free(name);
+	free(admin);
+	free(host);
+	return url;
+}
+#else
+static inline char *pg_database(void)
+{
+	return NULL;
+}
+#endif
+
 static inline int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	f->dir = tmpdir_new();
-	f->path = xasprintf("%s/gazette.db", f->dir);
+	f->path = pg_database();
+	if (!f->path)
+		f->path = xasprintf("%s/gazette.db", f->dir);
 	f->s = open_store(f->path);
 	store_on_commit(f->s, count_commit, f);
 	*state = f;

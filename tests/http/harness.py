@@ -13,6 +13,8 @@ import tempfile
 import time
 import traceback
 
+import pg
+
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # With GAZETTE_VALGRIND=1 every gazette process runs under memcheck; any error or definite or
@@ -39,6 +41,10 @@ class Server:
             "auth": {"token": token or ""},
             "log": {"access_log": "access.log", "level": "debug"},
         }
+        # under tests/http/pg.py every server has a fresh PostgreSQL database of its own
+        cluster = pg.attached()
+        if cluster and "database" not in (config or {}):
+            sections["database"] = {"url": cluster.new_database()}
         for sec, keys in (config or {}).items():
             sections.setdefault(sec, {}).update(keys)
         if copy_site:
