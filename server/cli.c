@@ -28,6 +28,9 @@ const char cli_usage[] =
     "                                                      files ('-' reads stdin)\n"
     "       gazette export [-c FILE] [--format F]          print every article as\n"
     "                                                      {\"articles\":[...]} on stdout\n"
+    "       gazette migrate [-c FILE] --to URL|PATH        copy every article into another,\n"
+    "                                                      empty database (PostgreSQL's\n"
+    "                                                      postgresql://... or an SQLite file)\n"
     "       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
     "                                                      context (partials from DIR)\n"
     "       gazette --help | --version\n"
@@ -395,6 +398,97 @@ int cli_export(int argc, char **argv)
 		}
 	}
 	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+/* Where a store is, for messages: a PostgreSQL URL is named by its engine only (it may hold
+ * a password). */
+static const char *store_name(const char *where)
+{
+	return config_database_url_valid(where) ? "the PostgreSQL database" : where;
+}
+
+int cli_migrate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"to", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *file = NULL, *to = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:t:h", longopts, NULL)) != -1) {
+		if (c == 'c') {
+			file = optarg;
+		} else if (c == 't') {
+			to = optarg;
+		} else if (c == 'h') {
+			fputs(cli_usage, stdout);
+			return 0;
+		} else {
+			return cli_usage_error("unknown or incomplete option '%s'",
+			                       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!to || !*to)
+		return cli_usage_error("migrate needs --to URL or PATH%s", "");
+	if (strncmp(to, "postgres", 8) == 0 && !config_database_url_valid(to))
+		return cli_usage_error("--to: not a postgresql:// URL%s", "");
+	struct config cfg;
+	config_init(&cfg);
+	int rc;
+	struct store *from = open_store(&cfg, file, &rc), *dest = NULL;
+	struct article_list list = {0};
+	if (!from)
+		goto out;
+	if (strcmp(config_database(&cfg), to) == 0) {
+		fprintf(stderr, "gazette: --to names the configured database itself\n");
+		rc = 2;
+		goto out;
+	}
+	struct buf err = BUF_INIT;
+	dest = store_open(to, 1, &err);
+	if (!dest) {
+		fprintf(stderr, "gazette: %s\n", buf_str(&err));
+		buf_cleanup(&err);
+		rc = 1;
+		goto out;
+	}
+	buf_cleanup(&err);
+	int64_t there = store_count(dest, false, 0);
+	if (there != 0) {
+		if (there > 0)
+			fprintf(stderr,
+			        "gazette: %s already holds %lld article%s: nothing copied\n",
+			        store_name(to), (long long)there, there == 1 ? "" : "s");
+		else
+			fprintf(stderr, "gazette: cannot read %s: %s\n", store_name(to),
+			        strerror((int)-there));
+		rc = 1;
+		goto out;
+	}
+	int r = store_export(from, &list);
+	size_t failed = 0;
+	if (r == 0)
+		r = store_import(dest, list.items, list.n, (int64_t)time(NULL), &failed);
+	if (r < 0) {
+		fprintf(stderr, "gazette: migration failed (record %zu): %s: nothing copied\n",
+		        failed, strerror(-r));
+		rc = 1;
+	} else {
+		fprintf(stderr, "migrated %zu article%s to %s\n", list.n, list.n == 1 ? "" : "s",
+		        store_name(to));
+	}
+out:
+	article_list_cleanup(&list);
+	store_close(dest);
+	store_close(from);
 	config_cleanup(&cfg);
 	return rc;
 }

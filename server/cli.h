@@ -12,6 +12,7 @@ int cli_usage_error(const char *fmt, const char *arg);
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
 int cli_render(int argc, char **argv);
 
 #endif

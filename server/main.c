@@ -15,10 +15,8 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"serve", cli_serve},
-    {"import", cli_import},
-    {"export", cli_export},
-    {"render", cli_render},
+    {"serve", cli_serve},     {"import", cli_import}, {"export", cli_export},
+    {"migrate", cli_migrate}, {"render", cli_render},
 };
 
 int main(int argc, char **argv)

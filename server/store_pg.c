@@ -83,17 +83,17 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"SELECT r.*, c.total FROM (" count ") c LEFT JOIN LATERAL (SELECT " COLS " FROM (" ids \
 	") p JOIN articles a ON a.id = p.id) r ON true ORDER BY r.published_ts DESC, r.id DESC"
 #define COUNT_ALL "SELECT count(*) AS total FROM articles WHERE " FILTER("")
-#define IDS                                                                                 \
+#define IDS                                                                                \
 	"SELECT id FROM articles WHERE " FILTER("") " ORDER BY published_ts DESC, id DESC" \
 	                                            " LIMIT $3::bigint OFFSET $4::bigint"
 #define COUNT_TAG "SELECT count(*) AS total FROM tags WHERE tag = $5::text AND " FILTER("")
-#define TAG_IDS                                                                                \
-	"SELECT article_id AS id FROM tags WHERE tag = $5::text AND " FILTER(                  \
+#define TAG_IDS                                                               \
+	"SELECT article_id AS id FROM tags WHERE tag = $5::text AND " FILTER( \
 	    "") " ORDER BY published_ts DESC, article_id DESC LIMIT $3::bigint OFFSET $4::bigint"
-#define MATCHES                                                                     \
-	" FROM articles a WHERE a.terms @@ $6::tsquery AND " FILTER("a.")           \
-	    " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id" \
-	    " = a.id AND t.tag = $5::text))"
+#define MATCHES                                                                               \
+	" FROM articles a WHERE a.terms @@ $6::tsquery AND " FILTER(                          \
+	    "a.") " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id" \
+	          " = a.id AND t.tag = $5::text))"
 
 enum stmt {
 	S_GET,
@@ -129,9 +129,10 @@ static const char *const sql[NSTMT] = {
                  " ORDER BY p.rank DESC, a.published_ts DESC, a.id DESC",
     [S_COUNT] = COUNT_ALL,
     [S_COUNT_SEARCH] = "SELECT count(*)" MATCHES,
-    [S_CHANGED_AT] = "SELECT greatest(coalesce((SELECT value FROM gazette_meta WHERE key ="
-                     " 'changed_at'), 0), coalesce((SELECT published_ts FROM articles WHERE " FILTER(
-                         "") " ORDER BY published_ts DESC LIMIT 1), 0))",
+    [S_CHANGED_AT] =
+        "SELECT greatest(coalesce((SELECT value FROM gazette_meta WHERE key ="
+        " 'changed_at'), 0), coalesce((SELECT published_ts FROM articles WHERE " FILTER(
+            "") " ORDER BY published_ts DESC LIMIT 1), 0))",
     [S_NEXT_AFTER] = "SELECT published_ts FROM articles WHERE status = $1::text AND"
                      " published_ts > $2::bigint ORDER BY published_ts LIMIT 1",
     [S_EXPORT] = "SELECT " COLS " FROM articles a ORDER BY a.id",
@@ -178,8 +179,8 @@ struct pg_engine {
 	struct conn *readers;
 	unsigned nreaders;
 	atomic_uint next_reader;
-	struct conn listener; /* LISTENs; used by external_version's one thread */
-	int64_t version;      /* notifications seen, reconnections of the listener */
+	struct conn listener;  /* LISTENs; used by external_version's one thread */
+	int64_t version;       /* notifications seen, reconnections of the listener */
 	atomic_int writer_pid; /* the writer's backend: its own notifications are not news */
 };
 
@@ -202,8 +203,8 @@ static int64_t clock_ms(void)
  * names the host and database, never the password). */
 static int connect_to(struct conn *c, const char *url, struct buf *err)
 {
-	static const char *const keys[] = {"connect_timeout", "application_name",
-	                                   "client_encoding", "dbname", NULL};
+	static const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
+	                                   "dbname", NULL};
 	const char *values[] = {"5", "gazette", "UTF8", url, NULL};
 	c->pg = PQconnectdbParams(keys, values, 1);
 	memset(c->prepared, 0, sizeof(c->prepared));
@@ -215,7 +216,8 @@ static int connect_to(struct conn *c, const char *url, struct buf *err)
 	}
 	if (err)
 		buf_printf(err, "%s", c->pg ? PQerrorMessage(c->pg) : "out of memory");
-	while (err && err->len && (err->data[err->len - 1] == '\n' || err->data[err->len - 1] == ' '))
+	while (err && err->len &&
+	       (err->data[err->len - 1] == '\n' || err->data[err->len - 1] == ' '))
 		err->data[--err->len] = '\0';
 	PQfinish(c->pg);
 	c->pg = NULL;
@@ -488,74 +490,105 @@ static void put_lexeme(struct buf *out, const char *term, size_t len)
 	buf_putc(out, '\'');
 }
 
-/* The distinct terms seen so far (open addressing on FNV-1a: the text is a token holder's),
- * so that the lexemes stay within PostgreSQL's 1 MiB. */
-struct terms {
-	struct buf out;
-	unsigned pos;   /* the last position given */
-	char weight;    /* of the field being read: A title, B summary, D body */
-	size_t bytes;   /* of the distinct terms */
-	uint64_t *seen; /* hashes, 0 empty */
-	size_t cap, n;
+/* A story's distinct terms with their positions, in the order they first came: PostgreSQL
+ * reads every lexeme of a tsvector literal into one buffer of at most 1 MiB before it merges
+ * repeats, so each is written once, with all its positions. */
+struct lexeme {
+	uint64_t hash;
+	size_t at; /* in terms.text */
+	size_t len;
+	unsigned npos;
+	uint16_t *pos; /* position << 2 | weight (3 A, 2 B, 0 D), at most POS_PER_TERM */
 };
 
-static bool terms_add(struct terms *t, const char *term, size_t len)
+#define POS_PER_TERM 256 /* PostgreSQL keeps no more for one lexeme */
+
+struct terms {
+	struct buf text;     /* the distinct terms, one after another */
+	struct lexeme *list; /* by first appearance */
+	size_t n, cap;
+	size_t *slots; /* open addressing on FNV-1a: index + 1 into list, 0 empty */
+	size_t nslots;
+	unsigned pos;    /* the last position given */
+	unsigned weight; /* of the field being read */
+};
+
+static struct lexeme *terms_find(struct terms *t, const char *term, size_t len)
 {
-	uint64_t h = hash_bytes(HASH_SEED, term, len) | 1;
-	if (t->n * 2 >= t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		uint64_t *seen = xcalloc(cap, sizeof(*seen));
-		for (size_t i = 0; i < t->cap; i++) {
-			if (!t->seen[i])
-				continue;
-			size_t j = t->seen[i] & (cap - 1);
-			while (seen[j])
-				j = (j + 1) & (cap - 1);
-			seen[j] = t->seen[i];
+	uint64_t h = hash_bytes(HASH_SEED, term, len);
+	if (t->n * 2 >= t->nslots) {
+		size_t nslots = t->nslots ? t->nslots * 2 : 1024;
+		size_t *slots = xcalloc(nslots, sizeof(*slots));
+		for (size_t i = 0; i < t->n; i++) {
+			size_t j = t->list[i].hash & (nslots - 1);
+			while (slots[j])
+				j = (j + 1) & (nslots - 1);
+			slots[j] = i + 1;
 		}
-		free(t->seen);
-		t->seen = seen;
-		t->cap = cap;
+		free(t->slots);
+		t->slots = slots;
+		t->nslots = nslots;
 	}
-	size_t j = h & (t->cap - 1);
-	while (t->seen[j]) {
-		if (t->seen[j] == h)
-			return true; /* a repeat (or, once in 2^63, another term: it keeps its place) */
-		j = (j + 1) & (t->cap - 1);
+	size_t j = h & (t->nslots - 1);
+	for (; t->slots[j]; j = (j + 1) & (t->nslots - 1)) {
+		struct lexeme *x = &t->list[t->slots[j] - 1];
+		if (x->hash == h && x->len == len && memcmp(t->text.data + x->at, term, len) == 0)
+			return x;
 	}
-	if (t->bytes + len > LEXEMES_MAX)
-		return false;
-	t->seen[j] = h;
-	t->n++;
-	t->bytes += len;
-	return true;
+	if (t->text.len + len > LEXEMES_MAX)
+		return NULL; /* past the index's size: the text is stored, its tail not indexed */
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		t->list = xrealloc(t->list, t->cap * sizeof(*t->list));
+	}
+	struct lexeme *x = &t->list[t->n];
+	*x = (struct lexeme){h, t->text.len, len, 0, NULL};
+	buf_append(&t->text, term, len);
+	t->slots[j] = ++t->n;
+	return x;
 }
 
 static int on_term(void *ctx, const char *term, size_t len, size_t start, size_t end)
 {
 	struct terms *t = ctx;
-	if (!terms_add(t, term, len))
-		return 0; /* past the index's size: the text is stored, its rarest tail not indexed */
 	/* positions wrap past PostgreSQL's last, so neighbours stay neighbours */
 	t->pos = t->pos >= POS_MAX ? 1 : t->pos + 1;
-	put_lexeme(&t->out, term, len);
-	buf_printf(&t->out, ":%u%c ", t->pos, t->weight);
+	struct lexeme *x = terms_find(t, term, len);
+	if (!x || x->npos == POS_PER_TERM)
+		return 0;
+	if (!x->pos)
+		x->pos = xcalloc(POS_PER_TERM, sizeof(*x->pos));
+	x->pos[x->npos++] = (uint16_t)(t->pos << 2 | t->weight);
 	return 0;
 }
 
-/* The tsvector of a story: the terms of its title, summary and body with their positions. */
+/* The tsvector of a story: the terms of its title (weight A), summary (B) and body (D) with
+ * their positions. */
 static char *story_terms(const struct article *a)
 {
-	struct terms t = {.out = BUF_INIT};
+	struct terms t = {.text = BUF_INIT};
 	const char *fields[] = {a->title, a->summary, a->body};
-	const char weights[] = {'A', 'B', 'D'};
+	const unsigned weights[] = {3, 2, 0};
 	for (int i = 0; i < 3; i++) {
 		t.weight = weights[i];
 		textsearch_tokenize(fields[i], strlen(fields[i]), on_term, &t);
 	}
-	free(t.seen);
-	buf_putc(&t.out, '\0');
-	return buf_steal(&t.out, NULL);
+	struct buf out = BUF_INIT;
+	for (size_t i = 0; i < t.n; i++) {
+		struct lexeme *x = &t.list[i];
+		put_lexeme(&out, t.text.data + x->at, x->len);
+		for (unsigned k = 0; k < x->npos; k++)
+			buf_printf(&out, "%c%u%s", k ? ',' : ':', x->pos[k] >> 2,
+			           (x->pos[k] & 3) == 3   ? "A"
+			           : (x->pos[k] & 3) == 2 ? "B"
+			                                  : "");
+		buf_putc(&out, ' ');
+		free(x->pos);
+	}
+	free(t.list);
+	free(t.slots);
+	buf_cleanup(&t.text);
+	return buf_steal(&out, NULL);
 }
 
 struct query_word {
@@ -882,8 +915,9 @@ static int write_tags(struct pg_engine *e, const struct article *a)
 	struct text_int id, pos, ts;
 	for (size_t i = 0; i < a->ntags && rc == 0; i++) {
 		/* the article's status and order ride along, so a tag's listing is one index */
-		const char *params[] = {int_text(&id, a->id), a->tags[i], int_text(&pos, (int64_t)i),
-		                        a->status, int_text(&ts, a->published_ts)};
+		const char *params[] = {int_text(&id, a->id), a->tags[i],
+		                        int_text(&pos, (int64_t)i), a->status,
+		                        int_text(&ts, a->published_ts)};
 		PQclear(run(&e->writer, S_INSERT_TAG, 5, params, PGRES_COMMAND_OK, &rc));
 	}
 	return rc;
@@ -894,12 +928,23 @@ static int write_row(struct pg_engine *e, enum stmt which, const struct article 
 	struct text_int id, pts, uts;
 	char *terms = story_terms(a);
 	const char *params[] = {
-	    int_text(&id, a->id), a->slug,       a->title,
-	    a->summary,           a->published_at, int_text(&pts, a->published_ts),
-	    a->status,            a->source,     a->editor,
-	    a->author,            a->created_at, a->updated_at,
-	    int_text(&uts, a->updated_ts), a->body, a->body_html,
-	    a->language,          *a->uri ? a->uri : NULL, /* NULL: not unique */
+	    int_text(&id, a->id),
+	    a->slug,
+	    a->title,
+	    a->summary,
+	    a->published_at,
+	    int_text(&pts, a->published_ts),
+	    a->status,
+	    a->source,
+	    a->editor,
+	    a->author,
+	    a->created_at,
+	    a->updated_at,
+	    int_text(&uts, a->updated_ts),
+	    a->body,
+	    a->body_html,
+	    a->language,
+	    *a->uri ? a->uri : NULL, /* NULL: not unique */
 	    terms,
 	};
 	int rc;
@@ -993,9 +1038,9 @@ static int reindex(struct conn *c, struct buf *err)
 		                    .body = PQgetvalue(r, i, 3)};
 		char *terms = story_terms(&a);
 		const char *params[] = {terms, PQgetvalue(r, i, 0)};
-		PGresult *u = PQexecParams(c->pg,
-		                           "UPDATE articles SET terms = $1::tsvector WHERE id = $2::bigint",
-		                           2, NULL, params, NULL, NULL, 0);
+		PGresult *u = PQexecParams(
+		    c->pg, "UPDATE articles SET terms = $1::tsvector WHERE id = $2::bigint", 2,
+		    NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(u) != PGRES_COMMAND_OK) {
 			buf_printf(err, "cannot index story %s: %s", PQgetvalue(r, i, 0),
 			           PQerrorMessage(c->pg));
@@ -1013,8 +1058,9 @@ static int reindex(struct conn *c, struct buf *err)
  * second finds the work done. */
 static int migrate(struct conn *c, struct buf *err)
 {
-	if (command(c, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_KEY ");"
-	               " CREATE TABLE IF NOT EXISTS gazette_schema (version integer NOT NULL);") < 0) {
+	if (command(c,
+	            "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_KEY ");"
+	            " CREATE TABLE IF NOT EXISTS gazette_schema (version integer NOT NULL);") < 0) {
 		buf_printf(err, "cannot take the migration lock: %s", PQerrorMessage(c->pg));
 		command(c, "ROLLBACK");
 		return -1;
@@ -1040,12 +1086,13 @@ static int migrate(struct conn *c, struct buf *err)
 		free(script);
 	}
 	long long want = textsearch_version();
-	if (rc == 0 && query_int(c, "SELECT value FROM gazette_meta WHERE key = 'textsearch'", -1) !=
-	                   want) {
+	if (rc == 0 &&
+	    query_int(c, "SELECT value FROM gazette_meta WHERE key = 'textsearch'", -1) != want) {
 		rc = reindex(c, err);
-		char *text = xasprintf("INSERT INTO gazette_meta (key, value) VALUES ('textsearch',"
-		                       " %lld) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-		                       want);
+		char *text =
+		    xasprintf("INSERT INTO gazette_meta (key, value) VALUES ('textsearch',"
+		              " %lld) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		              want);
 		if (rc == 0 && command(c, text) < 0) {
 			buf_printf(err, "cannot record the search index's version");
 			rc = -1;
@@ -1081,8 +1128,10 @@ struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct bu
 	}
 	const char *enc = PQparameterStatus(e->writer.pg, "server_encoding");
 	if (!enc || strcmp(enc, "UTF8") != 0) {
-		buf_printf(err, "PostgreSQL database %s has encoding %s; Gazette needs UTF8 (createdb -E UTF8)",
-		           PQdb(e->writer.pg), enc ? enc : "?");
+		buf_printf(
+		    err,
+		    "PostgreSQL database %s has encoding %s; Gazette needs UTF8 (createdb -E UTF8)",
+		    PQdb(e->writer.pg), enc ? enc : "?");
 		goto fail;
 	}
 	if (migrate(&e->writer, err) < 0)
@@ -1095,7 +1144,8 @@ struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct bu
 		}
 	}
 	buf_reset(&why);
-	if (connect_to(&e->listener, url, &why) < 0 || command(&e->listener, "LISTEN " CHANNEL) < 0) {
+	if (connect_to(&e->listener, url, &why) < 0 ||
+	    command(&e->listener, "LISTEN " CHANNEL) < 0) {
 		buf_printf(err, "cannot listen for PostgreSQL notifications: %s", buf_str(&why));
 		goto fail;
 	}
