@@ -169,6 +169,7 @@ struct conn {
 	bool prepared[NSTMT];
 	unsigned timeout_ms; /* the statement_timeout set on it */
 	int64_t retry_at;    /* broken: no new attempt before this (ms, monotonic) */
+	int64_t failed_at;   /* when the last attempt failed */
 	unsigned backoff;    /* ms until the attempt after the next */
 };
 
@@ -182,6 +183,8 @@ struct pg_engine {
 	struct conn listener;  /* LISTENs; used by external_version's one thread */
 	int64_t version;       /* notifications seen, reconnections of the listener */
 	atomic_int writer_pid; /* the writer's backend: its own notifications are not news */
+	/* when a connection last came back: the others then try at once, not at their backoff */
+	atomic_int_fast64_t back_at;
 };
 
 static struct pg_engine *engine(struct store_engine *e)
@@ -239,25 +242,27 @@ static void conn_close(struct conn *c)
 }
 
 /* Makes c usable: a broken connection is opened again, at most once per backoff (100 ms,
- * doubling to 5 s), so a request never waits on a database that is down. Returns 0 or
- * -EIO. */
-static int conn_ready(struct conn *c, const char *url)
+ * doubling to 5 s) until one of the engine's connections came back, so a request never waits
+ * on a database that is down and all recover together. Returns 0 or -EIO. */
+static int conn_ready(struct pg_engine *e, struct conn *c)
 {
 	if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
 		return 0;
 	int64_t now = clock_ms();
-	if (now < c->retry_at)
+	if (now < c->retry_at && atomic_load(&e->back_at) <= c->failed_at)
 		return -EIO;
 	PQfinish(c->pg);
 	c->pg = NULL;
 	struct buf err = BUF_INIT;
-	int rc = connect_to(c, url, &err);
+	int rc = connect_to(c, e->url, &err);
 	if (rc < 0) {
 		log_warn("store: PostgreSQL unreachable (next try in %u ms): %s", c->backoff,
 		         buf_str(&err));
+		c->failed_at = now;
 		c->retry_at = now + c->backoff;
 		c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
 	} else {
+		atomic_store(&e->back_at, now);
 		log_info("store: connected to PostgreSQL again");
 	}
 	buf_cleanup(&err);
@@ -292,8 +297,8 @@ static int result_error(struct conn *c, const PGresult *r, const char *what)
 	}
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		/* the connection is gone: the next use opens another (after a short wait) */
-		int64_t now = clock_ms();
-		c->retry_at = now + BACKOFF_MIN;
+		c->failed_at = clock_ms();
+		c->retry_at = c->failed_at + BACKOFF_MIN;
 		rc = -EIO;
 	}
 	return rc;
@@ -357,7 +362,7 @@ static struct conn *reader_get(struct pg_engine *e, int *rc)
 		c = &e->readers[start % e->nreaders];
 		pthread_mutex_lock(&c->lock);
 	}
-	*rc = conn_ready(c, e->url);
+	*rc = conn_ready(e, c);
 	if (*rc < 0) {
 		pthread_mutex_unlock(&c->lock);
 		return NULL;
@@ -399,7 +404,7 @@ static PGresult *read_stmt(struct pg_engine *e, enum stmt which, int n, const ch
 		if (r || PQstatus(c->pg) == CONNECTION_OK || attempt == 1)
 			break;
 		c->retry_at = 0; /* at once: the server may be back, and only this one was stale */
-		if (conn_ready(c, e->url) < 0)
+		if (conn_ready(e, c) < 0)
 			break;
 	}
 	conn_put(c);
@@ -772,7 +777,7 @@ static int64_t pg_external_version(struct store_engine *base)
 	struct conn *c = &e->listener;
 	pthread_mutex_lock(&c->lock);
 	bool was_down = !c->pg || PQstatus(c->pg) != CONNECTION_OK;
-	if (was_down && conn_ready(c, e->url) == 0) {
+	if (was_down && conn_ready(e, c) == 0) {
 		if (command(c, "LISTEN " CHANNEL) == 0) {
 			e->version++;
 		} else {
@@ -785,7 +790,8 @@ static int64_t pg_external_version(struct store_engine *base)
 			         (int)strcspn(PQerrorMessage(c->pg), "\n"), PQerrorMessage(c->pg));
 			PQfinish(c->pg);
 			c->pg = NULL;
-			c->retry_at = clock_ms() + BACKOFF_MIN;
+			c->failed_at = clock_ms();
+			c->retry_at = c->failed_at + BACKOFF_MIN;
 		}
 		PGnotify *n;
 		int own = atomic_load(&e->writer_pid);
@@ -810,7 +816,7 @@ static int pg_begin(struct store_engine *base, bool bulk)
 	pthread_mutex_lock(&c->lock);
 	int rc = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = conn_ready(c, e->url);
+		rc = conn_ready(e, c);
 		if (rc < 0)
 			break;
 		atomic_store(&e->writer_pid, PQbackendPID(c->pg));

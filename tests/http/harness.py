@@ -28,7 +28,7 @@ class Server:
     """One gazette process. `config` adds or overrides INI keys: {"site": {"title": "X"}}."""
 
     def __init__(self, binary, config=None, token="test-token", copy_site=True, env=None,
-                 args=None, workdir=None):
+                 args=None, workdir=None, sqlite=False):
         self.binary = os.path.abspath(binary)
         self.dir = workdir or tempfile.mkdtemp(prefix="gazette-http-")
         self.owns_dir = workdir is None
@@ -41,9 +41,11 @@ class Server:
             "auth": {"token": token or ""},
             "log": {"access_log": "access.log", "level": "debug"},
         }
-        # under tests/http/pg.py every server has a fresh PostgreSQL database of its own
+        # under tests/http/pg.py every server has a fresh PostgreSQL database of its own, unless
+        # the test names its database (or asks for SQLite)
         cluster = pg.attached()
-        if cluster and "database" not in (config or {}):
+        named = "database" in (config or {}) or "database" in (config or {}).get("paths", {})
+        if cluster and not named and not sqlite:
             sections["database"] = {"url": cluster.new_database()}
         for sec, keys in (config or {}).items():
             sections.setdefault(sec, {}).update(keys)
