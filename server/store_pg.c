@@ -201,6 +201,13 @@ static int64_t clock_ms(void)
 
 /* --- connections --- */
 
+/* PostgreSQL's notices ("relation ... already exists, skipping") are for a debugging
+ * operator, not for stderr, where libpq would print them. */
+static void on_notice(void *arg, const char *message)
+{
+	log_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /* Opens c->pg on url: UTF-8 both ways, a bound on connecting (the URL's own wins), and
  * Gazette's name in pg_stat_activity. Returns 0, or -EIO with libpq's message in err (it
  * names the host and database, never the password). */
@@ -213,6 +220,7 @@ static int connect_to(struct conn *c, const char *url, struct buf *err)
 	memset(c->prepared, 0, sizeof(c->prepared));
 	c->timeout_ms = 0;
 	if (c->pg && PQstatus(c->pg) == CONNECTION_OK) {
+		PQsetNoticeProcessor(c->pg, on_notice, NULL);
 		c->backoff = BACKOFF_MIN;
 		c->retry_at = 0;
 		return 0;

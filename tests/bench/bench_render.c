@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 	setenv("TZ", cfg.site_timezone, 1);
 	tzset();
 	struct render *r = render_new(&cfg, &err);
-	struct store *s = store_open(cfg.database, 1, &err);
+	struct store *s = store_open(config_database(&cfg), 1, &err);
 	if (!r || !s) {
 		fprintf(stderr, "%s\n", buf_str(&err));
 		return 1;

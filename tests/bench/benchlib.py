@@ -81,15 +81,19 @@ STARTED = []  # every process this script started, stopped in main's finally
 
 class Gazette:
     def __init__(self, workdir, db, threads=2):
+        """db: an SQLite file, or a postgresql:// URL."""
         self.dir = workdir
         self.port = free_port()
-        self.config = os.path.join(workdir, "gazette.ini")
+        self.config = os.path.join(workdir, "gazette-%d.ini" % self.port)
+        url = db if db.startswith("postgresql://") else ""
         with open(self.config, "w") as f:
+            if url:
+                f.write("[database]\nurl = %s\n" % url)
             f.write("[server]\nlisten = 127.0.0.1\nport = %d\nthreads = %d\n"
                     "max_connections = 4096\n[site]\ntimezone = Asia/Shanghai\n"
                     "[paths]\ndatabase = %s\ntemplates = %s\nstatic = %s\n[auth]\ntoken = %s\n"
                     "[log]\naccess_log = off\nlevel = error\n"
-                    % (self.port, threads, db, os.path.join(ROOT, "templates"),
+                    % (self.port, threads, "gazette.db" if url else db, os.path.join(ROOT, "templates"),
                        os.path.join(ROOT, "static"), TOKEN))
         self.proc = None
 

@@ -95,6 +95,27 @@ def propagation(st):
     check(max(delays) < 1.0, "a write took %.2f s to show on the other instance" % max(delays))
 
 
+def lost_notifications(st):
+    """The listener's connection cut (what a restart or a network cut does): a write made
+    while it is gone is not replayed, so the instance drops its whole cache once back."""
+    a, b = st.a, st.b
+    post(a, SEED)
+    eq(a.get("/")[0], 200)  # cached on a
+    a_pids = st.pg.psql("SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN gazette_changes'",
+                        st.db).split()
+    eq(len(a_pids), 2, "one listener per instance")
+    # cut both listeners, write through b at once: no notification can reach a
+    st.pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ="
+               " 'LISTEN gazette_changes'", st.db)
+    story = post(b, {"title": "While nobody listened", "body": "x"})
+    d = wait_for(lambda: front_has(a, story["slug"]), 5)
+    check(d is not None, "a kept its stale page")
+    print("# a write made while the listener was cut showed %.0f ms later" % (d * 1000))
+    check(wait_for(lambda: len(st.pg.psql("SELECT pid FROM pg_stat_activity WHERE query ="
+                                          " 'LISTEN gazette_changes'", st.db).split()) == 2, 5),
+          "the listeners did not come back")
+
+
 def rfc3339(t):
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -191,6 +212,8 @@ def main():
         sys.exit(77)
     run([
         ("a write on one instance is on the other's pages within 1 s", with_stack(propagation)),
+        ("notifications lost while the listener was cut: the cache is dropped once back",
+         with_stack(lost_notifications)),
         ("a scheduled story goes public on both at its time", with_stack(scheduled)),
         ("kill -9 of one instance under a read load: no read fails through nginx",
          with_stack(kill_one_under_load)),
