@@ -76,7 +76,6 @@ static const char *const migrations[SCHEMA_VERSION] = {
 /* A store_filter: $1 the status (NULL: any), $2 the latest published_ts; $3 and $4 a page's
  * limit and offset, $5 a tag, $6 a tsquery, $7 a slug, $8 whether bodies are read. */
 #define FILTER(t) "($1::text IS NULL OR " t "status = $1::text) AND " t "published_ts <= $2::bigint"
-#define ORDER     " ORDER BY a.published_ts DESC, a.id DESC"
 /* A listing and its total from one statement (one snapshot): the count, and the page's rows
  * joined to it, so that a page past the end still brings the total. */
 #define COUNTED(count, ids)                                                                    \
@@ -208,7 +207,8 @@ static void on_notice(void *arg, const char *message)
 	log_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-/* Opens c->pg on url: UTF-8 both ways, a bound on connecting (the URL's own wins), and
+/* Opens c->pg on url: UTF-8 always, bounds on connecting and on a silent server (the URL's
+ * own win), and
  * Gazette's name in pg_stat_activity. Returns 0, or -EIO with libpq's message in err (it
  * names the host and database, never the password). */
 static int connect_to(struct conn *c, const char *url, struct buf *err)
@@ -1039,32 +1039,47 @@ static int64_t query_int(struct conn *c, const char *text, int64_t dflt)
 /* Writes every story's terms again: the index holds another tokenizer version's. */
 static int reindex(struct conn *c, struct buf *err)
 {
-	PGresult *r = PQexec(c->pg, "SELECT id, title, summary, body FROM articles ORDER BY id");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		buf_printf(err, "cannot read the stories to index them: %s", PQerrorMessage(c->pg));
-		PQclear(r);
-		return -1;
-	}
-	int rc = 0;
-	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
-		struct article a = {.title = PQgetvalue(r, i, 1),
-		                    .summary = PQgetvalue(r, i, 2),
-		                    .body = PQgetvalue(r, i, 3)};
-		char *terms = story_terms(&a);
-		const char *params[] = {terms, PQgetvalue(r, i, 0)};
-		PGresult *u = PQexecParams(
-		    c->pg, "UPDATE articles SET terms = $1::tsvector WHERE id = $2::bigint", 2,
-		    NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(u) != PGRES_COMMAND_OK) {
-			buf_printf(err, "cannot index story %s: %s", PQgetvalue(r, i, 0),
+	/* a few hundred stories at a time: the whole archive would not fit in memory */
+	int64_t last = 0;
+	for (;;) {
+		struct text_int after;
+		const char *p = int_text(&after, last);
+		PGresult *r = PQexecParams(c->pg,
+		                           "SELECT id, title, summary, body FROM articles"
+		                           " WHERE id > $1::bigint ORDER BY id LIMIT 500",
+		                           1, NULL, &p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			buf_printf(err, "cannot read the stories to index them: %s",
 			           PQerrorMessage(c->pg));
-			rc = -1;
+			PQclear(r);
+			return -1;
 		}
-		PQclear(u);
-		free(terms);
+		int n = PQntuples(r);
+		for (int i = 0; i < n; i++) {
+			struct article a = {.title = PQgetvalue(r, i, 1),
+			                    .summary = PQgetvalue(r, i, 2),
+			                    .body = PQgetvalue(r, i, 3)};
+			char *terms = story_terms(&a);
+			const char *params[] = {terms, PQgetvalue(r, i, 0)};
+			PGresult *u = PQexecParams(
+			    c->pg, "UPDATE articles SET terms = $1::tsvector WHERE id = $2::bigint",
+			    2, NULL, params, NULL, NULL, 0);
+			int ok = PQresultStatus(u) == PGRES_COMMAND_OK;
+			if (!ok)
+				buf_printf(err, "cannot index story %s: %s", PQgetvalue(r, i, 0),
+				           PQerrorMessage(c->pg));
+			PQclear(u);
+			free(terms);
+			if (!ok) {
+				PQclear(r);
+				return -1;
+			}
+			last = col_int(r, i, 0);
+		}
+		PQclear(r);
+		if (n == 0)
+			return 0;
 	}
-	PQclear(r);
-	return rc;
 }
 
 /* Creates or upgrades the schema, and the terms when the tokenizer changed, in one

@@ -207,6 +207,21 @@ def search_everywhere(s):
         check(big[2]["slug"] in [a["slug"] for a in data["articles"]], q)
 
 
+def reindex(s):
+    # an index of another tokenizer version (a newer utf8proc) is rebuilt on start
+    post(s, SEED)
+    post(s, CHINESE)
+    db = dbname(s)
+    eq(s.stop(), 0)
+    cluster().psql("UPDATE articles SET terms = ''; UPDATE gazette_meta SET value = 1"
+                   " WHERE key = 'textsearch'", db)
+    s.start()
+    for q, slug in (("吉林", "article-2"), ("delegation", SEED_SLUG)):
+        st, _, data = s.json("GET", "/api/articles?q=" + urllib.parse.quote(q))
+        eq([a["slug"] for a in data["articles"]], [slug], q)
+    check(cluster().psql("SELECT value FROM gazette_meta WHERE key = 'textsearch'", db) != "1")
+
+
 def load(s, paths, seconds, results, stop, auth=False):
     """Requests paths in turn until stop is set; appends (path, status, retry_after, seconds)."""
     i = 0
@@ -336,6 +351,8 @@ def main():
             ("search_everywhere", lambda: server_test(BINARY, search_everywhere, config={
                 "database": {"url": cluster().new_database()},
                 "server": {"max_body_bytes": "4194304"}})()),
+            ("reindex", lambda: server_test(BINARY, reindex, config={
+                "database": {"url": cluster().new_database()}})()),
             ("database_down", database_down),
             ("acknowledged_writes_survive", acknowledged_writes_survive),
         ])
