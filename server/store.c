@@ -95,6 +95,21 @@ static struct store_filter visible(bool public_only, int64_t now)
 	return (struct store_filter){NULL, INT64_MAX};
 }
 
+void store_tags_from_text(struct article *a, const char *tags)
+{
+	if (!tags)
+		tags = "";
+	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
+	a->ntags = 0;
+	while (*tags && a->ntags < ARTICLE_TAGS_MAX) {
+		size_t n = strcspn(tags, " ");
+		a->tags[a->ntags++] = xstrndup(tags, n);
+		tags += n;
+		while (*tags == ' ')
+			tags++;
+	}
+}
+
 void article_list_cleanup(struct article_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)

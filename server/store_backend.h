@@ -79,6 +79,10 @@ struct store_ops {
 	int (*touch)(struct store_engine *e, int64_t t);
 };
 
+/* An engine stores a record's tags as one text, separated by spaces (a tag never holds one),
+ * in their order: this gives them back to a->tags (NULL or "" for none). */
+void store_tags_from_text(struct article *a, const char *joined);
+
 /* The first member of every engine's own struct (lwan's database.c): store.c holds this. */
 struct store_engine {
 	const struct store_ops *ops;

@@ -448,16 +448,7 @@ static void row_to_article(const PGresult *r, int row, struct article *a)
 	a->updated_ts = col_int(r, row, 12);
 	a->language = col(r, row, 13);
 	a->uri = col(r, row, 14); /* NULL: none */
-	const char *tags = PQgetisnull(r, row, 15) ? "" : PQgetvalue(r, row, 15);
-	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
-	a->ntags = 0;
-	while (*tags && a->ntags < ARTICLE_TAGS_MAX) {
-		size_t n = strcspn(tags, " ");
-		a->tags[a->ntags++] = xstrndup(tags, n);
-		tags += n;
-		while (*tags == ' ')
-			tags++;
-	}
+	store_tags_from_text(a, PQgetisnull(r, row, 15) ? NULL : PQgetvalue(r, row, 15));
 	a->body = col(r, row, 16);
 	a->body_html = col(r, row, 17);
 }

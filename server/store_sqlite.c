@@ -517,19 +517,8 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 	a->updated_at = col_text(st, 11);
 	a->updated_ts = sqlite3_column_int64(st, 12);
 	a->language = col_text(st, 13);
-	a->uri = col_text(st, 14); /* NULL: none */
-	const char *tags = (const char *)sqlite3_column_text(st, 15);
-	if (!tags)
-		tags = ""; /* NULL: no tags */
-	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
-	a->ntags = 0;
-	while (*tags && a->ntags < ARTICLE_TAGS_MAX) {
-		size_t n = strcspn(tags, " ");
-		a->tags[a->ntags++] = xstrndup(tags, n);
-		tags += n;
-		while (*tags == ' ')
-			tags++;
-	}
+	a->uri = col_text(st, 14);                                          /* NULL: none */
+	store_tags_from_text(a, (const char *)sqlite3_column_text(st, 15)); /* NULL: none */
 	a->body = with_body ? col_text(st, 16) : xstrdup("");
 	a->body_html = with_body ? col_text(st, 17) : xstrdup("");
 }
