@@ -20,10 +20,8 @@
 /* pg_advisory_xact_lock's key: migrations and writes of every instance take it in turn */
 #define LOCK_KEY "7165627974657301"
 #define CHANNEL  "gazette_changes"
-/* PostgreSQL's own limits on a tsvector: positions run to 16383 and the lexemes' bytes
- * together stay under 1 MiB */
+/* PostgreSQL's last position in a tsvector (story_terms keeps within its other limits) */
 #define POS_MAX     16383
-#define LEXEMES_MAX 1000000
 #define BACKOFF_MIN 100  /* ms before the first reconnection attempt after a failure */
 #define BACKOFF_MAX 5000 /* ... doubling up to this */
 #define TEXT_OID    25   /* every parameter is sent as text; the SQL casts it */
@@ -207,15 +205,21 @@ static void on_notice(void *arg, const char *message)
 	log_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-/* Opens c->pg on url: UTF-8 always, bounds on connecting and on a silent server (the URL's
- * own win), and
- * Gazette's name in pg_stat_activity. Returns 0, or -EIO with libpq's message in err (it
- * names the host and database, never the password). */
+/* Opens c->pg on url (checked by store_pg_open: libpq parses it): UTF-8 always; bounds on
+ * connecting, on a server that stops answering over TCP (10 s of unanswered sends, 30 s of
+ * silence) and on a transaction left idle, which the URL may change; Gazette's name in
+ * pg_stat_activity. Returns 0, or -EIO with libpq's message in err (it names the host and
+ * database, never the password). */
 static int connect_to(struct conn *c, const char *url, struct buf *err)
 {
-	static const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
-	                                   "dbname", NULL};
-	const char *values[] = {"5", "gazette", "UTF8", url, NULL};
+	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout",
+	                                   "keepalives_idle",  "keepalives_interval",
+	                                   "keepalives_count", "options",
+	                                   "application_name", "dbname",
+	                                   "client_encoding",  NULL};
+	const char *values[] = {
+	    "5",       "10000", "10",   "5", "4", "-c idle_in_transaction_session_timeout=60000",
+	    "gazette", url,     "UTF8", NULL};
 	c->pg = PQconnectdbParams(keys, values, 1);
 	memset(c->prepared, 0, sizeof(c->prepared));
 	c->timeout_ms = 0;
@@ -496,30 +500,42 @@ static void put_lexeme(struct buf *out, const char *term, size_t len)
 
 /* A story's distinct terms with their positions, in the order they first came: PostgreSQL
  * reads every lexeme of a tsvector literal into one buffer of at most 1 MiB before it merges
- * repeats, so each is written once, with all its positions. */
+ * repeats, so each is written once, with all its positions; and the merged vector (each
+ * lexeme padded to 2 bytes, a 2-byte count and 2 bytes a position) must stay under 1 MiB too,
+ * so terms and positions past TSVECTOR_MAX of it are left out. */
 struct lexeme {
 	uint64_t hash;
 	size_t at; /* in terms.text */
 	size_t len;
-	unsigned npos;
+	unsigned npos, cap;
 	uint16_t *pos; /* position << 2 | weight (3 A, 2 B, 0 D), at most POS_PER_TERM */
 };
 
-#define POS_PER_TERM 256 /* PostgreSQL keeps no more for one lexeme */
+#define POS_PER_TERM 256     /* PostgreSQL keeps no more for one lexeme */
+#define TSVECTOR_MAX 1040000 /* what a vector may take of PostgreSQL's 1 MiB, with room */
 
 struct terms {
 	struct buf text;     /* the distinct terms, one after another */
 	struct lexeme *list; /* by first appearance */
 	size_t n, cap;
-	size_t *slots; /* open addressing on FNV-1a: index + 1 into list, 0 empty */
+	size_t *slots; /* open addressing on SipHash (the text is a client's): index + 1, 0 empty */
 	size_t nslots;
+	size_t bytes;    /* of the vector PostgreSQL will build */
 	unsigned pos;    /* the last position given */
 	unsigned weight; /* of the field being read */
 };
 
+static struct hash_key terms_key;
+static pthread_once_t terms_key_once = PTHREAD_ONCE_INIT;
+
+static void terms_key_init(void)
+{
+	hash_key_random(&terms_key);
+}
+
 static struct lexeme *terms_find(struct terms *t, const char *term, size_t len)
 {
-	uint64_t h = hash_bytes(HASH_SEED, term, len);
+	uint64_t h = hash_keyed(&terms_key, term, len);
 	if (t->n * 2 >= t->nslots) {
 		size_t nslots = t->nslots ? t->nslots * 2 : 1024;
 		size_t *slots = xcalloc(nslots, sizeof(*slots));
@@ -539,15 +555,17 @@ static struct lexeme *terms_find(struct terms *t, const char *term, size_t len)
 		if (x->hash == h && x->len == len && memcmp(t->text.data + x->at, term, len) == 0)
 			return x;
 	}
-	if (t->text.len + len > LEXEMES_MAX)
+	size_t cost = (len + 1) / 2 * 2 + 2 + 2; /* padded, its count, its first position */
+	if (t->bytes + cost > TSVECTOR_MAX)
 		return NULL; /* past the index's size: the text is stored, its tail not indexed */
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 256;
 		t->list = xrealloc(t->list, t->cap * sizeof(*t->list));
 	}
 	struct lexeme *x = &t->list[t->n];
-	*x = (struct lexeme){h, t->text.len, len, 0, NULL};
+	*x = (struct lexeme){h, t->text.len, len, 0, 0, NULL};
 	buf_append(&t->text, term, len);
+	t->bytes += cost - 2; /* the position is counted when it is added */
 	t->slots[j] = ++t->n;
 	return x;
 }
@@ -558,23 +576,30 @@ static int on_term(void *ctx, const char *term, size_t len, size_t start, size_t
 	/* positions wrap past PostgreSQL's last, so neighbours stay neighbours */
 	t->pos = t->pos >= POS_MAX ? 1 : t->pos + 1;
 	struct lexeme *x = terms_find(t, term, len);
-	if (!x || x->npos == POS_PER_TERM)
+	if (!x || x->npos == POS_PER_TERM || t->bytes + 2 > TSVECTOR_MAX)
 		return 0;
-	if (!x->pos)
-		x->pos = xcalloc(POS_PER_TERM, sizeof(*x->pos));
+	if (x->npos == x->cap) {
+		x->cap = x->cap ? x->cap * 4 : 4;
+		x->pos = xrealloc(x->pos, x->cap * sizeof(*x->pos));
+	}
 	x->pos[x->npos++] = (uint16_t)(t->pos << 2 | t->weight);
+	t->bytes += 2;
 	return 0;
 }
 
 /* The tsvector of a story: the terms of its title (weight A), summary (B) and body (D) with
- * their positions. */
+ * their positions; a position is skipped between two fields, so that a phrase (a quoted word,
+ * a run of CJK pairs) is never found across them, as in FTS5's columns. */
 static char *story_terms(const struct article *a)
 {
+	pthread_once(&terms_key_once, terms_key_init);
 	struct terms t = {.text = BUF_INIT};
 	const char *fields[] = {a->title, a->summary, a->body};
 	const unsigned weights[] = {3, 2, 0};
 	for (int i = 0; i < 3; i++) {
 		t.weight = weights[i];
+		if (i)
+			t.pos = t.pos >= POS_MAX ? 1 : t.pos + 1;
 		textsearch_tokenize(fields[i], strlen(fields[i]), on_term, &t);
 	}
 	struct buf out = BUF_INIT;
@@ -808,6 +833,14 @@ static int64_t pg_external_version(struct store_engine *base)
 /* --- the writer: begin takes its lock and the database's write lock; commit or rollback
  * gives both back --- */
 
+/* Leaves no transaction open on c: a failed BEGIN, lock wait or COMMIT must not leave the
+ * writer in an aborted transaction that refuses every later statement. */
+static void end_transaction(struct conn *c)
+{
+	if (c->pg && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		command(c, "ROLLBACK");
+}
+
 static int pg_begin(struct store_engine *base, bool bulk)
 {
 	struct pg_engine *e = engine(base);
@@ -821,30 +854,42 @@ static int pg_begin(struct store_engine *base, bool bulk)
 		atomic_store(&e->writer_pid, PQbackendPID(c->pg));
 		/* one writer at a time across every instance, as SQLite's BEGIN IMMEDIATE: slugs,
 		 * ids and upserts are decided on what the transaction sees */
-		rc = command(c, "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_KEY ")");
+		/* and a write waits for the others at most 5 s, as SQLite's busy timeout (then
+		 * 503); an import (bulk) waits as long as the one before takes */
+		rc = command(c, bulk ? "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_KEY ")"
+		                     : "BEGIN; SET LOCAL lock_timeout = 5000;"
+		                       " SELECT pg_advisory_xact_lock(" LOCK_KEY ")");
 		if (rc == 0 || PQstatus(c->pg) == CONNECTION_OK)
 			break;
 		c->retry_at = 0; /* stale since the server restarted: one new connection at once */
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		end_transaction(c);
 		pthread_mutex_unlock(&c->lock);
+	}
 	return rc;
 }
 
 static int pg_commit(struct store_engine *base)
 {
 	struct pg_engine *e = engine(base);
-	int rc = command(&e->writer, "COMMIT");
-	pthread_mutex_unlock(&e->writer.lock);
+	struct conn *c = &e->writer;
+	PGresult *r = PQexec(c->pg, "COMMIT");
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = result_error(c, r, "COMMIT");
+	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		rc = -EIO; /* a transaction that had failed: PostgreSQL rolled it back */
+	PQclear(r);
+	end_transaction(c);
+	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
 static void pg_rollback(struct store_engine *base)
 {
 	struct pg_engine *e = engine(base);
-	if (e->writer.pg && PQstatus(e->writer.pg) == CONNECTION_OK &&
-	    PQtransactionStatus(e->writer.pg) != PQTRANS_IDLE)
-		command(&e->writer, "ROLLBACK");
+	end_transaction(&e->writer);
 	pthread_mutex_unlock(&e->writer.lock);
 }
 
@@ -1142,6 +1187,17 @@ struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct bu
 	for (unsigned i = 0; i < e->nreaders; i++)
 		conn_init(&e->readers[i]);
 	struct buf why = BUF_INIT;
+	/* libpq's messages about a URL it cannot parse quote the URL, password and all */
+	char *parse_error = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &parse_error);
+	bool parsed = opts != NULL;
+	PQconninfoFree(opts);
+	PQfreemem(parse_error);
+	if (!parsed) {
+		buf_puts(err, "the PostgreSQL URL cannot be parsed (libpq's form: "
+		              "postgresql://user:password@host:port/database?param=value)");
+		goto fail;
+	}
 	if (connect_to(&e->writer, url, &why) < 0) {
 		buf_printf(err, "cannot connect to PostgreSQL: %s", buf_str(&why));
 		goto fail;

@@ -4,6 +4,7 @@ and faults: the database stopped under load, restarted, killed with writes ackno
 
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -78,6 +79,15 @@ def configuration():
                            timeout=20)
         eq(r.returncode, 2, r.stderr)
         check("database.url" in r.stderr and "hunter2" not in r.stderr, r.stderr)
+    finally:
+        s.cleanup()
+    # a URL libpq cannot parse: its own message would quote the password
+    s = pg_server(url="postgresql://gazette:se%zzcret@[::1/x")
+    try:
+        r = subprocess.run([BINARY, "serve", "-c", s.config_path], capture_output=True, text=True,
+                           timeout=20)
+        eq(r.returncode, 1, r.stderr)
+        check("cannot be parsed" in r.stderr and "zzcret" not in r.stderr, r.stderr)
     finally:
         s.cleanup()
     # $GAZETTE_DATABASE_URL wins over the file; a server that cannot be reached: exit 1 with
@@ -205,6 +215,16 @@ def search_everywhere(s):
         st, _, data = s.json("GET", "/api/articles?q=" + urllib.parse.quote(q))
         eq(st, 200)
         check(big[2]["slug"] in [a["slug"] for a in data["articles"]], q)
+    # and the positions count too: 100,000 pairs repeated (1.5 MB), 200,000 words (5 MB)
+    rnd = random.Random(1)
+    chars = [chr(0x4E00 + i) for i in range(3000)]
+    pairs = ["".join(rnd.choice(chars) for _ in range(2)) for _ in range(100000)]
+    for title, body in (("Repeated pairs", "".join(pairs[i % 100000] for i in range(250000))),
+                        ("Many words", " ".join("w%dx" % (i % 200000) for i in range(600000)))):
+        st, _, data = post(s, {"title": title, "body": body}, want=None)
+        eq(st, 201, title)
+        st, _, found = s.json("GET", "/api/articles?q=" + urllib.parse.quote(title))
+        eq([a["slug"] for a in found["articles"]], [data["slug"]], title)
 
 
 def reindex(s):
@@ -220,6 +240,28 @@ def reindex(s):
         st, _, data = s.json("GET", "/api/articles?q=" + urllib.parse.quote(q))
         eq([a["slug"] for a in data["articles"]], [slug], q)
     check(cluster().psql("SELECT value FROM gazette_meta WHERE key = 'textsearch'", db) != "1")
+
+
+def write_lock_held(s):
+    # another writer (here psql) holds the cluster's write lock: a write waits 5 s, then 503
+    # with Retry-After and nothing changed; the writer is usable again once the lock is free
+    post(s, SEED)
+    holder = subprocess.Popen(["psql", "-X", "-q", "-h", cluster().dir, "-p", str(cluster().port),
+                               "-U", pg.ROLE, "-d", dbname(s), "-c",
+                               "SELECT pg_advisory_lock(7165627974657301), pg_sleep(7)"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        t0 = time.time()
+        st, h, data = post(s, {"title": "Waiting", "body": "x"}, want=None)
+        took = time.time() - t0
+        eq(st, 503, data)
+        check(h.get("retry-after") and 4 < took < 7, (h, took))
+        eq(s.get("/articles/" + SEED_SLUG)[0], 200)  # reads never wait for it
+    finally:
+        holder.wait(20)
+    post(s, {"title": "After the lock", "body": "x"})
+    eq(s.json("GET", "/api/articles/waiting")[0], 404)
 
 
 def load(s, paths, seconds, results, stop, auth=False):
@@ -350,7 +392,9 @@ def main():
             ("round_trip", round_trip),
             ("search_everywhere", lambda: server_test(BINARY, search_everywhere, config={
                 "database": {"url": cluster().new_database()},
-                "server": {"max_body_bytes": "4194304"}})()),
+                "server": {"max_body_bytes": "8388608"}})()),
+            ("write_lock_held", lambda: server_test(BINARY, write_lock_held, config={
+                "database": {"url": cluster().new_database()}})()),
             ("reindex", lambda: server_test(BINARY, reindex, config={
                 "database": {"url": cluster().new_database()}})()),
             ("database_down", database_down),
