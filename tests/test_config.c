@@ -26,6 +26,7 @@ static int setup(void **state)
 	config_init(&f->cfg);
 	buf_init(&f->err);
 	unsetenv("GAZETTE_TOKEN");
+	unsetenv("GAZETTE_DATABASE_URL");
 	*state = f;
 	return 0;
 }
@@ -251,7 +252,14 @@ static void test_errors_name_line_and_key(void **state)
 	    {"[server]\nport = 8080\nprot = 8081\n",
 	     "config.ini:3: unknown key 'prot' in section [server]"},
 	    {"[server]\n\n[sever]\nport = 1\n", "config.ini:3: unknown section [sever]"},
-	    {"[database]\n", "config.ini:1: unknown section [database]"},
+	    {"[databse]\n", "config.ini:1: unknown section [databse]"},
+	    /* never echoed: a database URL may hold a password */
+	    {"[database]\nurl = mysql://root:hunter2@db/x\n",
+	     "config.ini:2: database.url: not a postgresql:// URL (libpq's form: "
+	     "postgresql://user@host:port/database)"},
+	    {"[database]\nurl = postgresql://u:pw@db/x y\n",
+	     "config.ini:2: database.url: not a postgresql:// URL (libpq's form: "
+	     "postgresql://user@host:port/database)"},
 	    {"port = 8080\n", "config.ini:1: key 'port' outside a section"},
 	    {"[server]\nport 8080\n", "config.ini:2: syntax error (expected key = value)"},
 	    {"[server\nport = 1\n", "config.ini:1: section header without ']'"},
@@ -335,6 +343,32 @@ static void test_token_sources(void **state)
 	assert_non_null(strstr(buf_str(&f->err), "auth.token_file: cannot read"));
 }
 
+/* SPEC §10: the store is the SQLite file unless a PostgreSQL URL is set, in the file or (with
+ * the password out of it) in $GAZETTE_DATABASE_URL, which wins. */
+static void test_database_url(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load(f, "[paths]\ndatabase = site.db\n"), 0);
+	assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+	assert_non_null(strstr(config_database(&f->cfg), "/site.db"));
+	assert_int_equal(load(f, "[database]\nurl = postgres://gazette@db.example.org/news\n"), 0);
+	assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+	assert_string_equal(config_database(&f->cfg), "postgres://gazette@db.example.org/news");
+	setenv("GAZETTE_DATABASE_URL", "postgresql://gazette:pw@db2/news?sslmode=require", 1);
+	assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+	assert_string_equal(config_database(&f->cfg),
+	                    "postgresql://gazette:pw@db2/news?sslmode=require");
+	setenv("GAZETTE_DATABASE_URL", "/var/lib/secret-pw.db", 1);
+	buf_reset(&f->err);
+	assert_int_equal(config_finish(&f->cfg, &f->err), -1);
+	assert_string_equal(buf_str(&f->err), "$GAZETTE_DATABASE_URL: not a postgresql:// URL");
+	unsetenv("GAZETTE_DATABASE_URL");
+	assert_true(config_database_url_valid("postgresql://"));
+	assert_false(config_database_url_valid("postgresql://a b"));
+	assert_false(config_database_url_valid("postgresql://a\tb"));
+	assert_false(config_database_url_valid("mysql://x"));
+}
+
 static void test_command_line_overrides(void **state)
 {
 	struct fixture *f = *state;
@@ -373,6 +407,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_sources, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_database_url, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_command_line_overrides, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timezones, setup, teardown),
 	};
