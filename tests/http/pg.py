@@ -7,6 +7,7 @@ binaries."""
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,15 +19,20 @@ ROLE = "gazette"  # the superuser role inside it (trust authentication on the so
 
 
 def bindir():
-    """Where initdb and pg_ctl are (Debian keeps them off PATH), or None."""
-    if shutil.which("initdb") and shutil.which("pg_ctl"):
-        return os.path.dirname(shutil.which("initdb"))
+    """Where initdb, postgres, pg_ctl and pg_isready are (Debian keeps them off PATH, in
+    pg_config's bindir), or None."""
+    cands = []
     try:
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        cands.append(subprocess.run(["pg_config", "--bindir"], capture_output=True,
+                                    text=True).stdout.strip())
     except FileNotFoundError:
-        return None
-    if out and os.path.exists(os.path.join(out, "initdb")) and os.path.exists(os.path.join(out, "pg_ctl")):
-        return out
+        pass
+    if shutil.which("initdb"):
+        cands.append(os.path.dirname(os.path.realpath(shutil.which("initdb"))))
+    for d in cands:
+        if d and all(os.path.exists(os.path.join(d, b)) for b in
+                     ("initdb", "postgres", "pg_ctl", "pg_isready")):
+            return d
     return None
 
 
@@ -38,10 +44,19 @@ def free_port():
     return port
 
 
-def as_user(cmd):
-    """cmd run as USER (with a clean environment PostgreSQL is happy with)."""
+def as_user(cmd, pdeathsig=None):
+    """cmd run as USER; with pdeathsig, that signal reaches it when this process dies."""
     return ["setpriv", "--reuid=" + USER, "--regid=" + str(pwd.getpwnam(USER).pw_gid),
-            "--clear-groups", "--"] + cmd
+            "--clear-groups"] + (["--pdeathsig", pdeathsig] if pdeathsig else []) + ["--"] + cmd
+
+
+def exit_on_sigterm():
+    """SIGTERM (meson's timeout) runs the finally blocks that stop the servers and remove
+    their folders, instead of killing this process with them left behind."""
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    except ValueError:
+        pass  # not the main thread
 
 
 class Postgres:
@@ -49,6 +64,8 @@ class Postgres:
         self.bin = bindir()
         if not self.bin:
             raise FileNotFoundError("PostgreSQL's initdb and pg_ctl")
+        exit_on_sigterm()
+        self.proc = None
         self.dir = tempfile.mkdtemp(prefix="gazette-pg-")
         os.chmod(self.dir, 0o755)
         os.chown(self.dir, pwd.getpwnam(USER).pw_uid, pwd.getpwnam(USER).pw_gid)
@@ -66,18 +83,38 @@ class Postgres:
             f.write("unix_socket_directories = '%s'\n" % self.dir)
             f.write("max_connections = 200\nshared_buffers = 64MB\n")
 
-    def start(self):
-        r = subprocess.run(as_user([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-w", "-t", "60",
-                                    "-l", os.path.join(self.dir, "server.log"), "start"]),
-                           capture_output=True, text=True, env=self.env, cwd=self.dir)
-        if r.returncode != 0:
-            raise AssertionError("pg_ctl start: %s %s %s" % (r.stdout, r.stderr, self.log()))
-        return self
+    def start(self, timeout=60):
+        """The postmaster as a child of this process (not a pg_ctl daemon), told to quit
+        immediately (SIGQUIT) if this process dies however it dies: it never outlives the
+        test."""
+        self.log_file = open(os.path.join(self.dir, "server.log"), "a")
+        self.proc = subprocess.Popen(as_user([os.path.join(self.bin, "postgres"), "-D", self.data],
+                                             pdeathsig="QUIT"),
+                                     stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env,
+                                     cwd=self.dir)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("postgres exited %d: %s" % (self.proc.returncode, self.log()))
+            r = subprocess.run([os.path.join(self.bin, "pg_isready"), "-q", "-h", self.dir, "-p",
+                                str(self.port)], env=self.env)
+            if r.returncode == 0:
+                return self
+            time.sleep(0.05)
+        raise AssertionError("postgres did not start: " + self.log())
 
     def stop(self, mode="fast"):
+        if not self.proc or self.proc.poll() is not None:
+            return
         subprocess.run(as_user([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-w", "-t", "60",
                                 "-m", mode, "stop"]), capture_output=True, env=self.env,
                        cwd=self.dir)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
 
     def log(self):
         try:
@@ -140,6 +177,7 @@ def attached():
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     if not bindir() or not shutil.which("psql"):
         print("PostgreSQL binaries not found: skipped")
         sys.exit(77)
