@@ -22,11 +22,12 @@
 #define PUBLIC_STATUS "published"
 
 #ifndef GAZETTE_POSTGRESQL
-static struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct buf *err)
+static struct store_engine *no_pg_open(const char *url, unsigned nreaders, struct buf *err)
 {
 	buf_puts(err, "this gazette was built without PostgreSQL (libpq-dev was missing)");
 	return NULL;
 }
+#define store_pg_open no_pg_open
 #endif
 
 /* The engines, chosen by what store_open is given: a libpq URL, else a file path. */

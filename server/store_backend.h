@@ -97,6 +97,14 @@ struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, stru
  * with a message in err (never the URL: it may hold a password). */
 struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct buf *err);
 
+/* The PostgreSQL engine's search literals (for its tests and fuzzing): the tsvector of a
+ * story's title, summary and body (textsearch's terms, each once with its positions and
+ * weights, within PostgreSQL's size limits), caller frees; and the tsquery of store.c's match
+ * text appended to out (each word's terms a phrase, all words required; nothing when no word
+ * has a term). */
+char *store_pg_tsvector(const struct article *a);
+void store_pg_tsquery(struct buf *out, const char *match);
+
 /* Registers textsearch as the FTS5 tokenizer "gazette" on an SQLite handle (the engine does on
  * each of its own; tests and tools that open the file themselves call it). Returns an SQLite
  * result code. */

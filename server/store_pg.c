@@ -590,7 +590,7 @@ static int on_term(void *ctx, const char *term, size_t len, size_t start, size_t
 /* The tsvector of a story: the terms of its title (weight A), summary (B) and body (D) with
  * their positions; a position is skipped between two fields, so that a phrase (a quoted word,
  * a run of CJK pairs) is never found across them, as in FTS5's columns. */
-static char *story_terms(const struct article *a)
+char *store_pg_tsvector(const struct article *a)
 {
 	pthread_once(&terms_key_once, terms_key_init);
 	struct terms t = {.text = BUF_INIT};
@@ -640,7 +640,7 @@ static int on_query_term(void *ctx, const char *term, size_t len, size_t start, 
 /* The tsquery of store.c's match text ("word" "wo""rd" "吉"*: quoted words, doubled quotes,
  * a '*' after one to be found as a prefix): each word's terms a phrase, all words required.
  * Empty when no word has a term. */
-static void match_query(struct buf *out, const char *match)
+void store_pg_tsquery(struct buf *out, const char *match)
 {
 	struct buf word = BUF_INIT;
 	const char *p = match;
@@ -720,7 +720,7 @@ static int pg_list(struct store_engine *base, const struct store_page *p, struct
 	struct buf query = BUF_INIT;
 	enum stmt which = p->tag ? S_LIST_TAG : S_LIST;
 	if (p->match) {
-		match_query(&query, p->match);
+		store_pg_tsquery(&query, p->match);
 		if (query.len == 0) {
 			buf_cleanup(&query);
 			return 0; /* no word with a term: nothing matches */
@@ -976,7 +976,7 @@ static int write_tags(struct pg_engine *e, const struct article *a)
 static int write_row(struct pg_engine *e, enum stmt which, const struct article *a)
 {
 	struct text_int id, pts, uts;
-	char *terms = story_terms(a);
+	char *terms = store_pg_tsvector(a);
 	const char *params[] = {
 	    int_text(&id, a->id),
 	    a->slug,
@@ -1095,7 +1095,7 @@ static int reindex(struct conn *c, struct buf *err)
 			struct article a = {.title = PQgetvalue(r, i, 1),
 			                    .summary = PQgetvalue(r, i, 2),
 			                    .body = PQgetvalue(r, i, 3)};
-			char *terms = story_terms(&a);
+			char *terms = store_pg_tsvector(&a);
 			const char *params[] = {terms, PQgetvalue(r, i, 0)};
 			PGresult *u = PQexecParams(
 			    c->pg, "UPDATE articles SET terms = $1::tsvector WHERE id = $2::bigint",

@@ -1,5 +1,6 @@
 /* fuzz_fts.c - libFuzzer target: any search words quoted for FTS5. The quoting must be
- * "word" "word" ... and no input may ever be an FTS5 syntax error when it is matched. */
+ * "word" "word" ... and no input may ever be an FTS5 syntax error when it is matched; and the
+ * same words as PostgreSQL's tsquery must be phrases of quoted lexemes and nothing else. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,12 +110,64 @@ static void check_shape(const char *q, const char *out)
 	}
 }
 
+#ifdef GAZETTE_POSTGRESQL
+/* Checks that out is ('l' <-> 'l' ...) & (...) ...: each lexeme quoted, ' and \ doubled
+ * inside, at most a :* after it; so no input is tsquery syntax. */
+static void check_tsquery(const char *out)
+{
+	const char *p = out;
+	int words = 0;
+	while (*p) {
+		if (words++) {
+			fuzz_check(strncmp(p, " & ", 3) == 0, "tsquery '%s': words not joined by &",
+			           out);
+			p += 3;
+		}
+		fuzz_check(*p++ == '(', "tsquery '%s': a word does not open with (", out);
+		for (int terms = 0;; terms++) {
+			if (terms) {
+				if (*p == ')')
+					break;
+				fuzz_check(strncmp(p, " <-> ", 5) == 0,
+				           "tsquery '%s': terms not joined by <->", out);
+				p += 5;
+			}
+			fuzz_check(*p++ == '\'', "tsquery '%s': a lexeme is not quoted", out);
+			size_t len = 0;
+			for (;; len++) {
+				fuzz_check(*p, "tsquery '%s': an unclosed lexeme", out);
+				if ((*p == '\'' || *p == '\\') && p[1] == *p)
+					p += 2;
+				else if (*p == '\'')
+					break;
+				else {
+					fuzz_check(*p != '\\', "tsquery '%s': a lone backslash",
+					           out);
+					p++;
+				}
+			}
+			p++;
+			fuzz_check(len > 0, "tsquery '%s': an empty lexeme", out);
+			if (strncmp(p, ":*", 2) == 0)
+				p += 2;
+		}
+		p++;
+	}
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *q = xstrndup((const char *)data, size);
 	struct buf out = BUF_INIT;
 	store_fts_query(&out, q);
 	check_shape(q, buf_str(&out));
+#ifdef GAZETTE_POSTGRESQL
+	struct buf tsq = BUF_INIT;
+	store_pg_tsquery(&tsq, buf_str(&out));
+	check_tsquery(buf_str(&tsq));
+	buf_cleanup(&tsq);
+#endif
 
 	/* only valid UTF-8 reaches the store: the handlers refuse the rest with 400 */
 	json_t *valid = json_string(q);
