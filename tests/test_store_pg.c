@@ -68,7 +68,8 @@ static size_t pg_size(const char *v)
 
 static char *terms_of(const char *title, const char *summary, const char *body)
 {
-	struct article a = {.title = (char *)title, .summary = (char *)summary, .body = (char *)body};
+	struct article a = {
+	    .title = (char *)title, .summary = (char *)summary, .body = (char *)body};
 	return store_pg_tsvector(&a);
 }
 
