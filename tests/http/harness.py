@@ -64,6 +64,7 @@ class Server:
         self.env = dict(os.environ)
         self.env.pop("GAZETTE_TOKEN", None)
         self.env.pop("GAZETTE_CONFIG", None)
+        self.env.pop("GAZETTE_DATABASE_URL", None)  # a server's database is its config's
         self.env.update(env or {})
         self.args = args or []
         self.proc = None

@@ -2,6 +2,7 @@
 under a temporary prefix; with several upstreams, deploy/nginx-upstream.conf's block instead
 of nginx.conf's own. Shared by test_nginx.py and test_cluster.py."""
 
+import ctypes
 import http.client
 import json
 import os
@@ -32,6 +33,12 @@ def ipv6_loopback():
         return True
     except OSError:
         return False
+
+
+def die_with_parent():
+    """In the child before exec: SIGKILL when the test dies, however it dies (nginx runs in a
+    session of its own, which no signal to the test's group reaches)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def substitute(text, old, new, pattern=False):
@@ -101,7 +108,8 @@ http {
         self.proc = subprocess.Popen([NGINX, "-p", self.prefix, "-e", self.prefix + "/error.log",
                                       "-c", self.prefix + "/nginx.conf", "-g", "daemon off;"],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr_file, start_new_session=True)
+                                     stderr=self.stderr_file, start_new_session=True,
+                                     preexec_fn=die_with_parent)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -23,14 +23,28 @@ class Stack:
     """A PostgreSQL, instances a and b on one database of it, nginx in front of both."""
 
     def __init__(self):
-        self.pg = pg.Postgres().start()
-        self.url = self.pg.new_database()
+        self.pg = pg.Postgres()
+        self.url = self.pg.start().new_database()
         self.db = self.url.split("/")[3].split("?")[0]
         config = {"database": {"url": self.url}, "server": {"trust_proxy": "true", "threads": "4"}}
-        self.a = Server(BINARY, config=config).start()
-        self.b = Server(BINARY, config=config).start()
-        self.nginx = Nginx(None, os.path.join(self.a.dir, "static"),
-                           upstreams=[self.a.port, self.b.port]).start()
+        self.a = Server(BINARY, config=config)
+        self.b = Server(BINARY, config=config)
+        self.nginx = None
+        try:
+            self.a.start()
+            self.b.start()
+            self.nginx = Nginx(None, os.path.join(self.a.dir, "static"),
+                               upstreams=[self.a.port, self.b.port]).start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def cleanup(self):
+        if self.nginx:
+            self.nginx.cleanup()
+        self.a.cleanup()
+        self.b.cleanup()
+        self.pg.cleanup()
 
     def close(self):
         try:
@@ -40,10 +54,7 @@ class Stack:
                 if s.proc.poll() is None:
                     eq(s.stop(), 0, "gazette exit status")
         finally:
-            self.nginx.cleanup()
-            self.a.cleanup()
-            self.b.cleanup()
-            self.pg.cleanup()
+            self.cleanup()
 
 
 def with_stack(fn):
@@ -101,18 +112,24 @@ def lost_notifications(st):
     a, b = st.a, st.b
     post(a, SEED)
     eq(a.get("/")[0], 200)  # cached on a
-    a_pids = st.pg.psql("SELECT pid FROM pg_stat_activity WHERE query = 'LISTEN gazette_changes'",
-                        st.db).split()
-    eq(len(a_pids), 2, "one listener per instance")
-    # cut both listeners, write through b at once: no notification can reach a
-    st.pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ="
-               " 'LISTEN gazette_changes'", st.db)
+    listeners = "FROM pg_stat_activity WHERE datname = '%s' AND query = 'LISTEN gazette_changes'" % (
+        st.db)
+    eq(len(st.pg.psql("SELECT pid " + listeners).split()), 2, "one listener per instance")
+    # cut both listeners and keep them out (no new connection to the database) while b
+    # writes: no notification can reach a, whatever the timing
+    st.pg.psql("ALTER DATABASE %s ALLOW_CONNECTIONS false" % st.db)
+    st.pg.psql("SELECT pg_terminate_backend(pid) " + listeners)
+    check(wait_for(lambda: st.pg.psql("SELECT count(*) " + listeners) == "0", 5), "still listening")
     story = post(b, {"title": "While nobody listened", "body": "x"})
-    d = wait_for(lambda: front_has(a, story["slug"]), 5)
-    check(d is not None, "a kept its stale page")
-    print("# a write made while the listener was cut showed %.0f ms later" % (d * 1000))
-    check(wait_for(lambda: len(st.pg.psql("SELECT pid FROM pg_stat_activity WHERE query ="
-                                          " 'LISTEN gazette_changes'", st.db).split()) == 2, 5),
+    check(wait_for(lambda: "lost the PostgreSQL notifications" in a.stderr(), 5), a.stderr())
+    time.sleep(0.5)
+    check(not front_has(a, story["slug"]), "a saw the write with nobody listening?")
+    st.pg.psql("ALTER DATABASE %s ALLOW_CONNECTIONS true" % st.db)
+    d = wait_for(lambda: front_has(a, story["slug"]), 10)
+    check(d is not None, "a kept its stale page after listening again")
+    print("# a write made while nobody listened showed %.0f ms after connections were allowed" % (
+        d * 1000))
+    check(wait_for(lambda: st.pg.psql("SELECT count(*) " + listeners) == "2", 10),
           "the listeners did not come back")
 
 
@@ -161,6 +178,9 @@ def kill_one_under_load(st):
         t.start()
     time.sleep(1.0)
     before = len(results)
+    served_by_a = st.a.access_log().count("?r=")
+    check(served_by_a > 50, "instance a served %d reads before the kill" % served_by_a)
+    b_before = st.b.access_log().count("?r=")
     st.a.kill(signal.SIGKILL)
     st.a.proc.wait()
     time.sleep(2.0)
@@ -172,6 +192,7 @@ def kill_one_under_load(st):
         len(results), len(results) - before, len(failed)))
     eq(failed[:5], [], "failed reads")
     check(len(results) - before > 100, "too few reads after the kill")
+    check(st.b.access_log().count("?r=") - b_before > 100, "b did not take the reads")
     # writes go on through the instance that lives
     st_, _, _ = st.nginx.request("POST", "/api/articles", {"title": "After the kill", "body": "x"},
                                  token=st.b.token)
@@ -208,8 +229,7 @@ def concurrent_writes(st):
 
 def main():
     if not pg.bindir():
-        print("PostgreSQL binaries not found: skipped")
-        sys.exit(77)
+        pg.skip_or_fail("PostgreSQL binaries not found: skipped")
     run([
         ("a write on one instance is on the other's pages within 1 s", with_stack(propagation)),
         ("notifications lost while the listener was cut: the cache is dropped once back",
