@@ -138,22 +138,29 @@ int cli_serve(int argc, char **argv)
 	return rc;
 }
 
-/* Options shared by import and export: -c FILE, --format json|ninjs (ninjs may be NULL where
- * there is no choice). Returns the index of the first operand, or -1 after printing usage. */
-static int config_options(int argc, char **argv, const char **file, bool *ninjs)
+/* Options shared by the commands on a configured database: -c FILE, --format json|ninjs and
+ * --to WHERE (ninjs or to NULL where the command has no such choice). Returns the index of
+ * the first operand, or -1 after printing usage. */
+static int config_options(int argc, char **argv, const char **file, bool *ninjs, const char **to)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"format", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:f:t:h", longopts, NULL)) != -1) {
 		if (c == 'c') {
 			*file = optarg;
+		} else if (c == 't' && to) {
+			*to = optarg;
+		} else if (c == 't') {
+			cli_usage_error("this command takes no %s", "--to");
+			return -1;
 		} else if (c == 'f' && ninjs &&
 		           (strcmp(optarg, "json") == 0 || strcmp(optarg, "ninjs") == 0)) {
 			*ninjs = strcmp(optarg, "ninjs") == 0;
@@ -280,7 +287,7 @@ int cli_import(int argc, char **argv)
 {
 	const char *file = NULL;
 	bool ninjs = false;
-	int first = config_options(argc, argv, &file, &ninjs);
+	int first = config_options(argc, argv, &file, &ninjs, NULL);
 	if (first < 0)
 		return 2;
 	if (first >= argc)
@@ -365,7 +372,7 @@ int cli_export(int argc, char **argv)
 {
 	const char *file = NULL;
 	bool ninjs = false;
-	int first = config_options(argc, argv, &file, &ninjs);
+	int first = config_options(argc, argv, &file, &ninjs, NULL);
 	if (first < 0)
 		return 2;
 	if (first < argc)
@@ -411,31 +418,12 @@ static const char *store_name(const char *where)
 
 int cli_migrate(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"to", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *file = NULL, *to = NULL;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:t:h", longopts, NULL)) != -1) {
-		if (c == 'c') {
-			file = optarg;
-		} else if (c == 't') {
-			to = optarg;
-		} else if (c == 'h') {
-			fputs(cli_usage, stdout);
-			return 0;
-		} else {
-			return cli_usage_error("unknown or incomplete option '%s'",
-			                       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	int first = config_options(argc, argv, &file, NULL, &to);
+	if (first < 0)
+		return 2;
+	if (first < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[first]);
 	if (!to || !*to)
 		return cli_usage_error("migrate needs --to URL or PATH%s", "");
 	if (strncmp(to, "postgres", 8) == 0 && !config_database_url_valid(to))

@@ -205,6 +205,13 @@ static void on_notice(void *arg, const char *message)
 	log_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+/* Cuts the newline libpq ends its messages with (and spaces before it). */
+static void trim_message(struct buf *b)
+{
+	while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' '))
+		b->data[--b->len] = '\0';
+}
+
 /* Opens c->pg on url (checked by store_pg_open: libpq parses it): UTF-8 always; bounds on
  * connecting, on a server that stops answering over TCP (10 s of unanswered sends, 30 s of
  * silence) and on a transaction left idle, which the URL may change; Gazette's name in
@@ -229,11 +236,10 @@ static int connect_to(struct conn *c, const char *url, struct buf *err)
 		c->retry_at = 0;
 		return 0;
 	}
-	if (err)
+	if (err) {
 		buf_printf(err, "%s", c->pg ? PQerrorMessage(c->pg) : "out of memory");
-	while (err && err->len &&
-	       (err->data[err->len - 1] == '\n' || err->data[err->len - 1] == ' '))
-		err->data[--err->len] = '\0';
+		trim_message(err);
+	}
 	PQfinish(c->pg);
 	c->pg = NULL;
 	return -EIO;
@@ -478,10 +484,11 @@ struct text_int {
 	char s[24];
 };
 
-static const char *int_text(struct text_int *t, int64_t v)
+static struct text_int int_text(int64_t v)
 {
-	snprintf(t->s, sizeof(t->s), "%lld", (long long)v);
-	return t->s;
+	struct text_int t;
+	snprintf(t.s, sizeof(t.s), "%lld", (long long)v);
+	return t;
 }
 
 /* --- search terms: textsearch's, written as tsvector and tsquery literals --- */
@@ -681,11 +688,12 @@ void store_pg_tsquery(struct buf *out, const char *match)
 
 /* --- reads --- */
 
-/* The filter's parameters $1 and $2 into params. */
+/* The filter's parameters $1 and $2 into params (the text of $2 kept in *until). */
 static void filter_params(const char **params, struct text_int *until, const struct store_filter *f)
 {
+	*until = int_text(f->published_until);
 	params[0] = f->status;
-	params[1] = int_text(until, f->published_until);
+	params[1] = until->s;
 }
 
 static int pg_get(struct store_engine *base, const char *slug, const struct store_filter *f,
@@ -710,11 +718,11 @@ static int pg_get(struct store_engine *base, const char *slug, const struct stor
 
 static int pg_list(struct store_engine *base, const struct store_page *p, struct article_list *out)
 {
-	struct text_int until, limit, offset;
+	struct text_int until, limit = int_text(p->limit), offset = int_text(p->offset);
 	const char *params[8] = {0};
 	filter_params(params, &until, &p->filter);
-	params[2] = int_text(&limit, p->limit);
-	params[3] = int_text(&offset, p->offset);
+	params[2] = limit.s;
+	params[3] = offset.s;
 	params[4] = p->tag;
 	params[7] = p->with_body ? "true" : "false";
 	struct buf query = BUF_INIT;
@@ -926,8 +934,8 @@ static int64_t pg_uri_id(struct store_engine *base, const char *uri, char **slug
 
 static int pg_id_exists(struct store_engine *base, int64_t id)
 {
-	struct text_int t;
-	const char *p = int_text(&t, id);
+	struct text_int t = int_text(id);
+	const char *p = t.s;
 	int rc;
 	PGresult *r = run(&engine(base)->writer, S_ID_EXISTS, 1, &p, PGRES_TUPLES_OK, &rc);
 	if (!r)
@@ -951,8 +959,8 @@ static int64_t pg_next_id(struct store_engine *base)
 /* A writing statement whose one parameter is v. */
 static int write_int(struct pg_engine *e, enum stmt which, int64_t v, ExecStatusType want)
 {
-	struct text_int t;
-	const char *p = int_text(&t, v);
+	struct text_int t = int_text(v);
+	const char *p = t.s;
 	int rc;
 	PGresult *r = run(&e->writer, which, 1, &p, want, &rc);
 	PQclear(r);
@@ -962,12 +970,11 @@ static int write_int(struct pg_engine *e, enum stmt which, int64_t v, ExecStatus
 static int write_tags(struct pg_engine *e, const struct article *a)
 {
 	int rc = write_int(e, S_DELETE_TAGS, a->id, PGRES_COMMAND_OK);
-	struct text_int id, pos, ts;
+	struct text_int id = int_text(a->id), ts = int_text(a->published_ts);
 	for (size_t i = 0; i < a->ntags && rc == 0; i++) {
 		/* the article's status and order ride along, so a tag's listing is one index */
-		const char *params[] = {int_text(&id, a->id), a->tags[i],
-		                        int_text(&pos, (int64_t)i), a->status,
-		                        int_text(&ts, a->published_ts)};
+		struct text_int pos = int_text((int64_t)i);
+		const char *params[] = {id.s, a->tags[i], pos.s, a->status, ts.s};
 		PQclear(run(&e->writer, S_INSERT_TAG, 5, params, PGRES_COMMAND_OK, &rc));
 	}
 	return rc;
@@ -975,26 +982,14 @@ static int write_tags(struct pg_engine *e, const struct article *a)
 
 static int write_row(struct pg_engine *e, enum stmt which, const struct article *a)
 {
-	struct text_int id, pts, uts;
+	struct text_int id = int_text(a->id), pts = int_text(a->published_ts),
+	                uts = int_text(a->updated_ts);
 	char *terms = store_pg_tsvector(a);
 	const char *params[] = {
-	    int_text(&id, a->id),
-	    a->slug,
-	    a->title,
-	    a->summary,
-	    a->published_at,
-	    int_text(&pts, a->published_ts),
-	    a->status,
-	    a->source,
-	    a->editor,
-	    a->author,
-	    a->created_at,
-	    a->updated_at,
-	    int_text(&uts, a->updated_ts),
-	    a->body,
-	    a->body_html,
-	    a->language,
-	    *a->uri ? a->uri : NULL, /* NULL: not unique */
+	    id.s,      a->slug,   a->title,     a->summary,  a->published_at,         pts.s,
+	    a->status, a->source, a->editor,    a->author,   a->created_at,           a->updated_at,
+	    uts.s,     a->body,   a->body_html, a->language, *a->uri ? a->uri : NULL, /* NULL: not
+	                                                                                 unique */
 	    terms,
 	};
 	int rc;
@@ -1078,8 +1073,8 @@ static int reindex(struct conn *c, struct buf *err)
 	/* a few hundred stories at a time: the whole archive would not fit in memory */
 	int64_t last = 0;
 	for (;;) {
-		struct text_int after;
-		const char *p = int_text(&after, last);
+		struct text_int after = int_text(last);
+		const char *p = after.s;
 		PGresult *r = PQexecParams(c->pg,
 		                           "SELECT id, title, summary, body FROM articles"
 		                           " WHERE id > $1::bigint ORDER BY id LIMIT 500",
@@ -1170,8 +1165,7 @@ static int migrate(struct conn *c, struct buf *err)
 	}
 	if (rc < 0)
 		command(c, "ROLLBACK");
-	while (err->len && (err->data[err->len - 1] == '\n' || err->data[err->len - 1] == ' '))
-		err->data[--err->len] = '\0';
+	trim_message(err);
 	return rc;
 }
 

@@ -156,10 +156,46 @@ def render_command():
         check(b"<h1>T</h1>" in r.stdout and b"Source: Editor: E" in r.stdout, r.stdout)
 
 
+def migrate_command():
+    s = Server(BINARY, sqlite=True)
+    try:
+        r = cli(s, "import", "-c", s.config_path, CONTENT)
+        eq(r.returncode, 0, r.stderr)
+        before = export(s)
+        # usage errors: exit 2, nothing written
+        for args, says in ((["migrate", "-c", s.config_path], b"needs --to"),
+                           (["migrate", "-c", s.config_path, "--to", "postgres:/x"],
+                            b"not a postgresql:// URL"),
+                           (["migrate", "-c", s.config_path, "--to", "x", "extra"],
+                            b"unexpected argument 'extra'"),
+                           (["export", "-c", s.config_path, "--to", "x"], b"takes no --to"),
+                           (["migrate", "-c", s.config_path, "--to", os.path.join(s.dir, "gazette.db")],
+                            b"the configured database itself")):
+            r = cli(s, *args)
+            eq(r.returncode, 2, (args, r.stderr))
+            check(says in r.stderr, r.stderr)
+        # into a new SQLite file: the same records; a second time it is not empty
+        other = os.path.join(s.dir, "other.db")
+        r = cli(s, "migrate", "-c", s.config_path, "--to", other)
+        eq(r.returncode, 0, r.stderr)
+        check(("migrated 1 article to %s" % other).encode() in r.stderr, r.stderr)
+        r = cli(s, "migrate", "-c", s.config_path, "--to", other)
+        eq(r.returncode, 1, r.stderr)
+        check(b"already holds 1 article: nothing copied" in r.stderr, r.stderr)
+        again = Server(BINARY, config={"paths": {"database": other}})
+        try:
+            eq(export(again), before)
+        finally:
+            again.cleanup()
+    finally:
+        s.cleanup()
+
+
 run([
     ("import twice leaves one article", import_twice),
     ("import: object, array, {articles:[]} and stdin", shapes_and_stdin),
     ("a malformed import changes nothing and names every bad record", malformed_changes_nothing),
     ("export -> import -> export round trip", round_trip),
     ("render", render_command),
+    ("migrate: usage, a new file, a target that is not empty", migrate_command),
 ])

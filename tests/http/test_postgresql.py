@@ -14,6 +14,7 @@ import urllib.parse
 
 import pg
 from harness import Server, check, eq, post, run, server_test
+from nginx import free_port
 from seed import SEED, SEED_SLUG
 
 BINARY = os.path.abspath(sys.argv[1])
@@ -71,34 +72,32 @@ def fill(s):
     check(st in (200, 201), "ninjs post: %d" % st)
 
 
+def refused(s, status, says, secret):
+    """Starts s's binary with its config and environment: it must exit with status, saying
+    says, and never secret."""
+    r = subprocess.run([BINARY, "serve", "-c", s.config_path], capture_output=True, text=True,
+                       timeout=20, env=s.env)
+    eq(r.returncode, status, r.stderr)
+    check(says in r.stderr and secret not in r.stderr, r.stderr)
+
+
 def configuration():
-    # a URL that is not PostgreSQL's: exit 2 naming the key, never echoing the value
-    s = pg_server(url="mysql://root:hunter2@localhost/x")
-    try:
-        r = subprocess.run([BINARY, "serve", "-c", s.config_path], capture_output=True, text=True,
-                           timeout=20, env=s.env)
-        eq(r.returncode, 2, r.stderr)
-        check("database.url" in r.stderr and "hunter2" not in r.stderr, r.stderr)
-    finally:
-        s.cleanup()
-    # a URL libpq cannot parse: its own message would quote the password
-    s = pg_server(url="postgresql://gazette:se%zzcret@[::1/x")
-    try:
-        r = subprocess.run([BINARY, "serve", "-c", s.config_path], capture_output=True, text=True,
-                           timeout=20, env=s.env)
-        eq(r.returncode, 1, r.stderr)
-        check("cannot be parsed" in r.stderr and "zzcret" not in r.stderr, r.stderr)
-    finally:
-        s.cleanup()
+    for url, status, says, secret in (
+            # a URL that is not PostgreSQL's: exit 2 naming the key, never echoing the value
+            ("mysql://root:hunter2@localhost/x", 2, "database.url", "hunter2"),
+            # a URL libpq cannot parse: its own message would quote the password
+            ("postgresql://gazette:se%zzcret@[::1/x", 1, "cannot be parsed", "zzcret")):
+        s = pg_server(url=url)
+        try:
+            refused(s, status, says, secret)
+        finally:
+            s.cleanup()
     # $GAZETTE_DATABASE_URL wins over the file; a server that cannot be reached: exit 1 with
     # libpq's reason, and the password in neither the message nor the log
-    dead = "postgresql://gazette:s3cret-pw@127.0.0.1:%d/none?connect_timeout=2" % pg.free_port()
+    dead = "postgresql://gazette:s3cret-pw@127.0.0.1:%d/none?connect_timeout=2" % free_port()
     s = Server(BINARY, env={"GAZETTE_DATABASE_URL": dead}, sqlite=True)
     try:
-        r = subprocess.run([BINARY, "serve", "-c", s.config_path], capture_output=True, text=True,
-                           env=s.env, timeout=20)
-        eq(r.returncode, 1, r.stderr)
-        check("PostgreSQL" in r.stderr and "s3cret-pw" not in r.stderr, r.stderr)
+        refused(s, 1, "PostgreSQL", "s3cret-pw")
         check(not os.path.exists(os.path.join(s.dir, "gazette.db")), "fell back to SQLite")
         r = s.run_cli("export")
         check(r.returncode == 1 and b"s3cret-pw" not in r.stderr, r.stderr)
