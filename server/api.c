@@ -1,12 +1,18 @@
-/* api.c - the JSON API: the article records, listings, writes, /healthz. */
+/* api.c - the JSON API: the article records, listings, writes, revisions, accounts, tokens,
+ * the audit log, /healthz. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "app.h"
 #include "article.h"
+#include "auth.h"
+#include "log.h"
+#include "rfc3339.h"
+#include "secret.h"
 #include "changes.h"
 #include "config.h"
 #include "handlers.h"
@@ -32,7 +38,7 @@ static int status_param(const struct request *req, struct response *resp)
 	const char *status = req->query(req, "status");
 	if (!status || strcmp(status, "published") == 0)
 		return 0;
-	if (strcmp(status, "all") != 0 || !req->editor) {
+	if (strcmp(status, "all") != 0 || req->who.role == ROLE_NONE) {
 		answer_json_error(resp, 400, "status: must be \"published\" or \"all\"");
 		return -1;
 	}
@@ -108,24 +114,34 @@ static void list_articles(struct app *app, const struct request *req, struct res
 	article_list_cleanup(&list);
 }
 
+/* The body of a write as JSON (NULL with resp filled: 415 or 400). An empty body is {} when
+ * empty_ok. */
+static json_t *read_json(const struct request *req, struct response *resp, bool empty_ok)
+{
+	if (empty_ok && req->body_len == 0)
+		return json_object();
+	const char *ct = req->header(req, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+		answer_json_error(resp, 415, "Content-Type must be application/json");
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!in)
+		answer_json_errorf(resp, 400, "malformed JSON at line %d, column %d: %s", jerr.line,
+		                   jerr.column, jerr.text);
+	return in;
+}
+
 /* Reads and validates a write's body into a, a story or (ninjs) a ninjs document whose left-out
  * fields go to ignored; on failure fills resp and returns -1. */
 static int read_body(struct app *app, const struct request *req, struct response *resp, bool ninjs,
                      struct article *a, json_t *ignored)
 {
-	const char *ct = req->header(req, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-	    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
-		answer_json_error(resp, 415, "Content-Type must be application/json");
+	json_t *in = read_json(req, resp, false);
+	if (!in)
 		return -1;
-	}
-	json_error_t jerr;
-	json_t *in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!in) {
-		answer_json_errorf(resp, 400, "malformed JSON at line %d, column %d: %s", jerr.line,
-		                   jerr.column, jerr.text);
-		return -1;
-	}
 	struct article_error aerr;
 	int rc = ninjs ? ninjs_to_article(in, ARTICLE_API, handler_now(), app->cfg->base_url, a,
 	                                  &aerr, ignored)
@@ -141,10 +157,16 @@ static int read_body(struct app *app, const struct request *req, struct response
 	return 0;
 }
 
+/* A refused write: the actor's rule (403), an unknown author (422), a taken slug (409), or
+ * what the store said. */
 static void write_failed(const struct app *app, const struct request *req, struct response *resp,
-                         int rc, const char *slug)
+                         int rc, const char *slug, const struct store_actor *who)
 {
-	if (rc == -EEXIST)
+	if (rc == -EACCES)
+		answer_json_error(resp, 403, who->why);
+	else if (rc == -EINVAL)
+		answer_json_error(resp, 422, who->why);
+	else if (rc == -EEXIST)
 		answer_json_errorf(resp, 409, "slug: '%s' is taken by another article", slug);
 	else
 		answer_store_failed(app, req, resp, rc);
@@ -161,10 +183,13 @@ static void create_article(struct app *app, const struct request *req, struct re
 {
 	struct article a;
 	article_init(&a);
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
 	if (read_body(app, req, resp, false, &a, NULL) == 0) {
-		int rc = store_create(app->store, &a, handler_now());
+		int rc = store_create_as(app->store, &who, &a, handler_now());
 		if (rc < 0) {
-			write_failed(app, req, resp, rc, a.slug);
+			write_failed(app, req, resp, rc, a.slug, &who);
 		} else {
 			answer_article(app, resp, 201, &a);
 			resp->location = xasprintf("/api/articles/%s", a.slug);
@@ -195,6 +220,11 @@ static void get_article(struct app *app, const struct request *req, const char *
 	struct article a;
 	article_init(&a);
 	int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now, &a) : -ENOENT;
+	if (rc == -ENOENT &&
+	    answer_moved(app, slug, ninjs ? "/api/ninjs/" : "/api/articles/", !all, now, resp)) {
+		article_cleanup(&a);
+		return;
+	}
 	if (rc == 0) {
 		if (ninjs)
 			answer_json(
@@ -221,10 +251,13 @@ void api_article(struct app *app, const struct request *req, const char *slug,
 		answer_not_found(app, req, resp);
 		return;
 	}
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
 	if (req->method == HTTP_DELETE) {
-		int rc = store_delete(app->store, slug);
+		int rc = store_delete_as(app->store, &who, slug, handler_now());
 		if (rc < 0) {
-			write_failed(app, req, resp, rc, slug);
+			write_failed(app, req, resp, rc, slug, &who);
 		} else {
 			resp->status = 204;
 			resp->content_type = NULL;
@@ -234,9 +267,9 @@ void api_article(struct app *app, const struct request *req, const char *slug,
 	struct article a;
 	article_init(&a);
 	if (read_body(app, req, resp, false, &a, NULL) == 0) {
-		int rc = store_replace(app->store, slug, &a, handler_now());
+		int rc = store_replace_as(app->store, &who, slug, &a, handler_now());
 		if (rc < 0)
-			write_failed(app, req, resp, rc, a.slug);
+			write_failed(app, req, resp, rc, a.slug, &who);
 		else
 			answer_article(app, resp, 200, &a);
 	}
@@ -252,11 +285,14 @@ static void post_ninjs(struct app *app, const struct request *req, struct respon
 	struct article a;
 	article_init(&a);
 	json_t *ignored = json_array();
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
 	if (read_body(app, req, resp, true, &a, ignored) == 0) {
 		bool created = false;
-		int rc = store_upsert(app->store, &a, handler_now(), &created);
+		int rc = store_upsert_as(app->store, &who, &a, handler_now(), &created);
 		if (rc < 0) {
-			write_failed(app, req, resp, rc, a.slug);
+			write_failed(app, req, resp, rc, a.slug, &who);
 		} else {
 			json_t *o =
 			    article_to_json(&a, app->cfg->base_url, app->cfg->site_language, true);
@@ -275,4 +311,313 @@ void api_ninjs(struct app *app, const struct request *req, const char *arg, stru
 		post_ninjs(app, req, resp);
 	else
 		get_article(app, req, arg, resp, true);
+}
+
+/* --- the newsroom (SPEC §11) --- */
+
+/* A revision or token number from a path: 1 to 2^53 - 1; 0 for anything else. */
+static int64_t path_number(const char *s)
+{
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 16)
+		return 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	return *end || v > ARTICLE_ID_MAX ? 0 : v;
+}
+
+/* GET /api/articles/{slug}/revisions and .../revisions/{n}: also of a deleted story. */
+void api_revisions(struct app *app, const struct request *req, const char *slug,
+                   struct response *resp)
+{
+	int64_t n = req->arg2 ? path_number(req->arg2) : 0;
+	json_t *out = NULL;
+	int rc = article_slug_valid(slug) && (n || !req->arg2)
+	             ? store_revisions(app->store, slug, n, &out)
+	             : -ENOENT;
+	if (rc < 0)
+		answer_store_failed(app, req, resp, rc);
+	else
+		answer_json(resp, 200, out);
+}
+
+void api_restore(struct app *app, const struct request *req, const char *slug,
+                 struct response *resp)
+{
+	int64_t n = path_number(req->arg2);
+	if (!article_slug_valid(slug) || !n) {
+		answer_not_found(app, req, resp);
+		return;
+	}
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
+	struct article a;
+	article_init(&a);
+	int rc = store_restore_as(app->store, &who, slug, n, handler_now(), &a);
+	if (rc < 0)
+		write_failed(app, req, resp, rc, a.slug ? a.slug : slug, &who);
+	else
+		answer_article(app, resp, 200, &a);
+	article_cleanup(&a);
+}
+
+/* POST /api/articles/{slug}/preview ({"expires_days": N} may come): a signed link to the
+ * story as it will look, for whoever is sent it, until it expires or the key rotates. */
+void api_preview(struct app *app, const struct request *req, const char *slug,
+                 struct response *resp)
+{
+	json_t *in = read_json(req, resp, true);
+	if (!in)
+		return;
+	json_t *days_v = json_object_get(in, "expires_days");
+	int64_t days = AUTH_PREVIEW_DAYS;
+	if (json_object_size(in) > (days_v ? 1u : 0u)) {
+		answer_json_error(resp, 422, "a preview takes only expires_days");
+		json_decref(in);
+		return;
+	}
+	if (days_v) {
+		days = json_is_integer(days_v) ? json_integer_value(days_v) : 0;
+		if (days < 1 || days > AUTH_PREVIEW_DAYS_MAX) {
+			answer_json_errorf(resp, 422,
+			                   "expires_days: must be a whole number from 1 to %d",
+			                   AUTH_PREVIEW_DAYS_MAX);
+			json_decref(in);
+			return;
+		}
+	}
+	json_decref(in);
+	int64_t now = handler_now();
+	struct article a;
+	article_init(&a);
+	char *key = NULL;
+	int rc = article_slug_valid(slug) ? store_get(app->store, slug, false, now, &a) : -ENOENT;
+	if (rc == 0 && !auth_may_preview(&req->who, &a)) {
+		answer_json_error(resp, 403, "a contributor may preview only their own stories");
+	} else if (rc == 0 && (rc = store_secret(app->store, &key)) == 0) {
+		int64_t expires = now + days * 86400;
+		char sig[65];
+		auth_preview_sign(key, a.id, a.slug, expires, sig);
+		char *url = xasprintf("%s/preview/%s?expires=%lld&sig=%s", app->cfg->base_url,
+		                      a.slug, (long long)expires, sig);
+		struct buf at = BUF_INIT;
+		rfc3339_format_utc(&at, expires);
+		answer_json(resp, 201,
+		            json_pack("{s:s, s:s}", "url", url, "expires_at", buf_str(&at)));
+		buf_cleanup(&at);
+		free(url);
+	}
+	if (rc < 0)
+		answer_store_failed(app, req, resp, rc);
+	free(key);
+	article_cleanup(&a);
+}
+
+void api_me(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	(void)arg;
+	if (!req->who.is_account) {
+		answer_json(resp, 200,
+		            json_pack("{s:s, s:s, s:s, s:n, s:b}", "handle", req->who.account,
+		                      "name", "auth.token (no account exists yet)", "role",
+		                      auth_role_name(req->who.role), "token_id", "account", 0));
+		return;
+	}
+	json_t *acct = NULL;
+	int rc = store_account_get(app->store, req->who.account, &acct);
+	if (rc < 0) {
+		answer_store_failed(app, req, resp, rc);
+		return;
+	}
+	json_object_del(acct, "password");
+	json_object_set_new(acct, "token_id", json_integer(req->who.token_id));
+	json_object_set_new(acct, "account", json_true());
+	answer_json(resp, 200, acct);
+}
+
+/* ?page and ?per_page (1 to 100, default dflt) of an admin listing; false with resp filled. */
+static bool paging(const struct request *req, struct response *resp, unsigned dflt, unsigned *page,
+                   unsigned *per_page)
+{
+	*page = request_page(req);
+	const char *pp = req->query(req, "per_page");
+	*per_page = dflt;
+	if (pp) {
+		char *end;
+		unsigned long v = strtoul(pp, &end, 10);
+		if (*pp < '0' || *pp > '9' || *end || v < 1 || v > 100) {
+			answer_json_error(resp, 400,
+			                  "per_page: must be a whole number from 1 to 100");
+			return false;
+		}
+		*per_page = (unsigned)v;
+	}
+	if (*page == 0) {
+		answer_json_error(resp, 400, "page: must be a whole number from 1");
+		return false;
+	}
+	return true;
+}
+
+static void answer_account(struct response *resp, unsigned status, json_t *acct)
+{
+	json_object_del(acct, "password");
+	answer_json(resp, status, acct);
+}
+
+void api_users(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	(void)arg;
+	if (req->method != HTTP_POST) {
+		unsigned page, per_page;
+		json_t *out = NULL;
+		if (!paging(req, resp, 50, &page, &per_page))
+			return;
+		int rc = store_accounts(app->store, page, per_page, &out);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_json(resp, 200, out);
+		return;
+	}
+	json_t *in = read_json(req, resp, false), *acct = NULL;
+	if (!in)
+		return;
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
+	if (auth_account_from_json(in, true, &acct, who.why, sizeof(who.why)) < 0) {
+		answer_json_error(resp, 422, who.why);
+	} else {
+		const char *handle = json_string_value(json_object_get(acct, "handle"));
+		int rc = store_account_add(app->store, &who, acct, handler_now());
+		if (rc == -EEXIST) {
+			answer_json_errorf(resp, 409, "handle: '%s' is taken by another account",
+			                   handle);
+		} else if (rc < 0) {
+			answer_store_failed(app, req, resp, rc);
+		} else {
+			resp->location = xasprintf("/api/users/%s", handle);
+			answer_account(resp, 201, json_incref(acct));
+		}
+	}
+	json_decref(acct);
+	json_decref(in);
+}
+
+void api_user(struct app *app, const struct request *req, const char *handle, struct response *resp)
+{
+	if (!article_handle_valid(handle)) {
+		answer_not_found(app, req, resp);
+		return;
+	}
+	json_t *acct = NULL;
+	if (req->method != HTTP_PATCH) {
+		int rc = store_account_get(app->store, handle, &acct);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_account(resp, 200, acct);
+		return;
+	}
+	json_t *in = read_json(req, resp, false), *changes = NULL;
+	if (!in)
+		return;
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
+	if (auth_account_from_json(in, false, &changes, who.why, sizeof(who.why)) < 0) {
+		answer_json_error(resp, 422, who.why);
+	} else {
+		int rc =
+		    store_account_update(app->store, &who, handle, changes, handler_now(), &acct);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_account(resp, 200, acct);
+	}
+	json_decref(changes);
+	json_decref(in);
+}
+
+/* POST /api/users/{handle}/tokens: a new token, shown this once. */
+void api_user_tokens(struct app *app, const struct request *req, const char *handle,
+                     struct response *resp)
+{
+	json_t *in = read_json(req, resp, true);
+	if (!in)
+		return;
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
+	char name[401];
+	unsigned days;
+	if (auth_token_options(in, name, &days, who.why, sizeof(who.why)) < 0) {
+		answer_json_error(resp, 422, who.why);
+		json_decref(in);
+		return;
+	}
+	json_decref(in);
+	char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HEX_LEN + 1], prefix[SECRET_PREFIX_LEN + 1];
+	if (secret_token_new(token) < 0) {
+		answer_json_error(resp, 500, "no random bytes for a token");
+		return;
+	}
+	secret_sha256_hex(token, SECRET_TOKEN_LEN, hash);
+	snprintf(prefix, sizeof(prefix), "%.*s", SECRET_PREFIX_LEN, token);
+	int64_t now = handler_now();
+	json_t *t = NULL;
+	int rc = article_handle_valid(handle)
+	             ? store_token_add(app->store, &who, handle, hash, name, prefix,
+	                               days ? now + (int64_t)days * 86400 : 0, now, &t)
+	             : -ENOENT;
+	if (rc < 0) {
+		answer_store_failed(app, req, resp, rc);
+	} else {
+		json_object_set_new(t, "token", json_string(token));
+		answer_json(resp, 201, t);
+	}
+	memset(token, 0, sizeof(token));
+}
+
+/* GET /api/tokens, DELETE /api/tokens/{id} (a revocation: 204). */
+void api_tokens(struct app *app, const struct request *req, const char *id_text,
+                struct response *resp)
+{
+	if (req->method != HTTP_DELETE) {
+		json_t *out = NULL;
+		int rc = store_tokens(app->store, &out);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_json(resp, 200, out);
+		return;
+	}
+	int64_t tid = path_number(id_text);
+	struct store_actor who;
+	char id[33];
+	routes_actor(req, &who, id);
+	int rc = tid ? store_token_revoke(app->store, &who, tid, handler_now()) : -ENOENT;
+	if (rc == -EALREADY) {
+		answer_json_errorf(resp, 409, "token %lld is already revoked", (long long)tid);
+	} else if (rc < 0) {
+		answer_store_failed(app, req, resp, rc);
+	} else {
+		resp->status = 204;
+		resp->content_type = NULL;
+	}
+}
+
+void api_audit(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	(void)arg;
+	unsigned page, per_page;
+	json_t *out = NULL;
+	if (!paging(req, resp, 50, &page, &per_page))
+		return;
+	int rc = store_audit(app->store, page, per_page, &out);
+	if (rc < 0)
+		answer_store_failed(app, req, resp, rc);
+	else
+		answer_json(resp, 200, out);
 }

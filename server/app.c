@@ -37,7 +37,7 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err)
 	store_set_limits(app->store, &limits);
 	app->changes = changes_new(app->store, app->render);
 	changes_poll(app->changes, (int64_t)time(NULL));
-	app->auth = auth_new(cfg->token);
+	app->auth = auth_new(cfg->token, app->store);
 	return 0;
 }
 

@@ -282,6 +282,11 @@ bool article_slug_valid(const char *s)
 	return true;
 }
 
+bool article_handle_valid(const char *s)
+{
+	return strlen(s) <= ARTICLE_HANDLE_MAX && article_slug_valid(s);
+}
+
 /* cmark-gfm's default is safe: raw HTML becomes a comment, javascript: links are dropped */
 #define MARKDOWN_OPTIONS (CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8)
 
@@ -426,6 +431,10 @@ void article_cleanup(struct article *a)
 	for (size_t i = 0; i < a->ntags; i++)
 		free(a->tags[i]);
 	free(a->tags);
+	for (size_t i = 0; i < a->nauthors; i++)
+		free(a->authors[i]);
+	free(a->authors);
+	json_decref(a->corrections);
 	article_init(a);
 }
 
@@ -524,6 +533,136 @@ static int read_tags(const json_t *in, struct article *a, struct article_error *
 	return 0;
 }
 
+/* authors: account handles (their existence is the store's to check, in the write's
+ * transaction); absent, a new story's are its writer's and a replaced one keeps its own. */
+static int read_authors(const json_t *in, struct article *a, struct article_error *err)
+{
+	json_t *list = json_object_get(in, "authors");
+	a->authors = xcalloc(ARTICLE_AUTHORS_MAX, sizeof(char *));
+	if (!list || json_is_null(list))
+		return 0;
+	a->authors_given = true;
+	if (!json_is_array(list))
+		return fail(err, "authors", "must be an array of account handles");
+	if (json_array_size(list) > ARTICLE_AUTHORS_MAX)
+		return fail(err, "authors", "must have at most %d handles", ARTICLE_AUTHORS_MAX);
+	size_t i;
+	json_t *h;
+	json_array_foreach(list, i, h)
+	{
+		char field[32];
+		snprintf(field, sizeof(field), "authors[%zu]", i);
+		if (!json_is_string(h) || !article_handle_valid(json_string_value(h)))
+			return fail(err, field,
+			            "must be an account handle (lowercase letters and digits in "
+			            "words joined by '-', at most %d characters)",
+			            ARTICLE_HANDLE_MAX);
+		bool dup = false;
+		for (size_t j = 0; j < a->nauthors; j++)
+			dup = dup || strcmp(a->authors[j], json_string_value(h)) == 0;
+		if (!dup)
+			a->authors[a->nauthors++] = xstrdup(json_string_value(h));
+	}
+	return 0;
+}
+
+/* corrections: [{"at": RFC 3339, "text": ...}], kept oldest first, at in UTC. */
+static int read_corrections(const json_t *in, struct article *a, struct article_error *err)
+{
+	json_t *list = json_object_get(in, "corrections");
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return fail(err, "corrections", "must be an array of {\"at\", \"text\"} objects");
+	if (json_array_size(list) > ARTICLE_CORRECTIONS_MAX)
+		return fail(err, "corrections", "must have at most %d corrections",
+		            ARTICLE_CORRECTIONS_MAX);
+	json_t *out = json_array();
+	a->corrections = out;
+	size_t i;
+	json_t *c;
+	json_array_foreach(list, i, c)
+	{
+		char field[80];
+		snprintf(field, sizeof(field), "corrections[%zu]", i);
+		if (!json_is_object(c))
+			return fail(err, field, "must be an object with \"at\" and \"text\"");
+		const char *key;
+		json_t *v;
+		json_object_foreach(c, key, v)
+		{
+			if (strcmp(key, "at") != 0 && strcmp(key, "text") != 0) {
+				snprintf(field, sizeof(field), "corrections[%zu].%.20s", i, key);
+				return fail(err, field, "is not a field of a correction");
+			}
+		}
+		json_t *at = json_object_get(c, "at"), *text = json_object_get(c, "text");
+		struct rfc3339 t;
+		if (!json_is_string(at) || rfc3339_parse(json_string_value(at), &t) < 0) {
+			snprintf(field, sizeof(field), "corrections[%zu].at", i);
+			return fail(err, field,
+			            "must be an RFC 3339 time with an offset, like "
+			            "2023-01-12T14:33:00+08:00");
+		}
+		snprintf(field, sizeof(field), "corrections[%zu].text", i);
+		if (!json_is_string(text))
+			return fail(err, field, "is required: a string");
+		char *body = trimmed(json_string_value(text));
+		size_t len = article_utf8_len(body);
+		if (len < 1 || len > ARTICLE_CORRECTION_MAX || has_controls(body, true)) {
+			free(body);
+			return fail(err, field,
+			            "must be 1 to %d characters without control characters",
+			            ARTICLE_CORRECTION_MAX);
+		}
+		struct buf when = BUF_INIT;
+		rfc3339_format_utc(&when, t.utc);
+		json_array_append_new(out,
+		                      json_pack("{s:s, s:s}", "at", buf_str(&when), "text", body));
+		buf_cleanup(&when);
+		free(body);
+	}
+	return 0;
+}
+
+int64_t article_corrected_ts(const struct article *a)
+{
+	int64_t latest = 0;
+	size_t i;
+	json_t *c;
+	json_array_foreach(a->corrections, i, c)
+	{
+		struct rfc3339 t;
+		if (rfc3339_parse(json_string_value(json_object_get(c, "at")), &t) == 0 &&
+		    t.utc > latest)
+			latest = t.utc;
+	}
+	return latest;
+}
+
+char *article_extra_text(const struct article *a)
+{
+	if (!a->corrections || json_array_size(a->corrections) == 0)
+		return xstrdup("");
+	json_t *o = json_pack("{s:O}", "corrections", a->corrections);
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text ? text : xstrdup("");
+}
+
+void article_extra_from_text(struct article *a, const char *text)
+{
+	json_decref(a->corrections);
+	a->corrections = NULL;
+	if (!text || !*text)
+		return;
+	json_t *o = json_loads(text, 0, NULL);
+	json_t *c = json_object_get(o, "corrections");
+	if (json_is_array(c))
+		a->corrections = json_incref(c);
+	json_decref(o);
+}
+
 static int read_language(const json_t *in, struct article *a, struct article_error *err)
 {
 	const char *s;
@@ -574,9 +713,9 @@ static int read_uri(const json_t *in, struct article *a, struct article_error *e
 }
 
 static const char *const known_fields[] = {
-    "title",     "body",       "slug",       "summary",  "published_at", "status",
-    "source",    "editor",     "author",     "tags",     "id",           "url",
-    "body_html", "created_at", "updated_at", "language", "uri",
+    "title",      "body",     "slug", "summary", "published_at", "status",    "source",
+    "editor",     "author",   "tags", "id",      "url",          "body_html", "created_at",
+    "updated_at", "language", "uri",  "authors", "corrections",
 };
 
 static int read_only_fields(const json_t *in, enum article_mode mode, struct article *a,
@@ -722,11 +861,13 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 	if (s && strcmp(s, "published") != 0 && strcmp(s, "draft") != 0)
 		return fail(err, "status", "must be \"published\" or \"draft\"");
 	a->status = xstrdup(s ? s : "published");
+	a->status_given = s != NULL;
 
 	if (person(in, "source", &a->source, err) < 0 ||
 	    person(in, "editor", &a->editor, err) < 0 || person(in, "author", &a->author, err) < 0)
 		return -1;
-	if (read_language(in, a, err) < 0 || read_uri(in, a, err) < 0)
+	if (read_language(in, a, err) < 0 || read_uri(in, a, err) < 0 ||
+	    read_authors(in, a, err) < 0 || read_corrections(in, a, err) < 0)
 		return -1;
 	return read_tags(in, a, err);
 }
@@ -785,6 +926,12 @@ json_t *article_to_json(const struct article *a, const char *base_url, const cha
 	json_object_set_new(o, "editor", json_string(a->editor));
 	json_object_set_new(o, "author", json_string(a->author));
 	json_object_set_new(o, "tags", tags);
+	json_t *authors = json_array();
+	for (size_t i = 0; i < a->nauthors; i++)
+		json_array_append_new(authors, json_string(a->authors[i]));
+	json_object_set_new(o, "authors", authors);
+	json_object_set_new(o, "corrections",
+	                    a->corrections ? json_copy(a->corrections) : json_array());
 	json_object_set_new(o, "language", json_string(article_language(a, site_language)));
 	if (a->uri && *a->uri)
 		json_object_set_new(o, "uri", json_string(a->uri));

@@ -9,15 +9,19 @@
 
 #include "buf.h"
 
-#define ARTICLE_TITLE_MAX   300
-#define ARTICLE_SLUG_MAX    120
-#define ARTICLE_SUMMARY_MAX 500
-#define ARTICLE_SUMMARY_CUT 300
-#define ARTICLE_PERSON_MAX  200
-#define ARTICLE_TAGS_MAX    20
-#define ARTICLE_TAG_MAX     50
-#define ARTICLE_ID_MAX      9007199254740991LL /* 2^53 - 1 */
-#define ARTICLE_URI_MAX     500
+#define ARTICLE_TITLE_MAX       300
+#define ARTICLE_SLUG_MAX        120
+#define ARTICLE_SUMMARY_MAX     500
+#define ARTICLE_SUMMARY_CUT     300
+#define ARTICLE_PERSON_MAX      200
+#define ARTICLE_TAGS_MAX        20
+#define ARTICLE_TAG_MAX         50
+#define ARTICLE_ID_MAX          9007199254740991LL /* 2^53 - 1 */
+#define ARTICLE_URI_MAX         500
+#define ARTICLE_AUTHORS_MAX     10 /* handles in authors */
+#define ARTICLE_HANDLE_MAX      60 /* an account's handle: a slug of at most this many characters */
+#define ARTICLE_CORRECTIONS_MAX 50
+#define ARTICLE_CORRECTION_MAX  2000 /* characters of one correction's text */
 
 /* One record. Strings are owned by the record and never NULL once filled. */
 struct article {
@@ -30,7 +34,8 @@ struct article {
 	char *summary;
 	char *published_at; /* RFC 3339 with the offset it was given */
 	int64_t published_ts;
-	char *status; /* "published" or "draft" */
+	char *status;      /* "published" or "draft" */
+	bool status_given; /* the input named it (else a contributor's story is a draft) */
 	char *source;
 	char *editor;
 	char *author;
@@ -38,7 +43,11 @@ struct article {
 	char *uri;      /* the ninjs uri it came in under (absolute, with a scheme); "" for none */
 	char **tags;    /* normalized, unique, in the order given */
 	size_t ntags;
-	char *created_at; /* RFC 3339 UTC; "" until stored */
+	char **authors; /* account handles (SPEC §11), unique, in the order given */
+	size_t nauthors;
+	bool authors_given;  /* the input named them (else a new story's are its writer's) */
+	json_t *corrections; /* [{"at": RFC 3339, "text": ...}], oldest first; NULL for none */
+	char *created_at;    /* RFC 3339 UTC; "" until stored */
 	char *updated_at;
 	int64_t updated_ts;
 };
@@ -95,6 +104,17 @@ bool article_tag_valid(const char *tag);
 
 /* Whether s is a valid slug: [a-z0-9]+(-[a-z0-9]+)*, at most 120 characters. */
 bool article_slug_valid(const char *s);
+
+/* Whether s is a valid account handle: a slug of at most ARTICLE_HANDLE_MAX characters. */
+bool article_handle_valid(const char *s);
+
+/* The time of the record's latest correction (0 for none): dateModified moves with it. */
+int64_t article_corrected_ts(const struct article *a);
+
+/* The record's fields an engine keeps in one text (corrections), as JSON ("" for none), and
+ * back: a text that is not what article_extra_text wrote leaves a without them. */
+char *article_extra_text(const struct article *a);
+void article_extra_from_text(struct article *a, const char *text);
 
 /* Derives a slug from text: Latin letters lose their accents, ASCII letters and digits are
  * lowercased, every other run becomes one '-', at most max characters cut at a '-'.

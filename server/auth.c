@@ -1,15 +1,23 @@
-/* auth.c - token comparison in constant time, and a bounded table of clients guessing wrong. */
+/* auth.c - tokens to principals (a cached lookup of their SHA-256), the roles' rules on
+ * articles, and a bounded table of clients guessing wrong. */
 #include "auth.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cache.h"
 #include "hash.h"
+#include "log.h"
 #include "mem.h"
+#include "rfc3339.h"
+#include "secret.h"
+#include "store.h"
 
 #define BUCKETS (AUTH_CLIENTS * 2) /* a power of two */
 
@@ -22,21 +30,35 @@ struct client {
 	struct client *newer, *older; /* recency: the least recent is forgotten first */
 };
 
+/* A token checked once, until the content generation moves (a revocation, a disabled
+ * account, any write moves it on every instance). */
+struct known {
+	struct principal who;
+	int64_t expires; /* 0: never */
+	int64_t used;    /* last_used_at as last written */
+};
+
 struct auth {
 	char *token;
 	size_t len;
-	pthread_mutex_t lock;
+	struct store *store;
+	struct cache *known;   /* SHA-256 hex -> struct known */
+	pthread_mutex_t lock;  /* the clients below, and accounts_* */
+	uint64_t accounts_gen; /* has_accounts holds for this generation + 1 (0: unknown) */
+	bool has_accounts;
 	struct client *buckets[BUCKETS];
 	struct client *newest, *oldest;
 	size_t n;
 	struct hash_key key; /* addresses are the client's to choose: a secret spreads them */
 };
 
-struct auth *auth_new(const char *token)
+struct auth *auth_new(const char *token, struct store *store)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
 	a->token = xstrdup(token);
 	a->len = strlen(token);
+	a->store = store;
+	a->known = cache_new(1 << 20, free);
 	pthread_mutex_init(&a->lock, NULL);
 	hash_key_random(&a->key);
 	return a;
@@ -51,6 +73,7 @@ void auth_free(struct auth *a)
 		free(c);
 	}
 	pthread_mutex_destroy(&a->lock);
+	cache_free(a->known);
 	free(a->token);
 	free(a);
 }
@@ -68,19 +91,6 @@ void auth_client_key(const char *client, char out[AUTH_KEY_SIZE])
 		return;
 	}
 	snprintf(out, AUTH_KEY_SIZE, "%s", client);
-}
-
-/* Compares every byte of the longer length so the time says nothing about the token. */
-static bool equal_ct(const char *given, size_t glen, const char *token, size_t tlen)
-{
-	size_t n = glen > tlen ? glen : tlen;
-	unsigned char diff = (unsigned char)(glen != tlen);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char g = i < glen ? (unsigned char)given[i] : 0;
-		unsigned char t = i < tlen ? (unsigned char)token[i] : 0;
-		diff |= g ^ t;
-	}
-	return diff == 0;
 }
 
 static struct client **bucket(struct auth *a, const char *key)
@@ -150,10 +160,131 @@ static struct client *get(struct auth *a, const char *key)
 	return c;
 }
 
-enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
-                            unsigned *retry_after)
+static const char *const role_names[] = {"", "contributor", "editor", "admin"};
+
+enum role auth_role_parse(const char *name)
 {
-	if (a->len == 0)
+	for (int r = ROLE_CONTRIBUTOR; r <= ROLE_ADMIN; r++)
+		if (name && strcmp(name, role_names[r]) == 0)
+			return (enum role)r;
+	return ROLE_NONE;
+}
+
+const char *auth_role_name(enum role r)
+{
+	return r >= ROLE_CONTRIBUTOR && r <= ROLE_ADMIN ? role_names[r] : "none";
+}
+
+/* Whether the store holds any account, asked once per generation. */
+static int accounts_exist(struct auth *a, uint64_t generation)
+{
+	pthread_mutex_lock(&a->lock);
+	bool fresh = a->accounts_gen == generation + 1;
+	bool has = a->has_accounts;
+	pthread_mutex_unlock(&a->lock);
+	if (fresh)
+		return has;
+	int rc = store_has_accounts(a->store);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&a->lock);
+	a->accounts_gen = generation + 1;
+	a->has_accounts = rc > 0;
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+static int64_t time_of(const json_t *o, const char *key)
+{
+	struct rfc3339 t;
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && rfc3339_parse(s, &t) == 0 ? t.utc : 0;
+}
+
+/* The token whose SHA-256 is hash as the store holds it: 0 with k filled, -ENOENT when it
+ * is no live token (unknown, revoked, of a disabled account), another error when the store
+ * could not say. */
+static int look_up(struct auth *a, const char *hash, struct known *k)
+{
+	json_t *token = NULL, *account = NULL;
+	int rc = store_token_find(a->store, hash, &token, &account);
+	if (rc < 0)
+		return rc;
+	memset(k, 0, sizeof(*k));
+	k->who.role = auth_role_parse(json_string_value(json_object_get(account, "role")));
+	snprintf(k->who.account, sizeof(k->who.account), "%s",
+	         json_string_value(json_object_get(account, "handle")));
+	k->who.is_account = true;
+	k->who.token_id = json_integer_value(json_object_get(token, "id"));
+	k->expires = time_of(token, "expires_at");
+	k->used = time_of(token, "last_used_at");
+	if (!json_is_null(json_object_get(token, "revoked_at")) ||
+	    json_is_true(json_object_get(account, "disabled")) || k->who.role == ROLE_NONE)
+		rc = -ENOENT;
+	json_decref(token);
+	json_decref(account);
+	return rc;
+}
+
+/* A token of an account: the principal it is, from the cache or the store. */
+static int token_principal(struct auth *a, const char *given, size_t len, int64_t now,
+                           uint64_t generation, struct principal *who)
+{
+	if (!secret_token_shaped(given, len))
+		return -ENOENT;
+	char hash[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(given, len, hash);
+	struct known k;
+	struct cache_entry *e = cache_lookup(a->known, hash, SECRET_HEX_LEN, generation);
+	if (e) {
+		k = *(struct known *)cache_value(e);
+		cache_release(a->known, e);
+	} else {
+		int rc = look_up(a, hash, &k);
+		if (rc < 0)
+			return rc;
+		struct known *copy = xmalloc(sizeof(*copy));
+		*copy = k;
+		cache_release(a->known, cache_insert(a->known, hash, SECRET_HEX_LEN, generation,
+		                                     copy, sizeof(*copy)));
+	}
+	if (k.expires && now >= k.expires)
+		return -ENOENT;
+	if (now - k.used >= AUTH_USED_EVERY_S) {
+		/* written at most once a minute, outside the content's generation */
+		if (store_token_used(a->store, k.who.token_id, now) == 0) {
+			struct known *copy = xmalloc(sizeof(*copy));
+			*copy = k;
+			copy->used = now;
+			cache_release(a->known, cache_insert(a->known, hash, SECRET_HEX_LEN,
+			                                     generation, copy, sizeof(*copy)));
+		}
+	}
+	*who = k.who;
+	return 0;
+}
+
+/* Counts a wrong guess of client's. */
+static void count_failure(struct auth *a, const char *key, int64_t now)
+{
+	pthread_mutex_lock(&a->lock);
+	struct client *c = get(a, key);
+	if (now - c->window_start >= AUTH_WINDOW_S) {
+		c->window_start = now;
+		c->failures = 0;
+	}
+	c->failures++;
+	pthread_mutex_unlock(&a->lock);
+}
+
+enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
+                            uint64_t generation, struct principal *who, unsigned *retry_after)
+{
+	memset(who, 0, sizeof(*who));
+	int accounts = accounts_exist(a, generation);
+	if (accounts < 0)
+		return AUTH_UNAVAILABLE;
+	if (!accounts && a->len == 0)
 		return AUTH_DISABLED;
 	/* no credentials at all is a 401 that is not a guess: it never counts */
 	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
@@ -175,22 +306,247 @@ enum auth_result auth_check(struct auth *a, const char *header, const char *clie
 	}
 	pthread_mutex_unlock(&a->lock);
 
+	/* spaces (and tabs) around the token are not part of it */
 	const char *given = header + 7;
-	while (*given == ' ')
+	while (*given == ' ' || *given == '\t')
 		given++;
 	size_t glen = strlen(given);
-	while (glen && given[glen - 1] == ' ')
+	while (glen && (given[glen - 1] == ' ' || given[glen - 1] == '\t'))
 		glen--;
-	if (equal_ct(given, glen, a->token, a->len))
-		return AUTH_OK;
-
-	pthread_mutex_lock(&a->lock);
-	c = get(a, key);
-	if (now - c->window_start >= AUTH_WINDOW_S) {
-		c->window_start = now;
-		c->failures = 0;
+	if (!accounts) {
+		/* the bootstrap: auth.token is the admin "config" until an account exists */
+		if (secret_equal(given, glen, a->token, a->len)) {
+			who->role = ROLE_ADMIN;
+			snprintf(who->account, sizeof(who->account), "config");
+			return AUTH_OK;
+		}
+	} else {
+		int rc = token_principal(a, given, glen, now, generation, who);
+		if (rc == 0)
+			return AUTH_OK;
+		if (rc != -ENOENT) {
+			memset(who, 0, sizeof(*who));
+			return AUTH_UNAVAILABLE;
+		}
 	}
-	c->failures++;
-	pthread_mutex_unlock(&a->lock);
+	count_failure(a, key, now);
 	return AUTH_WRONG;
+}
+
+int auth_may_write(const struct principal *who, const struct article *old, struct article *new_,
+                   char *why, size_t why_len)
+{
+	if (who->role >= ROLE_EDITOR)
+		return 0;
+	if (who->role != ROLE_CONTRIBUTOR) {
+		snprintf(why, why_len, "writing articles needs a contributor, editor or admin");
+		return -EACCES;
+	}
+	if (!new_) {
+		snprintf(why, why_len,
+		         "a contributor cannot delete articles; that needs an editor");
+		return -EACCES;
+	}
+	if (old) {
+		bool own = false;
+		for (size_t i = 0; i < old->nauthors; i++)
+			own = own || strcmp(old->authors[i], who->account) == 0;
+		if (strcmp(old->status, "draft") != 0 || !own) {
+			snprintf(why, why_len,
+			         "a contributor may edit only their own drafts; this article %s",
+			         strcmp(old->status, "draft") != 0 ? "is published"
+			                                           : "is another's draft");
+			return -EACCES;
+		}
+	}
+	if (!new_->status_given) {
+		free(new_->status);
+		new_->status = xstrdup("draft");
+	}
+	if (strcmp(new_->status, "draft") != 0) {
+		snprintf(why, why_len,
+		         "a contributor cannot publish or schedule; save it as a draft and ask an "
+		         "editor");
+		return -EACCES;
+	}
+	/* a contributor's draft is the contributor's: it cannot be handed to someone else */
+	bool self = new_->nauthors == 0 && !new_->authors_given;
+	for (size_t i = 0; i < new_->nauthors; i++)
+		self = self || strcmp(new_->authors[i], who->account) == 0;
+	if (!self) {
+		snprintf(why, why_len, "a contributor's draft must list them among its authors");
+		return -EACCES;
+	}
+	return 0;
+}
+
+void auth_preview_sign(const char *key, int64_t id, const char *slug, int64_t expires, char out[65])
+{
+	char *msg =
+	    xasprintf("gazette-preview\n%lld\n%s\n%lld", (long long)id, slug, (long long)expires);
+	secret_hmac_hex(key, strlen(key), msg, strlen(msg), out);
+	free(msg);
+}
+
+bool auth_preview_valid(const char *key, int64_t id, const char *slug, const char *expires,
+                        const char *sig, int64_t now)
+{
+	if (!expires || !sig || *expires < '1' || *expires > '9' || strlen(expires) > 12)
+		return false;
+	char *end;
+	long long t = strtoll(expires, &end, 10);
+	if (*end || t <= now)
+		return false;
+	char want[65];
+	auth_preview_sign(key, id, slug, t, want);
+	return secret_equal(sig, strlen(sig), want, SECRET_HEX_LEN);
+}
+
+bool auth_may_preview(const struct principal *who, const struct article *a)
+{
+	if (who->role >= ROLE_EDITOR)
+		return true;
+	for (size_t i = 0; who->role == ROLE_CONTRIBUTOR && i < a->nauthors; i++)
+		if (strcmp(a->authors[i], who->account) == 0)
+			return true;
+	return false;
+}
+
+/* A string of 0 to max characters without control characters; NULL when it is not one. */
+static const char *plain_text(const json_t *v, size_t max, bool lines)
+{
+	const char *s = json_string_value(v);
+	if (!s || article_utf8_len(s) > max)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && !(lines && (*p == '\n' || *p == '\t'))) || *p == 0x7f)
+			return NULL;
+	return s;
+}
+
+int auth_account_from_json(const json_t *in, bool create, json_t **out, char *why, size_t why_len)
+{
+	static const char *const fields[] = {"handle", "name",     "role",
+	                                     "bio",    "disabled", "password"};
+	*out = NULL;
+	if (!json_is_object(in)) {
+		snprintf(why, why_len, "an account must be a JSON object");
+		return -1;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)in, key, v)
+	{
+		bool known = false;
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			known = known || strcmp(key, fields[i]) == 0;
+		if (!known || (!create && strcmp(key, "handle") == 0)) {
+			snprintf(why, why_len, "%.60s: %s", key,
+			         known ? "cannot be changed (it is in every byline's link)"
+			               : "is not a field of an account");
+			return -1;
+		}
+	}
+	json_t *acct = json_object();
+	const char *fail = NULL, *field = NULL;
+	v = json_object_get(in, "handle");
+	if (create && (!json_is_string(v) || !article_handle_valid(json_string_value(v))))
+		field = "handle", fail = "must be lowercase letters and digits in words joined by "
+		                         "'-', at most 60 characters";
+	else if (create)
+		json_object_set(acct, "handle", v);
+	v = json_object_get(in, "name");
+	if (!fail && (v || create)) {
+		const char *name = plain_text(v, AUTH_NAME_MAX, false);
+		if (!name || !*name)
+			field = "name",
+			fail = "must be 1 to 200 characters without control characters";
+		else
+			json_object_set_new(acct, "name", json_string(name));
+	}
+	v = json_object_get(in, "role");
+	if (!fail && (v || create)) {
+		if (auth_role_parse(json_string_value(v)) == ROLE_NONE)
+			field = "role", fail = "must be \"contributor\", \"editor\" or \"admin\"";
+		else
+			json_object_set(acct, "role", v);
+	}
+	v = json_object_get(in, "bio");
+	if (!fail && v) {
+		if (!plain_text(v, AUTH_BIO_MAX, true))
+			field = "bio",
+			fail = "must be at most 2000 characters without control characters";
+		else
+			json_object_set(acct, "bio", v);
+	} else if (!fail && create) {
+		json_object_set_new(acct, "bio", json_string(""));
+	}
+	v = json_object_get(in, "disabled");
+	if (!fail && v) {
+		if (!json_is_boolean(v))
+			field = "disabled", fail = "must be true or false";
+		else
+			json_object_set(acct, "disabled", v);
+	} else if (!fail && create) {
+		json_object_set_new(acct, "disabled", json_false());
+	}
+	v = json_object_get(in, "password");
+	if (!fail && v) {
+		const char *pw = json_string_value(v);
+		char *hash = NULL;
+		if (!pw || article_utf8_len(pw) < AUTH_PASSWORD_MIN || strlen(pw) > 1024)
+			field = "password", fail = "must be 10 to 1024 characters";
+		else if (!(hash = secret_password_hash(pw)))
+			field = "password", fail = "could not be hashed";
+		else
+			json_object_set_new(acct, "password", json_string(hash));
+		free(hash);
+	}
+	if (fail) {
+		snprintf(why, why_len, "%s: %s", field, fail);
+		json_decref(acct);
+		return -1;
+	}
+	*out = acct;
+	return 0;
+}
+
+int auth_token_options(const json_t *in, char name[401], unsigned *expires_days, char *why,
+                       size_t why_len)
+{
+	snprintf(name, 401, "api");
+	*expires_days = 0;
+	if (!json_is_object(in)) {
+		snprintf(why, why_len, "the token's options must be a JSON object");
+		return -1;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)in, key, v)
+	{
+		if (strcmp(key, "name") != 0 && strcmp(key, "expires_days") != 0) {
+			snprintf(why, why_len, "%.60s: is not an option of a token", key);
+			return -1;
+		}
+	}
+	v = json_object_get(in, "name");
+	if (v) {
+		const char *s = plain_text(v, 100, false);
+		if (!s || !*s) {
+			snprintf(why, why_len, "name: must be 1 to 100 characters");
+			return -1;
+		}
+		snprintf(name, 401, "%s", s);
+	}
+	v = json_object_get(in, "expires_days");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 3650) {
+			snprintf(why, why_len,
+			         "expires_days: must be a whole number from 1 to 3650");
+			return -1;
+		}
+		*expires_days = (unsigned)json_integer_value(v);
+	}
+	return 0;
 }

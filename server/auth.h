@@ -1,38 +1,104 @@
-/* auth.h - bearer tokens: constant-time checks and a brake on repeated wrong tokens. */
+/* auth.h - who a request is (SPEC §11): a bearer token to a principal {account, role}, the
+ * rules of the three roles on articles, and a brake on repeated wrong tokens. */
 #ifndef GAZETTE_AUTH_H
 #define GAZETTE_AUTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
+
+#include "article.h"
 
 #define AUTH_MAX_FAILURES 10 /* wrong tokens per client within AUTH_WINDOW_S */
 #define AUTH_WINDOW_S     60
 #define AUTH_CLIENTS      4096 /* clients remembered; past it the least recent is forgotten */
 #define AUTH_KEY_SIZE     56   /* an address, or an IPv6 prefix with "/64" */
+#define AUTH_USED_EVERY_S 60   /* a token's last_used_at is written at most this often */
+
+/* The roles, each allowed everything the one before is. */
+enum role {
+	ROLE_NONE,        /* no credentials */
+	ROLE_CONTRIBUTOR, /* writes drafts, edits its own drafts */
+	ROLE_EDITOR,      /* everything to articles */
+	ROLE_ADMIN,       /* also accounts, tokens, the audit log */
+};
+
+/* "contributor", "editor", "admin"; ROLE_NONE for anything else. */
+enum role auth_role_parse(const char *name);
+const char *auth_role_name(enum role r);
+
+/* Who a request is. */
+struct principal {
+	enum role role;
+	char account[ARTICLE_HANDLE_MAX + 1]; /* a handle, or "config" for auth.token */
+	bool is_account;                      /* account is a real account's handle */
+	int64_t token_id;                     /* 0 for auth.token */
+};
 
 struct auth;
+struct store;
 
-/* token may be "" (writes disabled). Never returns NULL; free with auth_free. */
-struct auth *auth_new(const char *token);
+/* config_token may be "" (none): it is the admin token named "config" while the store holds
+ * no account (SPEC §11). Never returns NULL; free with auth_free. */
+struct auth *auth_new(const char *config_token, struct store *store);
 void auth_free(struct auth *a);
 
 enum auth_result {
 	AUTH_OK,
-	AUTH_DISABLED, /* no token configured: 403 */
+	AUTH_DISABLED, /* no account and no auth.token: writes are off (403) */
 	AUTH_MISSING,  /* no or malformed Authorization header: 401 */
-	AUTH_WRONG,    /* a token that does not match: 401 */
+	AUTH_WRONG,    /* a token that is unknown, revoked, expired or of a disabled account: 401 */
 	AUTH_LIMITED,  /* too many wrong tokens from this client: 429 */
+	AUTH_UNAVAILABLE, /* the store could not be asked: 503 */
 };
 
-/* Checks an Authorization header value (may be NULL) from client at time now. Compares in
- * time independent of where the tokens differ. A wrong token counts against the client (its
- * exact address; an IPv6 address by its /64); no credentials at all never count. On
- * AUTH_LIMITED, *retry_after is the number of seconds to wait. */
+/* Checks an Authorization header value (may be NULL) from client at time now, with what the
+ * store held at generation (a token checked once is not looked up again until the content
+ * generation moves). Compares in time independent of where the tokens differ. A wrong token
+ * counts against the client (its exact address; an IPv6 address by its /64); no credentials
+ * at all never count. Fills who on AUTH_OK; on AUTH_LIMITED, *retry_after is the number of
+ * seconds to wait. */
 enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
-                            unsigned *retry_after);
+                            uint64_t generation, struct principal *who, unsigned *retry_after);
 
 /* Writes the key a client address is counted under: IPv4 and anything else as given, IPv6 as
  * its /64 prefix ("2001:db8:1:2::/64"). */
 void auth_client_key(const char *client, char out[AUTH_KEY_SIZE]);
+
+/* The rule of the roles on one article (SPEC §11), for store_actor.may_write: may who turn
+ * old (NULL: a new story) into new_ (NULL: a delete)? A contributor's story without a status
+ * of its own becomes a draft; a contributor may not publish, schedule, delete, or touch a story
+ * that is not its own draft. 0, or -EACCES with why saying which. */
+int auth_may_write(const struct principal *who, const struct article *old, struct article *new_,
+                   char *why, size_t why_len);
+
+/* An account's fields from an API or command's JSON (SPEC §11): on create, handle, name and role
+ * are required; bio, disabled and password (at least AUTH_PASSWORD_MIN characters, stored as
+ * its Argon2id hash) may come. *out is what to store (a new reference). Returns 0, or -1 with
+ * why naming the field. */
+#define AUTH_PASSWORD_MIN 10
+#define AUTH_BIO_MAX      2000
+#define AUTH_NAME_MAX     200
+int auth_account_from_json(const json_t *in, bool create, json_t **out, char *why, size_t why_len);
+
+/* A token's options ({"name", "expires_days"}) from JSON: name (default "api") at most 100
+ * characters; expires_days 1 to 3650 (0: never). Returns 0, or -1 with why. */
+int auth_token_options(const json_t *in, char name[401], unsigned *expires_days, char *why,
+                       size_t why_len);
+
+/* Preview links (SPEC §11): the HMAC-SHA256, under the server's key, of a story's id and slug
+ * and the moment the link dies; hex in out. */
+#define AUTH_PREVIEW_DAYS     7
+#define AUTH_PREVIEW_DAYS_MAX 90
+void auth_preview_sign(const char *key, int64_t id, const char *slug, int64_t expires,
+                       char out[65]);
+/* Whether sig (hex) and expires (decimal Unix seconds, from the link) are a live link's for
+ * the story id at slug at time now. */
+bool auth_preview_valid(const char *key, int64_t id, const char *slug, const char *expires,
+                        const char *sig, int64_t now);
+/* May who have a preview link of a? An editor any story's, a contributor its own's. */
+bool auth_may_preview(const struct principal *who, const struct article *a);
 
 #endif

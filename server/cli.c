@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,11 +15,13 @@
 
 #include "app.h"
 #include "article.h"
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "mem.h"
 #include "ninjs.h"
+#include "secret.h"
 #include "store.h"
 #include "template.h"
 
@@ -33,6 +36,17 @@ const char cli_usage[] =
     "                                                      postgresql://... or an SQLite file)\n"
     "       gazette render [-t DIR] TEMPLATE DATA.json     render a template with a JSON\n"
     "                                                      context (partials from DIR)\n"
+    "       gazette user add [-c FILE] HANDLE --name N --role R [--bio B]\n"
+    "                                                      an account: contributor, editor\n"
+    "                                                      or admin\n"
+    "       gazette user list [-c FILE]                    every account\n"
+    "       gazette user passwd [-c FILE] HANDLE           set a password (read from stdin)\n"
+    "       gazette token create [-c FILE] HANDLE [--name N] [--expires-days D]\n"
+    "                                                      a token for the account, printed\n"
+    "                                                      once on stdout\n"
+    "       gazette token list [-c FILE]                   every token (never the secret)\n"
+    "       gazette token revoke [-c FILE] ID              a token stops working at once\n"
+    "       gazette previews revoke [-c FILE]              every preview link stops working\n"
     "       gazette --help | --version\n"
     "\n"
     "  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
@@ -257,12 +271,28 @@ static int read_record(const struct reading *how, const char *name, size_t i, co
 
 /* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
 static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
-                   const struct reading *how)
+                   const struct reading *how, json_t *newsroom)
 {
 	json_t *items = doc;
-	if (json_is_object(doc) && json_object_size(doc) == 1 &&
-	    json_is_array(json_object_get(doc, "articles")))
+	/* an export: {"articles": [...]} and (SPEC §11) its accounts and revisions */
+	if (json_is_object(doc) && json_is_array(json_object_get(doc, "articles"))) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(doc, key, v)
+		{
+			if (strcmp(key, "accounts") == 0 || strcmp(key, "revisions") == 0) {
+				if (!json_is_array(v)) {
+					fprintf(stderr, "%s: %s: must be an array\n", name, key);
+					return 1;
+				}
+				json_array_extend(json_object_get(newsroom, key), v);
+			} else if (strcmp(key, "articles") != 0) {
+				fprintf(stderr, "%s: %s: is not part of an export\n", name, key);
+				return 1;
+			}
+		}
 		items = json_object_get(doc, "articles");
+	}
 	int bad = 0;
 	size_t count = json_is_array(items) ? json_array_size(items) : 1;
 	for (size_t i = 0; i < count; i++) {
@@ -309,6 +339,7 @@ int cli_import(int argc, char **argv)
 	struct article *list = NULL;
 	size_t n = 0, cap = 0;
 	int bad = 0;
+	json_t *newsroom = json_pack("{s:[], s:[]}", "accounts", "revisions");
 	for (int i = first; i < argc; i++) {
 		json_error_t jerr;
 		bool std_in = strcmp(argv[i], "-") == 0;
@@ -335,7 +366,7 @@ int cli_import(int argc, char **argv)
 			bad++;
 			continue;
 		}
-		bad += collect(name, doc, &list, &n, &cap, &how);
+		bad += collect(name, doc, &list, &n, &cap, &how, newsroom);
 		json_decref(doc);
 	}
 	rc = bad ? 1 : 0;
@@ -348,12 +379,20 @@ int cli_import(int argc, char **argv)
 		s = open_database(&cfg, &rc);
 		if (s) {
 			size_t failed = 0;
-			int r = store_import(s, list, n, now, &failed);
-			if (r < 0) {
+			int r = store_import_all(s, list, n, newsroom, now, &failed);
+			if (r < 0 && n == 0) {
+				fprintf(stderr, "gazette: %s: nothing imported\n",
+				        r == -EINVAL ? "an account or revision is not valid"
+				                     : strerror(-r));
+				rc = 1;
+			} else if (r < 0) {
 				fprintf(stderr,
 				        "gazette: record %zu (slug '%s'): %s: nothing imported\n",
 				        failed, list[failed].slug,
-				        r == -EEXIST ? "slug taken" : strerror(-r));
+				        r == -EEXIST ? "slug taken"
+				        : r == -EINVAL
+				            ? "an author, account or revision is not valid"
+				            : strerror(-r));
 				rc = 1;
 			} else {
 				fprintf(stderr, "imported %zu article%s\n", n, n == 1 ? "" : "s");
@@ -363,6 +402,7 @@ int cli_import(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		article_cleanup(&list[i]);
 	free(list);
+	json_decref(newsroom);
 	store_close(s);
 	config_cleanup(&cfg);
 	return rc;
@@ -383,7 +423,10 @@ int cli_export(int argc, char **argv)
 	struct store *s = open_store(&cfg, file, &rc);
 	if (s) {
 		struct article_list list;
+		json_t *newsroom = NULL;
 		int r = store_export(s, &list);
+		if (r == 0 && !ninjs)
+			r = store_export_newsroom(s, &newsroom);
 		if (r < 0) {
 			fprintf(stderr, "gazette: export failed: %s\n", strerror(-r));
 			rc = 1;
@@ -397,12 +440,15 @@ int cli_export(int argc, char **argv)
 				                                   cfg.site_language, true));
 			/* ninjs: an array of documents, as import --format ninjs reads it */
 			json_t *doc = ninjs ? items : json_pack("{s:o}", "articles", items);
+			if (newsroom)
+				json_object_update(doc, newsroom); /* accounts and revisions */
 			json_dumpf(doc, stdout, JSON_INDENT(2));
 			fputc('\n', stdout);
 			json_decref(doc);
 			article_list_cleanup(&list);
 			rc = fflush(stdout) == 0 ? 0 : 1;
 		}
+		json_decref(newsroom);
 	}
 	store_close(s);
 	config_cleanup(&cfg);
@@ -463,8 +509,13 @@ int cli_migrate(int argc, char **argv)
 	}
 	int r = store_export(from, &list);
 	size_t failed = 0;
+	json_t *newsroom = NULL;
 	if (r == 0)
-		r = store_import(dest, list.items, list.n, (int64_t)time(NULL), &failed);
+		r = store_export_newsroom(from, &newsroom);
+	if (r == 0)
+		r = store_import_all(dest, list.items, list.n, newsroom, (int64_t)time(NULL),
+		                     &failed);
+	json_decref(newsroom);
 	if (r < 0) {
 		fprintf(stderr, "gazette: migration failed (record %zu): %s: nothing copied\n",
 		        failed, strerror(-r));
@@ -548,5 +599,341 @@ done:
 	tpl_set_free(set);
 	buf_cleanup(&out);
 	buf_cleanup(&err);
+	return rc;
+}
+
+/* --- the newsroom's accounts and tokens (SPEC §11) --- */
+
+struct account_options {
+	const char *file, *name, *role, *bio, *expires;
+	int first; /* the first operand */
+};
+
+/* -c FILE, --name, --role, --bio, --expires-days, anywhere among the operands. Returns 0, or 2
+ * after printing usage. */
+static int account_options(int argc, char **argv, struct account_options *o)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"bio", required_argument, NULL, 'b'},
+	    {"expires-days", required_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:n:r:b:e:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->file = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 'b': o->bio = optarg; break;
+		case 'e': o->expires = optarg; break;
+		case 'h': fputs(cli_usage, stdout); exit(0);
+		default:
+			return cli_usage_error("unknown or incomplete option '%s'",
+			                       argv[optind - 1]);
+		}
+	}
+	o->first = optind;
+	return 0;
+}
+
+/* What the command line did, for the audit: the account "cli" from no address. */
+static struct store_actor cli_actor(void)
+{
+	return (struct store_actor){.account = "cli", .client = "", .request_id = ""};
+}
+
+static int store_failed(const char *what, int r)
+{
+	fprintf(stderr, "gazette: %s: %s\n", what,
+	        r == -ENOENT   ? "no such account"
+	        : r == -EEXIST ? "that handle is taken"
+	                       : strerror(-r));
+	return 1;
+}
+
+static int user_add(struct store *s, const struct account_options *o, const char *handle)
+{
+	json_t *in = json_pack("{s:s}", "handle", handle);
+	if (o->name)
+		json_object_set_new(in, "name", json_string(o->name));
+	if (o->role)
+		json_object_set_new(in, "role", json_string(o->role));
+	if (o->bio)
+		json_object_set_new(in, "bio", json_string(o->bio));
+	json_t *acct = NULL;
+	char why[256];
+	int rc = 0;
+	if (auth_account_from_json(in, true, &acct, why, sizeof(why)) < 0) {
+		fprintf(stderr, "gazette: %s\n", why);
+		rc = 2;
+	} else {
+		struct store_actor who = cli_actor();
+		int r = store_account_add(s, &who, acct, (int64_t)time(NULL));
+		if (r < 0)
+			rc = store_failed(handle, r);
+		else
+			fprintf(stderr, "added %s (%s)\n", handle, o->role);
+	}
+	json_decref(acct);
+	json_decref(in);
+	return rc;
+}
+
+static int user_list(struct store *s)
+{
+	for (unsigned page = 1;; page++) {
+		json_t *out = NULL;
+		int r = store_accounts(s, page, 100, &out);
+		if (r < 0)
+			return store_failed("accounts", r);
+		json_t *users = json_object_get(out, "users");
+		size_t i;
+		json_t *u;
+		json_array_foreach(users, i, u)
+		{
+			printf("%-24s %-12s %s%s\n",
+			       json_string_value(json_object_get(u, "handle")),
+			       json_string_value(json_object_get(u, "role")),
+			       json_string_value(json_object_get(u, "name")),
+			       json_is_true(json_object_get(u, "disabled")) ? " (disabled)" : "");
+		}
+		size_t n = json_array_size(users);
+		json_decref(out);
+		if (n < 100)
+			return fflush(stdout) == 0 ? 0 : 1;
+	}
+}
+
+/* A password from stdin's first line (a terminal does not echo it). */
+static int user_passwd(struct store *s, const char *handle)
+{
+	struct termios before, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &before) == 0;
+	if (tty) {
+		fprintf(stderr, "new password for %s: ", handle);
+		quiet = before;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &before);
+		fputc('\n', stderr);
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	int rc = 0;
+	json_t *in = json_pack("{s:s}", "password", n > 0 ? line : "");
+	json_t *changes = NULL;
+	char why[256];
+	if (!in || auth_account_from_json(in, false, &changes, why, sizeof(why)) < 0) {
+		fprintf(stderr, "gazette: %s\n", in ? why : "the password is not valid UTF-8");
+		rc = 2;
+	} else {
+		struct store_actor who = cli_actor();
+		int r = store_account_update(s, &who, handle, changes, (int64_t)time(NULL), NULL);
+		if (r < 0)
+			rc = store_failed(handle, r);
+		else
+			fprintf(stderr, "password of %s set\n", handle);
+	}
+	if (line)
+		memset(line, 0, cap);
+	free(line);
+	json_decref(in);
+	json_decref(changes);
+	return rc;
+}
+
+/* Opens the configured store for a newsroom command; NULL with *rc set. */
+static struct store *newsroom_store(struct config *cfg, const char *file, int *rc)
+{
+	config_init(cfg);
+	return open_store(cfg, file, rc);
+}
+
+int cli_user(int argc, char **argv)
+{
+	struct account_options o;
+	if (account_options(argc, argv, &o))
+		return 2;
+	const char *verb = o.first < argc ? argv[o.first] : "";
+	int operands = argc - o.first - 1;
+	if (strcmp(verb, "add") == 0 && operands != 1)
+		return cli_usage_error("user add needs one HANDLE%s", "");
+	if (strcmp(verb, "add") == 0 && (!o.name || !o.role))
+		return cli_usage_error("user add needs --name and --role%s", "");
+	if (strcmp(verb, "passwd") == 0 && operands != 1)
+		return cli_usage_error("user passwd needs one HANDLE%s", "");
+	if (strcmp(verb, "list") == 0 && operands != 0)
+		return cli_usage_error("user list takes no operand%s", "");
+	if (strcmp(verb, "add") != 0 && strcmp(verb, "passwd") != 0 && strcmp(verb, "list") != 0)
+		return cli_usage_error("user: add, list or passwd, not '%s'", verb);
+	struct config cfg;
+	int rc;
+	struct store *s = newsroom_store(&cfg, o.file, &rc);
+	if (s) {
+		if (strcmp(verb, "add") == 0)
+			rc = user_add(s, &o, argv[o.first + 1]);
+		else if (strcmp(verb, "passwd") == 0)
+			rc = user_passwd(s, argv[o.first + 1]);
+		else
+			rc = user_list(s);
+	}
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+static int token_create(struct store *s, const struct account_options *o, const char *handle)
+{
+	json_t *in = json_object();
+	if (o->name)
+		json_object_set_new(in, "name", json_string(o->name));
+	if (o->expires) {
+		char *end;
+		long long d = strtoll(o->expires, &end, 10);
+		json_object_set_new(in, "expires_days",
+		                    *end || !*o->expires ? json_string(o->expires)
+		                                         : json_integer(d));
+	}
+	char name[401], why[256];
+	unsigned days;
+	int rc = auth_token_options(in, name, &days, why, sizeof(why));
+	json_decref(in);
+	if (rc < 0) {
+		fprintf(stderr, "gazette: %s\n", why);
+		return 2;
+	}
+	char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HEX_LEN + 1], prefix[SECRET_PREFIX_LEN + 1];
+	if (secret_token_new(token) < 0) {
+		fprintf(stderr, "gazette: no random bytes for a token\n");
+		return 1;
+	}
+	secret_sha256_hex(token, SECRET_TOKEN_LEN, hash);
+	snprintf(prefix, sizeof(prefix), "%.*s", SECRET_PREFIX_LEN, token);
+	int64_t now = (int64_t)time(NULL);
+	json_t *t = NULL;
+	struct store_actor who = cli_actor();
+	int r = store_token_add(s, &who, handle, hash, name, prefix,
+	                        days ? now + (int64_t)days * 86400 : 0, now, &t);
+	if (r < 0) {
+		memset(token, 0, sizeof(token));
+		return store_failed(handle, r);
+	}
+	/* the one time it is shown: stdout holds the token alone, for $(...) and files */
+	printf("%s\n", token);
+	fprintf(stderr, "token %lld for %s (%s); it is not shown again\n",
+	        (long long)json_integer_value(json_object_get(t, "id")), handle, name);
+	memset(token, 0, sizeof(token));
+	json_decref(t);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int token_list(struct store *s)
+{
+	json_t *out = NULL;
+	int r = store_tokens(s, &out);
+	if (r < 0)
+		return store_failed("tokens", r);
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(out, "tokens"), i, t)
+	{
+		const char *revoked = json_string_value(json_object_get(t, "revoked_at"));
+		const char *expires = json_string_value(json_object_get(t, "expires_at"));
+		const char *used = json_string_value(json_object_get(t, "last_used_at"));
+		printf("%-6lld %-10s %-20s %-24s used %s%s%s%s%s\n",
+		       (long long)json_integer_value(json_object_get(t, "id")),
+		       json_string_value(json_object_get(t, "prefix")),
+		       json_string_value(json_object_get(t, "account")),
+		       json_string_value(json_object_get(t, "name")), used ? used : "never",
+		       expires ? ", expires " : "", expires ? expires : "",
+		       revoked ? ", revoked " : "", revoked ? revoked : "");
+	}
+	json_decref(out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cli_token(int argc, char **argv)
+{
+	struct account_options o;
+	if (account_options(argc, argv, &o))
+		return 2;
+	const char *verb = o.first < argc ? argv[o.first] : "";
+	int operands = argc - o.first - 1;
+	char *end = NULL;
+	long long id = 0;
+	if (strcmp(verb, "create") == 0 && operands != 1)
+		return cli_usage_error("token create needs one HANDLE%s", "");
+	if (strcmp(verb, "list") == 0 && operands != 0)
+		return cli_usage_error("token list takes no operand%s", "");
+	if (strcmp(verb, "revoke") == 0) {
+		if (operands != 1)
+			return cli_usage_error("token revoke needs one ID%s", "");
+		id = strtoll(argv[o.first + 1], &end, 10);
+		if (*end || id < 1)
+			return cli_usage_error("token revoke: '%s' is not a token id",
+			                       argv[o.first + 1]);
+	}
+	if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0)
+		return cli_usage_error("token: create, list or revoke, not '%s'", verb);
+	struct config cfg;
+	int rc;
+	struct store *s = newsroom_store(&cfg, o.file, &rc);
+	if (s) {
+		if (strcmp(verb, "create") == 0) {
+			rc = token_create(s, &o, argv[o.first + 1]);
+		} else if (strcmp(verb, "list") == 0) {
+			rc = token_list(s);
+		} else {
+			struct store_actor who = cli_actor();
+			int r = store_token_revoke(s, &who, id, (int64_t)time(NULL));
+			rc = r == 0 ? 0 : 1;
+			if (r == -EALREADY)
+				fprintf(stderr, "gazette: token %lld is already revoked\n", id);
+			else if (r == -ENOENT)
+				fprintf(stderr, "gazette: no token %lld\n", id);
+			else if (r < 0)
+				store_failed("token", r);
+			else
+				fprintf(stderr, "token %lld revoked\n", id);
+		}
+	}
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+int cli_previews(int argc, char **argv)
+{
+	struct account_options o;
+	if (account_options(argc, argv, &o))
+		return 2;
+	if (argc - o.first != 1 || strcmp(argv[o.first], "revoke") != 0)
+		return cli_usage_error("previews: the command is 'previews revoke'%s", "");
+	struct config cfg;
+	int rc;
+	struct store *s = newsroom_store(&cfg, o.file, &rc);
+	if (s) {
+		struct store_actor who = cli_actor();
+		int r = store_secret_rotate(s, &who);
+		rc = r == 0 ? 0 : store_failed("previews", r);
+		if (r == 0)
+			fprintf(stderr,
+			        "the key of preview links is new: every link made before is "
+			        "dead\n");
+	}
+	store_close(s);
+	config_cleanup(&cfg);
 	return rc;
 }

@@ -14,5 +14,8 @@ int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_render(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_token(int argc, char **argv);
+int cli_previews(int argc, char **argv);
 
 #endif

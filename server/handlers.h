@@ -26,6 +26,11 @@ void page_search(struct app *app, const struct request *req, const char *arg,
                  struct response *resp);
 void page_article(struct app *app, const struct request *req, const char *slug,
                   struct response *resp);
+void page_author(struct app *app, const struct request *req, const char *handle,
+                 struct response *resp);
+/* GET /preview/{slug}?expires=T&sig=S: a draft as it will look, for whoever has the link. */
+void page_preview(struct app *app, const struct request *req, const char *slug,
+                  struct response *resp);
 /* feed.c */
 void feed_atom(struct app *app, const struct request *req, const char *arg, struct response *resp);
 void feed_sitemap(struct app *app, const struct request *req, const char *arg,
@@ -47,6 +52,21 @@ void api_articles(struct app *app, const struct request *req, const char *arg,
 void api_ninjs(struct app *app, const struct request *req, const char *arg, struct response *resp);
 void api_article(struct app *app, const struct request *req, const char *slug,
                  struct response *resp);
+/* the newsroom (SPEC §11): revisions, restore, preview links, accounts, tokens, the audit */
+void api_revisions(struct app *app, const struct request *req, const char *slug,
+                   struct response *resp);
+void api_restore(struct app *app, const struct request *req, const char *slug,
+                 struct response *resp);
+void api_preview(struct app *app, const struct request *req, const char *slug,
+                 struct response *resp);
+void api_me(struct app *app, const struct request *req, const char *arg, struct response *resp);
+void api_users(struct app *app, const struct request *req, const char *arg, struct response *resp);
+void api_user(struct app *app, const struct request *req, const char *handle,
+              struct response *resp);
+void api_user_tokens(struct app *app, const struct request *req, const char *handle,
+                     struct response *resp);
+void api_tokens(struct app *app, const struct request *req, const char *id, struct response *resp);
+void api_audit(struct app *app, const struct request *req, const char *arg, struct response *resp);
 
 /* --- answers (routes.c): one writer per format --- */
 
@@ -64,11 +84,19 @@ void answer_not_found(const struct app *app, const struct request *req, struct r
 /* What a negative store result means to a client: one errno, one status, everywhere. */
 void answer_store_failed(const struct app *app, const struct request *req, struct response *resp,
                          int rc);
+/* When slug is a renamed story's old one and the story is one the reader may see (public_only),
+ * a 301 to prefix and its slug now, and true (page.c). */
+bool answer_moved(struct app *app, const char *slug, const char *prefix, bool public_only,
+                  int64_t now, struct response *resp);
 /* A page rendered into resp (rc 0), or a logged 500 (err says why); frees err. */
 void answer_rendered(const struct app *app, const struct request *req, struct response *resp,
                      int rc, struct buf *err);
 
 /* --- readings --- */
+
+/* The accounts of a's byline as render_story wants them ([{"handle", "name"}]; a handle whose
+ * account is gone shows as itself). A new reference. */
+json_t *story_people(const struct app *app, const struct article *a);
 
 int64_t handler_now(void);
 /* ?page: a positive number; missing is 1; anything else 0. */

@@ -99,8 +99,7 @@ struct conn_ctx {
 	size_t raw_len;
 	size_t body_limit;
 	const struct route *route; /* found and permitted from the header, before a body */
-	const char *arg;           /* ... its capture (in the target, which outlives the request) */
-	bool editor;               /* ... and whether the token was valid */
+	struct principal who;      /* ... and who the credentials said */
 	enum http_method method;
 	struct buf body;
 };
@@ -130,6 +129,8 @@ static enum http_method parse_method(const char *m)
 		return HTTP_PUT;
 	if (strcmp(m, "DELETE") == 0)
 		return HTTP_DELETE;
+	if (strcmp(m, "PATCH") == 0)
+		return HTTP_PATCH;
 	return HTTP_OTHER;
 }
 
@@ -636,7 +637,11 @@ static enum MHD_Result serve_plain(struct MHD_Connection *conn, struct conn_ctx 
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (zipped)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* a preview is one reader's: no shared cache may keep it, no engine index it */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	                        resp->private_answer ? "private, no-store" : "no-store");
+	if (resp->private_answer)
+		MHD_add_response_header(r, "X-Robots-Tag", "noindex, nofollow");
 	if (resp->location)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
 	if (resp->allow)
@@ -776,9 +781,8 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 			            "request body is larger than server.max_body_bytes", true);
 		} else {
 			cx->linger = false;
-			cx->route = r; /* decided once: answer() does not look again */
-			cx->arg = req.arg;
-			cx->editor = req.editor;
+			cx->route = r; /* decided once: answer() does not ask again */
+			cx->who = req.who;
 			atomic_store(&cx->body_since, mono_ms());
 			atomic_store(&cx->reading_body, true);
 		}
@@ -809,8 +813,8 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	enum MHD_Result rc;
 	const struct route *r = cx->route;
 	if (r) {
-		req.arg = cx->arg;
-		req.editor = cx->editor;
+		routes_find(h->app, &req, &resp); /* the same row again, for its captures */
+		req.who = cx->who;
 	} else if (!(r = routes_find(h->app, &req, &resp)) ||
 	           !routes_permit(h->app, r, &req, &resp)) {
 		rc = serve_plain(conn, cx, client, method, version, &resp, false);

@@ -15,8 +15,9 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"serve", cli_serve},     {"import", cli_import}, {"export", cli_export},
-    {"migrate", cli_migrate}, {"render", cli_render},
+    {"serve", cli_serve},     {"import", cli_import},     {"export", cli_export},
+    {"migrate", cli_migrate}, {"render", cli_render},     {"user", cli_user},
+    {"token", cli_token},     {"previews", cli_previews},
 };
 
 int main(int argc, char **argv)

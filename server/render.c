@@ -12,6 +12,7 @@
 #include "config.h"
 #include "escape.h"
 #include "mem.h"
+#include "rfc3339.h"
 #include "template.h"
 
 /* A loaded template set; counted references let a reload swap sets under running renders. */
@@ -234,23 +235,91 @@ static int render_page(struct render *r, const char *name, json_t *ctx, struct b
 	return rc;
 }
 
-void render_jsonld(const struct config *cfg, const struct article *a, struct buf *out)
+char *render_author_path(const char *handle, const char *base_url)
 {
-	const char *who = *a->author ? a->author : a->editor;
+	return xasprintf("%s/authors/%s", base_url ? base_url : "", handle);
+}
+
+/* The names of a story's byline: its accounts' (with their pages), then the free-text
+ * author; each with the words before it (", ", " and "). Never the editor. */
+static json_t *bylines(const struct render_story *st)
+{
+	json_t *names = json_array();
+	size_t i;
+	json_t *p;
+	json_array_foreach(st->authors, i, p)
+	{
+		char *url =
+		    render_author_path(json_string_value(json_object_get(p, "handle")), NULL);
+		json_array_append_new(
+		    names, json_pack("{s:O, s:s}", "name", json_object_get(p, "name"), "url", url));
+		free(url);
+	}
+	if (*st->a->author)
+		json_array_append_new(names, json_pack("{s:s}", "name", st->a->author));
+	size_t n = json_array_size(names);
+	json_array_foreach(names, i, p)
+	{
+		json_object_set_new(p, "sep",
+		                    json_string(i == 0       ? ""
+		                                : i + 1 == n ? " and "
+		                                             : ", "));
+	}
+	return names;
+}
+
+void render_jsonld(const struct config *cfg, const struct render_story *st, struct buf *out)
+{
+	const struct article *a = st->a;
 	char *url = article_url(a, cfg->base_url);
+	/* a correction moves dateModified (SPEC §11) */
+	struct buf modified = BUF_INIT;
+	int64_t corrected = article_corrected_ts(a);
+	if (corrected > a->updated_ts)
+		rfc3339_format_utc(&modified, corrected);
+	else
+		buf_puts(&modified, a->updated_at);
 	json_t *ld = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "@context",
 	                       "https://schema.org", "@type", "NewsArticle", "headline", a->title,
 	                       "description", a->summary, "datePublished", a->published_at,
-	                       "dateModified", a->updated_at, "url", url, "publisher", "@type",
+	                       "dateModified", buf_str(&modified), "url", url, "publisher", "@type",
 	                       "Organization", "name", cfg->site_title);
-	if (*who)
-		json_object_set_new(ld, "author",
-		                    json_pack("[{s:s, s:s}]", "@type", "Person", "name", who));
+	buf_cleanup(&modified);
+	json_t *people = json_array();
+	size_t i;
+	json_t *p;
+	json_array_foreach(st->authors, i, p)
+	{
+		char *page = render_author_path(json_string_value(json_object_get(p, "handle")),
+		                                cfg->base_url);
+		json_array_append_new(people,
+		                      json_pack("{s:s, s:O, s:s}", "@type", "Person", "name",
+		                                json_object_get(p, "name"), "url", page));
+		free(page);
+	}
+	if (*a->author)
+		json_array_append_new(
+		    people, json_pack("{s:s, s:s}", "@type", "Person", "name", a->author));
+	if (json_array_size(people))
+		json_object_set_new(ld, "author", people);
+	else
+		json_decref(people);
 	if (a->ntags) {
 		json_t *kw = json_array();
-		for (size_t i = 0; i < a->ntags; i++)
-			json_array_append_new(kw, json_string(a->tags[i]));
+		for (size_t t = 0; t < a->ntags; t++)
+			json_array_append_new(kw, json_string(a->tags[t]));
 		json_object_set_new(ld, "keywords", kw);
+	}
+	if (json_array_size(a->corrections)) {
+		json_t *fixes = json_array();
+		json_array_foreach(a->corrections, i, p)
+		{
+			json_array_append_new(
+			    fixes, json_pack("{s:s, s:O, s:O}", "@type", "CorrectionComment",
+			                     "text", json_object_get(p, "text"), "datePublished",
+			                     json_object_get(p, "at")));
+		}
+		json_object_set_new(ld, "correction", fixes);
 	}
 	json_object_set_new(ld, "inLanguage", json_string(article_language(a, cfg->site_language)));
 	json_object_set_new(ld, "mainEntityOfPage", json_string(url));
@@ -261,27 +330,56 @@ void render_jsonld(const struct config *cfg, const struct article *a, struct buf
 		return; /* stored records are valid UTF-8; without one, no JSON-LD rather than a
 		           crash */
 	/* outside strings JSON has none of these characters, so replacing them is always safe */
-	for (const char *p = text; *p; p++) {
-		switch (*p) {
+	for (const char *c = text; *c; c++) {
+		switch (*c) {
 		case '<': buf_puts(out, "\\u003c"); break;
 		case '>': buf_puts(out, "\\u003e"); break;
 		case '&': buf_puts(out, "\\u0026"); break;
-		default: buf_putc(out, *p);
+		default: buf_putc(out, *c);
 		}
 	}
 	free(text);
 }
 
-int render_article(struct render *r, const struct article *a, struct buf *out, struct buf *err)
+/* The corrections as the page shows them: each with its date in the site's format. */
+static json_t *correction_notes(const struct config *cfg, const struct article *a)
 {
+	json_t *notes = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(a->corrections, i, c)
+	{
+		struct rfc3339 t;
+		const char *at = json_string_value(json_object_get(c, "at"));
+		json_t *note =
+		    json_pack("{s:s, s:O}", "at", at ? at : "", "text", json_object_get(c, "text"));
+		if (at && rfc3339_parse(at, &t) == 0)
+			json_object_set_new(note, "date", date_string(cfg, t.utc));
+		json_array_append_new(notes, note);
+	}
+	return notes;
+}
+
+int render_article(struct render *r, const struct render_story *st, struct buf *out,
+                   struct buf *err)
+{
+	const struct article *a = st->a;
 	char *path = article_path(a);
 	json_t *ctx = page_context(r, a->title, a->summary, path);
 	free(path);
 	json_object_set_new(json_object_get(ctx, "page"), "language",
 	                    json_string(article_language(a, r->cfg->site_language)));
-	json_object_set_new(ctx, "article", article_context(r->cfg, a, true));
+	json_t *o = article_context(r->cfg, a, true);
+	json_t *names = bylines(st);
+	json_object_set_new(o, "has_byline", json_boolean(json_array_size(names) > 0));
+	json_object_set_new(o, "bylines", names);
+	json_object_set_new(o, "correction_notes", correction_notes(r->cfg, a));
+	json_object_set_new(o, "has_corrections",
+	                    json_boolean(json_array_size(a->corrections) > 0));
+	json_object_set_new(ctx, "article", o);
+	json_object_set_new(ctx, "preview", json_boolean(st->preview));
 	struct buf ld = BUF_INIT;
-	render_jsonld(r->cfg, a, &ld);
+	render_jsonld(r->cfg, st, &ld);
 	json_object_set_new(ctx, "jsonld", json_stringn(buf_str(&ld), ld.len));
 	buf_cleanup(&ld);
 	return render_page(r, "article", ctx, out, err);
@@ -327,6 +425,33 @@ int render_index(struct render *r, const struct render_listing *l, struct buf *o
 	free(path);
 	add_listing(r, ctx, l, "/");
 	return render_page(r, "index", ctx, out, err);
+}
+
+int render_author(struct render *r, const json_t *account, const struct render_listing *l,
+                  struct buf *out, struct buf *err)
+{
+	const char *handle = json_string_value(json_object_get(account, "handle"));
+	const char *name = json_string_value(json_object_get(account, "name"));
+	char *base = render_author_path(handle ? handle : "", NULL);
+	char *path = page_path(base, l->page);
+	const char *bio = json_string_value(json_object_get(account, "bio"));
+	char *description =
+	    bio && *bio ? xstrdup(bio)
+	                : xasprintf("Stories by %s on %s", name ? name : "", r->cfg->site_title);
+	json_t *ctx = page_context(r, name, description, path);
+	free(description);
+	json_object_set_new(ctx, "author",
+	                    json_pack("{s:s, s:s, s:s}", "handle", handle ? handle : "", "name",
+	                              name ? name : "", "bio", bio ? bio : ""));
+	json_object_set_new(ctx, "tag", json_string(name ? name : ""));
+	add_listing(r, ctx, l, base);
+	free(path);
+	free(base);
+	/* a template folder from before author pages draws them as a tag's */
+	struct tpl_ref *ref = ref_get(r);
+	bool own = tpl_set_get(ref->set, "author") != NULL;
+	ref_put(ref);
+	return render_page(r, own ? "author" : "tag", ctx, out, err);
 }
 
 int render_tag(struct render *r, const struct render_listing *l, struct buf *out, struct buf *err)

@@ -3,6 +3,7 @@
 #define GAZETTE_RENDER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -10,6 +11,7 @@
 
 struct config;
 struct render;
+struct render_listing;
 
 /* Loads the templates of cfg->templates. Returns NULL with "file:line:col: message" in err.
  * cfg must outlive the result; free it with render_free. */
@@ -28,7 +30,21 @@ uint64_t render_version(struct render *r);
 int64_t render_changed_at(struct render *r);
 
 /* Each page appends HTML (or XML) to out and returns 0, or -1 with a message in err. */
-int render_article(struct render *r, const struct article *a, struct buf *out, struct buf *err);
+
+/* A story's page. authors (NULL: none) is what its accounts show: an array of {"handle",
+ * "name"} in the story's order; a preview is a draft's signed page, never to be indexed. */
+struct render_story {
+	const struct article *a;
+	const json_t *authors;
+	bool preview;
+};
+int render_article(struct render *r, const struct render_story *st, struct buf *out,
+                   struct buf *err);
+
+/* An author's page (SPEC §11): the account ({"handle", "name", "bio"}) and a page of its
+ * stories. */
+int render_author(struct render *r, const json_t *account, const struct render_listing *l,
+                  struct buf *out, struct buf *err);
 
 struct render_listing {
 	const struct article_list *list;
@@ -51,8 +67,13 @@ int render_error(struct render *r, unsigned status, const char *message, struct 
                  struct buf *err);
 
 /* The NewsArticle JSON-LD of a story, safe inside a <script> element: '<', '>' and '&' are
- * written as \u003c, \u003e, \u0026. Appends to out. */
-void render_jsonld(const struct config *cfg, const struct article *a, struct buf *out);
+ * written as \u003c, \u003e, \u0026. Its authors are the accounts (a Person with the url of
+ * their page) and the free-text author, never the editor; dateModified is the later of the
+ * update and the last correction. Appends to out. */
+void render_jsonld(const struct config *cfg, const struct render_story *st, struct buf *out);
+
+/* Where an author's page is: "/authors/<handle>", with base_url before it. Free the result. */
+char *render_author_path(const char *handle, const char *base_url);
 
 /* A date in site.timezone with site.date_format. Appends to out. */
 void render_date(const struct config *cfg, int64_t utc, struct buf *out);

@@ -25,14 +25,9 @@
 #include "render.h"
 #include "rfc3339.h"
 #include "handlers.h"
+#include "secret.h"
 #include "static.h"
 #include "store.h"
-
-/* Who may use a route. */
-enum perm {
-	PERM_PUBLIC, /* anyone */
-	PERM_EDITOR, /* reads are public; writes, and reads with ?status=all, need the token */
-};
 
 /* How a GET's answer is found again in the cache. */
 enum key_rule {
@@ -48,7 +43,10 @@ struct route {
 	bool deep;           /* the capture may hold '/' (files under /static/) */
 	handler_fn handler;
 	const char *allow;
-	enum perm perm;
+	/* who may use it (SPEC §11): the least role for its reads (GET, HEAD) and for its other
+	 * methods; ROLE_NONE is anyone */
+	enum role read, write;
+	bool drafts; /* it reads ?status=all: drafts, for a contributor and up */
 	enum key_rule key;
 	const char *const *params; /* the query parameters the handler reads, NULL-terminated */
 	size_t body_max;           /* 0: server.max_body_bytes */
@@ -239,6 +237,22 @@ unsigned count_pages(unsigned total, unsigned per_page)
 	return total == 0 ? 1 : (total + per_page - 1) / per_page;
 }
 
+json_t *story_people(const struct app *app, const struct article *a)
+{
+	json_t *people = json_array();
+	for (size_t i = 0; i < a->nauthors; i++) {
+		json_t *acct = NULL;
+		const char *name = a->authors[i];
+		if (store_account_get(app->store, a->authors[i], &acct) == 0 &&
+		    json_string_value(json_object_get(acct, "name")))
+			name = json_string_value(json_object_get(acct, "name"));
+		json_array_append_new(
+		    people, json_pack("{s:s, s:s}", "handle", a->authors[i], "name", name));
+		json_decref(acct);
+	}
+	return people;
+}
+
 /* store_changed_at, or false with resp filled. */
 bool content_changed_at(const struct app *app, const struct request *req, struct response *resp,
                         int64_t now, int64_t *out)
@@ -263,54 +277,110 @@ static const char *const list_params[] = {"page", "per_page", "tag", "q", "statu
 static const char *const status_only[] = {"status", NULL};
 static const char *const none[] = {NULL};
 
+static const char *const audit_params[] = {"page", "per_page", NULL};
+
+#define NONE        ROLE_NONE
+#define CONTRIBUTOR ROLE_CONTRIBUTOR
+#define EDITOR      ROLE_EDITOR
+#define ADMIN       ROLE_ADMIN
+
 static const struct route table[] = {
-    /* methods, pattern, deep, handler, Allow, permission, cache key, its params, body */
-    {GET_HEAD, "/", false, page_front, GH, PERM_PUBLIC, KEY_PARAMS, page_only, 0},
-    {GET_HEAD, "/articles/*", false, page_article, GH, PERM_PUBLIC, KEY_PARAMS, none, 0},
-    {GET_HEAD, "/tags/*", false, page_tag, GH, PERM_PUBLIC, KEY_PARAMS, page_only, 0},
-    {GET_HEAD, "/search", false, page_search, GH, PERM_PUBLIC, KEY_PARAMS, search_params, 0},
-    {GET_HEAD, "/feed.xml", false, feed_atom, GH, PERM_PUBLIC, KEY_PARAMS, none, 0},
-    {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, PERM_PUBLIC, KEY_PARAMS, none, 0},
+    /* methods, pattern, deep, handler, Allow, read, write, drafts, cache key, params, body */
+    {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, 0},
+    {GET_HEAD, "/articles/*", false, page_article, GH, NONE, NONE, false, KEY_PARAMS, none, 0},
+    {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, 0},
+    {GET_HEAD, "/authors/*", false, page_author, GH, NONE, NONE, false, KEY_PARAMS, page_only, 0},
+    {GET_HEAD, "/search", false, page_search, GH, NONE, NONE, false, KEY_PARAMS, search_params, 0},
+    /* a draft's signed preview: checked on every request, never kept */
+    {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, 0},
+    {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, 0},
+    {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, NONE, NONE, false, KEY_PARAMS, none, 0},
     /* its 48-hour window moves with the clock, not with writes: never kept */
-    {GET_HEAD, "/news-sitemap.xml", false, feed_news_sitemap, GH, PERM_PUBLIC, KEY_NONE, none, 0},
-    {GET_HEAD, "/static/*", true, files_static, GH, PERM_PUBLIC, KEY_FILE, none, 0},
-    {GET_HEAD, "/robots.txt", false, files_root, GH, PERM_PUBLIC, KEY_FILE, none, 0},
-    {GET_HEAD, "/favicon.ico", false, files_root, GH, PERM_PUBLIC, KEY_FILE, none, 0},
-    {GET_HEAD, "/healthz", false, api_healthz, GH, PERM_PUBLIC, KEY_NONE, none, 0},
-    {GET_HEAD | HTTP_POST, "/api/articles", false, api_articles, "GET, HEAD, POST", PERM_EDITOR,
-     KEY_PARAMS, list_params, 0},
+    {GET_HEAD, "/news-sitemap.xml", false, feed_news_sitemap, GH, NONE, NONE, false, KEY_NONE, none,
+     0},
+    {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, 0},
+    {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, 0},
+    {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, 0},
+    {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, 0},
+    /* articles: anyone reads what is public; a contributor writes drafts (auth_may_write
+     * decides which), an editor everything */
+    {GET_HEAD | HTTP_POST, "/api/articles", false, api_articles, "GET, HEAD, POST", NONE,
+     CONTRIBUTOR, true, KEY_PARAMS, list_params, 0},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
-     "GET, HEAD, PUT, DELETE", PERM_EDITOR, KEY_PARAMS, status_only, 0},
-    {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", PERM_EDITOR, KEY_NONE, none, 0},
-    {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, PERM_EDITOR, KEY_PARAMS, status_only, 0},
+     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, 0},
+    {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, CONTRIBUTOR, NONE, false,
+     KEY_NONE, none, 0},
+    {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, CONTRIBUTOR, NONE, false,
+     KEY_NONE, none, 0},
+    {HTTP_POST, "/api/articles/*/revisions/*/restore", false, api_restore, "POST", NONE, EDITOR,
+     false, KEY_NONE, none, 0},
+    {HTTP_POST, "/api/articles/*/preview", false, api_preview, "POST", NONE, CONTRIBUTOR, false,
+     KEY_NONE, none, 0},
+    /* the wire's documents replace stories whatever their state: an editor's */
+    {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", NONE, EDITOR, false, KEY_NONE, none, 0},
+    {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, NONE, NONE, true, KEY_PARAMS, status_only, 0},
+    /* accounts and tokens (an admin's), and who the caller is (anyone with a token) */
+    {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, 0},
+    {GET_HEAD | HTTP_POST, "/api/users", false, api_users, "GET, HEAD, POST", ADMIN, ADMIN, false,
+     KEY_NONE, audit_params, 0},
+    {GET_HEAD | HTTP_PATCH, "/api/users/*", false, api_user, "GET, HEAD, PATCH", ADMIN, ADMIN,
+     false, KEY_NONE, none, 0},
+    {HTTP_POST, "/api/users/*/tokens", false, api_user_tokens, "POST", NONE, ADMIN, false, KEY_NONE,
+     none, 0},
+    {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, 0},
+    {HTTP_DELETE, "/api/tokens/*", false, api_tokens, "DELETE", NONE, ADMIN, false, KEY_NONE, none,
+     0},
+    {GET_HEAD, "/api/audit", false, api_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params, 0},
 };
 
-/* The row for path and where its capture starts; NULL when no pattern matches. */
-static const struct route *match(const char *path, const char **arg)
+/* Whether path fits pattern, each '*' capturing one segment (one or more bytes without '/';
+ * the last of a deep pattern the whole rest): the first two captures go to req. */
+static bool fits(const struct route *r, const char *path, struct request *req)
 {
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		const struct route *r = &table[i];
-		size_t n = strlen(r->pattern);
-		if (r->pattern[n - 1] == '*') {
-			/* a capture is one or more bytes, within one segment unless deep */
-			if (strncmp(path, r->pattern, n - 1) != 0 || !path[n - 1])
-				continue;
-			if (!r->deep && strchr(path + n - 1, '/'))
-				continue;
-			*arg = path + n - 1;
-		} else {
-			if (strcmp(path, r->pattern) != 0)
-				continue;
-			*arg = NULL;
+	const char *p = r->pattern, *s = path;
+	unsigned n = 0;
+	req->arg = req->arg2 = NULL;
+	while (*p) {
+		if (*p != '*') {
+			if (*p++ != *s++)
+				return false;
+			continue;
 		}
-		return r;
+		p++;
+		size_t len = !*p && r->deep ? strlen(s) : strcspn(s, "/");
+		if (len == 0)
+			return false;
+		if (!*p && r->deep) {
+			req->arg = s; /* the rest of the path, which outlives the request */
+			return true;
+		}
+		if (n == 2 || len >= ROUTE_ARG_MAX)
+			return false;
+		memcpy(req->captured[n], s, len);
+		req->captured[n][len] = '\0';
+		if (n == 0)
+			req->arg = req->captured[0];
+		else
+			req->arg2 = req->captured[1];
+		n++;
+		s += len;
 	}
+	return *s == '\0';
+}
+
+/* The row for req's path with its captures set; NULL when no pattern matches. */
+static const struct route *match(struct request *req)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (fits(&table[i], req->path, req))
+			return &table[i];
+	req->arg = req->arg2 = NULL;
 	return NULL;
 }
 
 const struct route *routes_find(const struct app *app, struct request *req, struct response *resp)
 {
-	const struct route *r = match(req->path, &req->arg);
+	const struct route *r = match(req);
 	if (!r) {
 		answer_not_found(app, req, resp);
 		return NULL;
@@ -329,28 +399,40 @@ size_t routes_body_limit(const struct app *app, const struct route *r)
 	return r->body_max ? r->body_max : app->cfg->max_body_bytes;
 }
 
-static bool wants_token(const struct route *r, const struct request *req)
+/* The least role req needs on r. */
+static enum role needed(const struct route *r, const struct request *req)
 {
-	if (r->perm == PERM_PUBLIC)
-		return false;
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD)
-		return true;
-	const char *status = req->query(req, "status");
-	return status && strcmp(status, "all") == 0;
+		return r->write;
+	const char *status = r->drafts ? req->query(req, "status") : NULL;
+	if (status && strcmp(status, "all") == 0 && r->read < ROLE_CONTRIBUTOR)
+		return ROLE_CONTRIBUTOR;
+	return r->read;
 }
 
 bool routes_permit(struct app *app, const struct route *r, struct request *req,
                    struct response *resp)
 {
-	req->editor = false;
-	if (!wants_token(r, req))
+	memset(&req->who, 0, sizeof(req->who));
+	enum role need = needed(r, req);
+	if (need == ROLE_NONE)
 		return true;
 	unsigned retry = 0;
 	switch (auth_check(app->auth, req->header(req, "Authorization"), req->client, handler_now(),
-	                   &retry)) {
-	case AUTH_OK: req->editor = true; return true;
+	                   changes_generation(app->changes), &req->who, &retry)) {
+	case AUTH_OK:
+		if (req->who.role >= need)
+			return true;
+		answer_json_errorf(resp, 403, "this needs the %s role; '%s' is a%s %s",
+		                   auth_role_name(need), req->who.account,
+		                   req->who.role == ROLE_EDITOR || req->who.role == ROLE_ADMIN ? "n"
+		                                                                               : "",
+		                   auth_role_name(req->who.role));
+		return false;
 	case AUTH_DISABLED:
-		answer_json_error(resp, 403, "writes are disabled: no auth.token is configured");
+		answer_json_error(resp, 403,
+		                  "writes are disabled: no account exists and no auth.token is "
+		                  "configured");
 		return false;
 	case AUTH_MISSING:
 		answer_json_error(resp, 401, "an Authorization: Bearer token is required");
@@ -365,8 +447,41 @@ bool routes_permit(struct app *app, const struct route *r, struct request *req,
 		                  "too many attempts with a wrong token; wait and retry");
 		resp->retry_after = retry;
 		return false;
+	case AUTH_UNAVAILABLE:
+		answer_json_error(resp, 503,
+		                  "the database is temporarily unavailable; try again later");
+		resp->retry_after = 5;
+		return false;
 	}
 	return false;
+}
+
+static int actor_may_write(const struct store_actor *actor, const struct article *old,
+                           struct article *new_, char *why, size_t why_len)
+{
+	return auth_may_write(actor->role, old, new_, why, why_len);
+}
+
+void routes_actor(const struct request *req, struct store_actor *actor, char id_buf[33])
+{
+	memset(actor, 0, sizeof(*actor));
+	actor->account = req->who.account;
+	actor->is_account = req->who.is_account;
+	actor->token_id = req->who.token_id;
+	actor->client = req->client;
+	actor->may_write = actor_may_write;
+	actor->role = (void *)&req->who;
+	/* a proxy's request id (nginx's $request_id) ties the entry to its log line */
+	const char *given = req->header(req, "X-Request-Id");
+	size_t n = given ? strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                 "0123456789-_.")
+	                 : 0;
+	if (given && n == strlen(given) && n >= 1 && n <= 32) {
+		memcpy(id_buf, given, n + 1);
+	} else if (secret_random_hex(16, id_buf) < 0) {
+		id_buf[0] = '\0';
+	}
+	actor->request_id = id_buf;
 }
 
 /* The file a files route names, relative to paths.static. */
@@ -401,7 +516,7 @@ bool routes_cache_key(const struct app *app, const struct route *r, const struct
 {
 	/* answers to a token holder (drafts, ?status=all) are never shared; a public answer is
 	 * the same for everyone, whatever Authorization header came with it */
-	if (r->key == KEY_NONE || req->editor)
+	if (r->key == KEY_NONE || req->who.role != ROLE_NONE)
 		return false;
 	buf_putc(key, (char)('A' + (r - table)));
 	key_part(key, req->path, strlen(req->path));

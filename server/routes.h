@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "auth.h"
 #include "buf.h"
 
 struct app;
@@ -18,8 +19,11 @@ enum http_method {
 	HTTP_POST = 4,
 	HTTP_PUT = 8,
 	HTTP_DELETE = 16,
-	HTTP_OTHER = 32,
+	HTTP_PATCH = 32,
+	HTTP_OTHER = 64,
 };
+
+#define ROUTE_ARG_MAX 256 /* bytes of a capture within one path segment */
 
 /* A request as http hands it over; the lookups read the live connection. */
 struct request {
@@ -31,8 +35,11 @@ struct request {
 	const char *(*query)(const struct request *r, const char *name);
 	const char *(*header)(const struct request *r, const char *name);
 	void *conn;
-	const char *arg; /* set by routes_find: what the route's pattern '*' captured, or NULL */
-	bool editor;     /* set by routes_permit: the request carries the valid token */
+	/* set by routes_find: what the route's pattern's first '*' captured (NULL: it has none),
+	 * and its second */
+	const char *arg, *arg2;
+	char captured[2][ROUTE_ARG_MAX];
+	struct principal who; /* set by routes_permit: who the credentials say (ROLE_NONE: none) */
 };
 
 /* What a handler answers; http turns it into bytes on the wire. */
@@ -44,6 +51,7 @@ struct response {
 	size_t fd_size;
 	uint64_t tag;   /* with fd: what identifies the file's bytes, for the ETag */
 	bool cacheable; /* public: ETag, Last-Modified, Cache-Control public, kept in the cache */
+	bool private_answer;  /* for one reader only: Cache-Control private, no-store; noindex */
 	time_t last_modified; /* for cacheable answers: when what it shows last changed */
 	char *location;
 	const char *allow; /* for 405 */
@@ -69,8 +77,9 @@ const struct route *routes_find(const struct app *app, struct request *req, stru
 size_t routes_body_limit(const struct app *app, const struct route *r);
 
 /* Decides the route's permission from req's headers and query alone, so that it can be
- * answered before a body is read. Sets req->editor when the token is valid. Returns false
- * with resp filled (401, 403, 429) when the request may not go on. */
+ * answered before a body is read. Sets req->who from the credentials a route that needs them
+ * was given. Returns false with resp filled (401, 403, 429, 503) when the request may not go
+ * on. */
 bool routes_permit(struct app *app, const struct route *r, struct request *req,
                    struct response *resp);
 
@@ -79,6 +88,12 @@ bool routes_permit(struct app *app, const struct route *r, struct request *req,
  * returns false (key untouched) when the answer must always come from the handler. */
 bool routes_cache_key(const struct app *app, const struct route *r, const struct request *req,
                       struct buf *key);
+
+/* The audit's view of req's principal (SPEC §11): its account, token, address and request id
+ * (X-Request-Id when it is a plain one, else a random one written into id_buf), with the
+ * roles' rule on articles. */
+struct store_actor;
+void routes_actor(const struct request *req, struct store_actor *actor, char id_buf[33]);
 
 /* Runs r's handler. Never fails: errors become statuses. */
 void routes_run(struct app *app, const struct route *r, const struct request *req,

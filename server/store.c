@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rfc3339.h"
+#include "secret.h"
 #include "store_backend.h"
 #include "textsearch.h"
 
@@ -96,19 +97,47 @@ static struct store_filter visible(bool public_only, int64_t now)
 	return (struct store_filter){NULL, INT64_MAX};
 }
 
+/* Authors share the tag index under '@' and their handle: a page by author is a page by
+ * key, in both engines, from the same covering index as a tag's. */
+#define AUTHOR_MARK '@'
+
 void store_tags_from_text(struct article *a, const char *tags)
 {
 	if (!tags)
 		tags = "";
 	a->tags = xcalloc(ARTICLE_TAGS_MAX, sizeof(char *));
-	a->ntags = 0;
-	while (*tags && a->ntags < ARTICLE_TAGS_MAX) {
+	a->authors = xcalloc(ARTICLE_AUTHORS_MAX, sizeof(char *));
+	a->ntags = a->nauthors = 0;
+	while (*tags) {
 		size_t n = strcspn(tags, " ");
-		a->tags[a->ntags++] = xstrndup(tags, n);
+		if (*tags == AUTHOR_MARK && n > 1 && a->nauthors < ARTICLE_AUTHORS_MAX)
+			a->authors[a->nauthors++] = xstrndup(tags + 1, n - 1);
+		else if (*tags != AUTHOR_MARK && a->ntags < ARTICLE_TAGS_MAX)
+			a->tags[a->ntags++] = xstrndup(tags, n);
 		tags += n;
 		while (*tags == ' ')
 			tags++;
 	}
+}
+
+size_t store_index_keys(const struct article *a, char **keys)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->ntags && n < STORE_KEYS_MAX; i++)
+		keys[n++] = xstrdup(a->tags[i]);
+	for (size_t i = 0; i < a->nauthors && n < STORE_KEYS_MAX; i++)
+		keys[n++] = xasprintf("%c%s", AUTHOR_MARK, a->authors[i]);
+	return n;
+}
+
+void store_docs_cleanup(struct store_docs *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->items[i].key);
+		free(d->items[i].doc);
+	}
+	free(d->items);
+	memset(d, 0, sizeof(*d));
 }
 
 void article_list_cleanup(struct article_list *l)
@@ -170,9 +199,14 @@ void store_fts_query(struct buf *out, const char *q)
 	}
 }
 
-/* The engine's page for q, its match text kept in fts. */
-static struct store_page page_of(const struct store_query *q, struct buf *fts)
+/* The engine's page for q, its match text kept in fts (and an author's key in key). */
+static struct store_page page_of(const struct store_query *q, struct buf *fts, struct buf *key)
 {
+	const char *tag = q->tag;
+	if (q->author && !tag) {
+		buf_printf(key, "%c%s", AUTHOR_MARK, q->author);
+		tag = buf_str(key);
+	}
 	unsigned per_page = q->per_page ? q->per_page : 1;
 	unsigned page = q->page ? q->page : 1;
 	if (q->q)
@@ -180,7 +214,7 @@ static struct store_page page_of(const struct store_query *q, struct buf *fts)
 	uint64_t offset = (uint64_t)(page - 1) * per_page;
 	return (struct store_page){
 	    .filter = visible(q->public_only, q->now),
-	    .tag = q->tag,
+	    .tag = tag,
 	    .match = q->q ? buf_str(fts) : NULL,
 	    .limit = per_page,
 	    .offset = offset > UINT32_MAX ? UINT32_MAX : (unsigned)offset,
@@ -191,16 +225,19 @@ static struct store_page page_of(const struct store_query *q, struct buf *fts)
 int store_list(struct store *s, const struct store_query *q, struct article_list *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct buf fts = BUF_INIT;
-	struct store_page p = page_of(q, &fts);
-	if (q->q && fts.len == 0)
+	struct buf fts = BUF_INIT, key = BUF_INIT;
+	struct store_page p = page_of(q, &fts, &key);
+	if (q->q && fts.len == 0) {
+		buf_cleanup(&key);
 		return 0; /* no words: nothing matches */
+	}
 	struct gate *gate = s->limits.gate;
 	int ret = gate ? gate_enter(gate) : 0;
 	if (ret < 0) {
 		log_warn("store: %u expensive reads already running; one more refused",
 		         gate->places);
 		buf_cleanup(&fts);
+		buf_cleanup(&key);
 		return ret;
 	}
 	p.budget_ms = s->limits.budget_ms;
@@ -211,6 +248,7 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 		log_warn("store: a %s took longer than its budget of %u ms and was stopped",
 		         q->q ? "search" : "listing", s->limits.budget_ms);
 	buf_cleanup(&fts);
+	buf_cleanup(&key);
 	if (ret < 0)
 		article_list_cleanup(out);
 	return ret;
@@ -218,10 +256,11 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 
 int store_plan(struct store *s, const struct store_query *q, struct buf *out)
 {
-	struct buf fts = BUF_INIT;
-	struct store_page p = page_of(q, &fts);
+	struct buf fts = BUF_INIT, key = BUF_INIT;
+	struct store_page p = page_of(q, &fts, &key);
 	int ret = s->e->ops->plan ? s->e->ops->plan(s->e, &p, out) : -ENOTSUP;
 	buf_cleanup(&fts);
+	buf_cleanup(&key);
 	return ret;
 }
 
@@ -290,6 +329,195 @@ static void stamp(char **field, int64_t t)
 	set_field(field, buf_steal(&b, NULL));
 }
 
+static json_t *time_json(int64_t t)
+{
+	struct buf b = BUF_INIT;
+	rfc3339_format_utc(&b, t);
+	json_t *j = json_string(buf_str(&b));
+	buf_cleanup(&b);
+	return j;
+}
+
+/* --- documents: JSON texts under a kind and key (store_backend.h) --- */
+
+/* The kinds of documents, and what each holds. */
+#define DOC_ACCOUNT  "account"  /* key handle: the account */
+#define DOC_TOKEN    "token"    /* key SHA-256 of the token: {"id"} */
+#define DOC_TOKEN_ID "token-id" /* seq id: the token's record */
+#define DOC_REVISION "revision" /* key the story's id, seq n: the revision */
+#define DOC_AUDIT    "audit"    /* seq id: the entry */
+#define DOC_SLUG     "slug"     /* key a slug a story no longer has: {"id"} */
+#define DOC_COUNTER  "counter"  /* key a name: the last number given */
+#define DOC_SECRET   "secret"   /* key "links": the key that signs preview links */
+
+static int doc_get_json(struct store_engine *e, bool writer, const char *kind, const char *key,
+                        int64_t seq, json_t **out)
+{
+	char *text = NULL;
+	int rc = e->ops->doc_get(e, writer, kind, key, seq, &text);
+	if (rc < 0)
+		return rc;
+	*out = json_loads(text, JSON_DECODE_ANY, NULL);
+	free(text);
+	if (!*out) {
+		log_error("store: a %s document is not JSON", kind);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int doc_put_json(struct store_engine *e, const char *kind, const char *key, int64_t seq,
+                        json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!text)
+		return -EIO;
+	int rc = e->ops->doc_put(e, kind, key, seq, text);
+	free(text);
+	return rc;
+}
+
+/* An integer member of o, 0 when it has none. */
+static int64_t int_of(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const char *str_of(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+/* In a transaction: the counter name moved past floor and on by one. */
+static int64_t counter_next(struct store_engine *e, const char *name, int64_t floor)
+{
+	json_t *c = NULL;
+	int rc = doc_get_json(e, true, DOC_COUNTER, name, 0, &c);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	int64_t v = c ? json_integer_value(c) : 0;
+	json_decref(c);
+	if (v < floor)
+		v = floor;
+	json_t *n = json_integer(++v);
+	rc = doc_put_json(e, DOC_COUNTER, name, 0, n);
+	json_decref(n);
+	return rc < 0 ? rc : v;
+}
+
+static const char *actor_name(const struct store_actor *who)
+{
+	return who && who->account ? who->account : "system";
+}
+
+/* Appends the audit entry of a write, in its transaction (SPEC §11): never a secret, only who,
+ * from where, what and on which object. */
+static int audit(struct store_engine *e, const struct store_actor *who, const char *action,
+                 const char *object, int64_t now)
+{
+	int64_t id = counter_next(e, DOC_AUDIT, 0);
+	if (id < 0)
+		return (int)id;
+	json_t *entry = json_pack("{s:I, s:o, s:s, s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)id,
+	                          "at", time_json(now), "actor", actor_name(who), "token_id",
+	                          (json_int_t)(who ? who->token_id : 0), "action", action, "object",
+	                          object, "client", who && who->client ? who->client : "",
+	                          "request_id", who && who->request_id ? who->request_id : "");
+	int rc = entry ? doc_put_json(e, DOC_AUDIT, "", id, entry) : -EIO;
+	json_decref(entry);
+	return rc;
+}
+
+static int audit_article(struct store_engine *e, const struct store_actor *who, const char *action,
+                         const char *slug, int64_t now)
+{
+	char *object = xasprintf("article/%s", slug);
+	int rc = audit(e, who, action, object, now);
+	free(object);
+	return rc;
+}
+
+/* A record as a revision keeps it: every field, as the API shows it. */
+static json_t *record_json(const struct article *a)
+{
+	return article_to_json(a, "", "", true);
+}
+
+/* The number of the story id's latest revision (0: none), and that revision when asked. */
+static int64_t last_revision(struct store_engine *e, bool writer, int64_t id, json_t **rev)
+{
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	struct store_docs d;
+	int rc = e->ops->doc_list(e, writer, DOC_REVISION, key, 1, 0, true, &d);
+	if (rc < 0)
+		return rc;
+	int64_t n = d.n ? d.items[0].seq : 0;
+	if (rev && d.n)
+		*rev = json_loads(d.items[0].doc, 0, NULL);
+	store_docs_cleanup(&d);
+	return n;
+}
+
+/* Keeps a as the story's next revision, made by who's action. */
+static int revision(struct store_engine *e, const struct store_actor *who, const char *action,
+                    const struct article *a, int64_t now, int64_t restored)
+{
+	int64_t n = last_revision(e, true, a->id, NULL);
+	if (n < 0)
+		return (int)n;
+	json_t *rev =
+	    json_pack("{s:I, s:o, s:s, s:s, s:o}", "n", (json_int_t)(n + 1), "at", time_json(now),
+	              "account", actor_name(who), "action", action, "article", record_json(a));
+	if (restored)
+		json_object_set_new(rev, "restored", json_integer(restored));
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)a->id);
+	int rc = rev ? doc_put_json(e, DOC_REVISION, key, n + 1, rev) : -EIO;
+	json_decref(rev);
+	return rc;
+}
+
+/* A story written before revisions were kept gets its stored record as its first one, so that
+ * the write about to replace it can be undone. */
+static int base_revision(struct store_engine *e, const struct article *old, int64_t now)
+{
+	int64_t n = last_revision(e, true, old->id, NULL);
+	if (n != 0)
+		return n < 0 ? (int)n : 0;
+	return revision(e, NULL, "article.original", old, old->updated_ts ? old->updated_ts : now,
+	                0);
+}
+
+/* --- slugs: a story's old slugs redirect to it and stay taken (SPEC §11) --- */
+
+/* In a transaction: the id of the story that holds slug, as its own or as an old one still
+ * redirecting to it; 0 when it is free. */
+static int64_t slug_owner(struct store_engine *e, const char *slug, char **created_at)
+{
+	int64_t id = e->ops->slug_id(e, slug, created_at);
+	if (id != 0)
+		return id;
+	json_t *d = NULL;
+	int rc = doc_get_json(e, true, DOC_SLUG, slug, 0, &d);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	int64_t owner = int_of(d, "id");
+	json_decref(d);
+	int live = e->ops->id_exists(e, owner);
+	return live < 0 ? live : live ? owner : 0;
+}
+
+/* Remembers that slug was the story id's. */
+static int slug_keep(struct store_engine *e, const char *slug, int64_t id)
+{
+	json_t *d = json_pack("{s:I}", "id", (json_int_t)id);
+	int rc = doc_put_json(e, DOC_SLUG, slug, 0, d);
+	json_decref(d);
+	return rc;
+}
+
 /* SPEC §4: the first free slug of base, base-2, base-3, ... (kept within the length limit).
  * Returns 0 with *out set, or a negative error. */
 static int free_slug(struct store_engine *e, const char *base, char **out)
@@ -308,7 +536,7 @@ static int free_slug(struct store_engine *e, const char *base, char **out)
 				keep--;
 			cand = xasprintf("%.*s%s", (int)keep, base, suffix);
 		}
-		int64_t id = e->ops->slug_id(e, cand, NULL);
+		int64_t id = slug_owner(e, cand, NULL);
 		if (id == 0) {
 			*out = cand;
 			return 0;
@@ -320,6 +548,16 @@ static int free_slug(struct store_engine *e, const char *base, char **out)
 	return -EEXIST;
 }
 
+/* The id a new story takes: never one a story had before, even a deleted one (its revisions
+ * keep it). */
+static int64_t new_id(struct store_engine *e)
+{
+	int64_t next = e->ops->next_id(e);
+	if (next < 0)
+		return next;
+	return counter_next(e, "article", next - 1);
+}
+
 /* A new record: its id (kept from an import when still free), its slug (a given one must be
  * free; a derived one moves on to -2, ...; one derived to nothing is article-<id>) and its
  * times (an import's kept, else now). */
@@ -329,10 +567,14 @@ static int insert_new(struct store_engine *e, struct article *a, int64_t now, bo
 	if (taken < 0)
 		return taken;
 	if (taken) {
-		int64_t id = e->ops->next_id(e);
+		int64_t id = new_id(e);
 		if (id < 0)
 			return (int)id;
 		a->id = id;
+	} else {
+		int64_t c = counter_next(e, "article", a->id); /* ids past an import's stay new */
+		if (c < 0)
+			return (int)c;
 	}
 	if (!*a->created_at)
 		stamp(&a->created_at, now);
@@ -351,16 +593,19 @@ static int insert_new(struct store_engine *e, struct article *a, int64_t now, bo
 			return rc;
 		set_field(&a->slug, slug);
 	} else {
-		int64_t id = e->ops->slug_id(e, a->slug, NULL);
+		int64_t id = slug_owner(e, a->slug, NULL);
 		if (id != 0)
 			return id > 0 ? -EEXIST : (int)id;
 	}
-	return e->ops->insert(e, a);
+	/* a slug last held by a deleted story is this one's now */
+	int rc = e->ops->doc_delete(e, DOC_SLUG, a->slug, 0);
+	return rc < 0 ? rc : e->ops->insert(e, a);
 }
 
 /* Every field of the record id (its slug old_slug, created at created_at, which this frees)
- * from a: without a slug of its own a keeps the old one, a new one must be free; an import
- * (keep_stamps) keeps the times it brings. */
+ * from a: without a slug of its own a keeps the old one, a new one must be free (or one of its
+ * own old ones), and the old one then redirects; an import (keep_stamps) keeps the times it
+ * brings. */
 static int update_existing(struct store_engine *e, int64_t id, char *created_at, struct article *a,
                            const char *old_slug, int64_t now, bool keep_stamps)
 {
@@ -369,10 +614,15 @@ static int update_existing(struct store_engine *e, int64_t id, char *created_at,
 		set_field(&a->slug, xstrdup(old_slug));
 		a->slug_derived = false;
 	} else if (strcmp(a->slug, old_slug) != 0) {
-		int64_t other = e->ops->slug_id(e, a->slug, NULL);
-		if (other != 0) {
+		int64_t other = slug_owner(e, a->slug, NULL);
+		int rc = other < 0 ? (int)other : other && other != id ? -EEXIST : 0;
+		if (rc == 0)
+			rc = e->ops->doc_delete(e, DOC_SLUG, a->slug, 0);
+		if (rc == 0)
+			rc = slug_keep(e, old_slug, id);
+		if (rc < 0) {
 			free(created_at);
-			return other > 0 ? -EEXIST : (int)other;
+			return rc;
 		}
 	}
 	if (!keep_stamps || !*a->created_at)
@@ -387,102 +637,726 @@ static int update_existing(struct store_engine *e, int64_t id, char *created_at,
 }
 
 /* Ends the transaction begun for a write: commits when rc is 0, with the time the content
- * changed, else rolls back. Tells whoever listens after a commit. */
-static int finish(struct store *s, int rc)
+ * changed (unless quiet: nothing a reader sees moved), else rolls back. Tells whoever listens
+ * after a commit. */
+static int end_write(struct store *s, int rc, bool quiet)
 {
 	struct store_engine *e = s->e;
-	if (rc == 0)
+	if (rc == 0 && !quiet)
 		rc = e->ops->touch(e, (int64_t)time(NULL));
 	if (rc == 0)
 		rc = e->ops->commit(e);
 	else
 		e->ops->rollback(e);
-	if (rc == 0 && s->on_commit)
+	if (rc == 0 && !quiet && s->on_commit)
 		s->on_commit(s->on_commit_arg);
 	return rc;
 }
 
-int store_create(struct store *s, struct article *a, int64_t now)
+static int finish(struct store *s, int rc)
 {
-	int rc = s->e->ops->begin(s->e, false);
+	return end_write(s, rc, false);
+}
+
+/* Before a story is written by who: its rule, then the authors (a new story's default to its
+ * writer's account, a replaced one keeps its own), each an account. */
+static int authorize(struct store_engine *e, struct store_actor *who, const struct article *old,
+                     struct article *a)
+{
+	if (who && who->may_write) {
+		int rc = who->may_write(who, old, a, who->why, sizeof(who->why));
+		if (rc < 0)
+			return rc;
+	}
+	if (!a)
+		return 0;
+	if (!a->authors_given && old) {
+		for (size_t i = 0; i < a->nauthors; i++)
+			free(a->authors[i]);
+		free(a->authors);
+		a->authors = xcalloc(ARTICLE_AUTHORS_MAX, sizeof(char *));
+		a->nauthors = 0;
+		for (size_t i = 0; i < old->nauthors && i < ARTICLE_AUTHORS_MAX; i++)
+			a->authors[a->nauthors++] = xstrdup(old->authors[i]);
+	} else if (!a->authors_given && who && who->is_account && a->nauthors == 0) {
+		if (!a->authors)
+			a->authors = xcalloc(ARTICLE_AUTHORS_MAX, sizeof(char *));
+		a->authors[a->nauthors++] = xstrdup(who->account);
+	}
+	for (size_t i = 0; i < a->nauthors; i++) {
+		char *doc = NULL;
+		int rc = e->ops->doc_get(e, true, DOC_ACCOUNT, a->authors[i], 0, &doc);
+		free(doc);
+		if (rc == -ENOENT) {
+			if (who)
+				snprintf(who->why, sizeof(who->why),
+				         "authors[%zu]: no account '%s'", i, a->authors[i]);
+			return -EINVAL;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The stored record at slug (every status) as the transaction sees it, for the rule and the
+ * revision. */
+static int load(struct store_engine *e, const char *slug, struct article *old)
+{
+	article_init(old);
+	return e->ops->load(e, slug, old);
+}
+
+int store_create_as(struct store *s, struct store_actor *who, struct article *a, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
 	if (rc < 0)
 		return rc;
-	return finish(s, insert_new(s->e, a, now, false));
+	rc = authorize(e, who, NULL, a);
+	if (rc == 0)
+		rc = insert_new(e, a, now, false);
+	if (rc == 0)
+		rc = revision(e, who, "article.create", a, now, 0);
+	if (rc == 0)
+		rc = audit_article(e, who, "article.create", a->slug, now);
+	return finish(s, rc);
+}
+
+int store_create(struct store *s, struct article *a, int64_t now)
+{
+	return store_create_as(s, NULL, a, now);
+}
+
+int store_replace_as(struct store *s, struct store_actor *who, const char *slug, struct article *a,
+                     int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	struct article old;
+	rc = load(e, slug, &old);
+	if (rc == 0)
+		rc = authorize(e, who, &old, a);
+	char *created_at = NULL;
+	int64_t id = rc == 0 ? e->ops->slug_id(e, slug, &created_at) : 0;
+	if (rc == 0 && id <= 0)
+		rc = id == 0 ? -ENOENT : (int)id;
+	if (rc == 0)
+		rc = base_revision(e, &old, now);
+	if (rc == 0) {
+		rc = update_existing(e, id, created_at, a, slug, now, false);
+		created_at = NULL;
+	}
+	if (rc == 0)
+		rc = revision(e, who, "article.replace", a, now, 0);
+	if (rc == 0)
+		rc = audit_article(e, who, "article.replace", a->slug, now);
+	free(created_at);
+	article_cleanup(&old);
+	return finish(s, rc);
 }
 
 int store_replace(struct store *s, const char *slug, struct article *a, int64_t now)
 {
-	int rc = s->e->ops->begin(s->e, false);
+	return store_replace_as(s, NULL, slug, a, now);
+}
+
+int store_delete_as(struct store *s, struct store_actor *who, const char *slug, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
 	if (rc < 0)
 		return rc;
-	char *created_at = NULL;
-	int64_t id = s->e->ops->slug_id(s->e, slug, &created_at);
-	if (id <= 0)
-		rc = id == 0 ? -ENOENT : (int)id;
-	else
-		rc = update_existing(s->e, id, created_at, a, slug, now, false);
+	struct article old;
+	rc = load(e, slug, &old);
+	if (rc == 0)
+		rc = authorize(e, who, &old, NULL);
+	if (rc == 0)
+		rc = base_revision(e, &old, now);
+	/* the record as it was, and its slug kept, so that it can be found and restored */
+	if (rc == 0)
+		rc = revision(e, who, "article.delete", &old, now, 0);
+	if (rc == 0)
+		rc = slug_keep(e, old.slug, old.id);
+	if (rc == 0)
+		rc = e->ops->remove(e, old.id);
+	if (rc == 0)
+		rc = audit_article(e, who, "article.delete", slug, now);
+	article_cleanup(&old);
 	return finish(s, rc);
 }
 
 int store_delete(struct store *s, const char *slug)
 {
-	int rc = s->e->ops->begin(s->e, false);
-	if (rc < 0)
-		return rc;
-	int64_t id = s->e->ops->slug_id(s->e, slug, NULL);
-	if (id <= 0)
-		rc = id == 0 ? -ENOENT : (int)id;
-	else
-		rc = s->e->ops->remove(s->e, id);
-	return finish(s, rc);
+	return store_delete_as(s, NULL, slug, (int64_t)time(NULL));
 }
 
 /* Stores a as the new version of the record it names (the one under its uri when it has one,
  * else the one at its slug), or as a new record. An import (keep) keeps the id and times it
  * brings. */
-static int upsert(struct store_engine *e, struct article *a, int64_t now, bool keep, bool *created)
+static int upsert(struct store_engine *e, struct store_actor *who, struct article *a, int64_t now,
+                  bool keep, bool *created)
 {
-	char *created_at = NULL, *old = NULL;
+	char *created_at = NULL, *old_slug = NULL;
 	int64_t id = 0;
 	if (*a->uri) {
-		id = e->ops->uri_id(e, a->uri, &old, &created_at);
+		id = e->ops->uri_id(e, a->uri, &old_slug, &created_at);
 	} else if (*a->slug) {
 		id = e->ops->slug_id(e, a->slug, &created_at);
-		old = id > 0 ? xstrdup(a->slug) : NULL;
+		old_slug = id > 0 ? xstrdup(a->slug) : NULL;
 		/* by its slug: the slug is the record's, taken or not */
 		a->slug_derived = false;
 	}
 	*created = id == 0;
-	int rc;
+	int rc = id < 0 ? (int)id : 0;
+	struct article old;
+	article_init(&old);
 	if (id > 0)
-		rc = update_existing(e, id, created_at, a, old, now, keep); /* frees created_at */
-	else if (id == 0)
+		rc = load(e, old_slug, &old);
+	if (rc == 0)
+		rc = authorize(e, who, id > 0 ? &old : NULL, a);
+	if (rc == 0 && id > 0 && !keep)
+		rc = base_revision(e, &old, now);
+	if (rc == 0 && id > 0) {
+		rc = update_existing(e, id, created_at, a, old_slug, now, keep);
+		created_at = NULL;
+	} else if (rc == 0) {
 		rc = insert_new(e, a, now, keep);
-	else
-		rc = (int)id;
-	free(old);
+	}
+	if (rc == 0)
+		rc = revision(e, who,
+		              keep     ? "article.import"
+		              : id > 0 ? "article.replace"
+		                       : "article.create",
+		              a, now, 0);
+	free(created_at);
+	free(old_slug);
+	article_cleanup(&old);
 	return rc;
+}
+
+int store_upsert_as(struct store *s, struct store_actor *who, struct article *a, int64_t now,
+                    bool *created)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	rc = upsert(e, who, a, now, false, created);
+	if (rc == 0)
+		rc = audit_article(e, who, *created ? "article.create" : "article.replace", a->slug,
+		                   now);
+	return finish(s, rc);
 }
 
 int store_upsert(struct store *s, struct article *a, int64_t now, bool *created)
 {
-	int rc = s->e->ops->begin(s->e, false);
-	if (rc < 0)
-		return rc;
-	return finish(s, upsert(s->e, a, now, false, created));
+	return store_upsert_as(s, NULL, a, now, created);
+}
+
+/* An export's accounts and revisions, into the open transaction. */
+static int import_newsroom(struct store_engine *e, const json_t *newsroom)
+{
+	size_t i;
+	json_t *v;
+	int rc = 0;
+	json_array_foreach(json_object_get(newsroom, "accounts"), i, v)
+	{
+		const char *handle = str_of(v, "handle");
+		if (!article_handle_valid(handle))
+			return -EINVAL;
+		char *doc = NULL;
+		rc = e->ops->doc_get(e, true, DOC_ACCOUNT, handle, 0, &doc);
+		free(doc);
+		if (rc == 0)
+			continue; /* the account here stays as it is */
+		if (rc != -ENOENT)
+			return rc;
+		json_t *acct = json_deep_copy(v);
+		json_object_del(acct, "password");
+		int64_t id = counter_next(e, DOC_ACCOUNT, 0);
+		json_object_set_new(acct, "id", json_integer(id));
+		rc = id < 0 ? (int)id : doc_put_json(e, DOC_ACCOUNT, handle, 0, acct);
+		json_decref(acct);
+		if (rc < 0)
+			return rc;
+	}
+	json_array_foreach(json_object_get(newsroom, "revisions"), i, v)
+	{
+		int64_t story = int_of(v, "story_id"), n = int_of(v, "n");
+		if (story < 1 || n < 1 || !json_is_object(json_object_get(v, "article")))
+			return -EINVAL;
+		json_t *rev = json_deep_copy(v);
+		json_object_del(rev, "story_id");
+		char key[24];
+		snprintf(key, sizeof(key), "%lld", (long long)story);
+		rc = doc_put_json(e, DOC_REVISION, key, n, rev);
+		json_decref(rev);
+		if (rc < 0)
+			return rc;
+		int64_t c = counter_next(e, "article", story); /* a deleted story's id stays its */
+		if (c < 0)
+			return (int)c;
+	}
+	return 0;
 }
 
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed)
+{
+	return store_import_all(s, list, n, NULL, now, failed);
+}
+
+int store_import_all(struct store *s, struct article *list, size_t n, const json_t *newsroom,
+                     int64_t now, size_t *failed)
 {
 	*failed = 0;
 	int rc = s->e->ops->begin(s->e, true);
 	if (rc < 0)
 		return rc;
+	struct store_actor cli = {.account = "cli", .client = ""};
+	if (newsroom)
+		rc = import_newsroom(s->e, newsroom);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool created;
-		rc = upsert(s->e, &list[i], now, true, &created);
+		rc = upsert(s->e, &cli, &list[i], now, true, &created);
 		if (rc < 0)
 			*failed = i;
 	}
+	if (rc == 0) {
+		char object[48];
+		snprintf(object, sizeof(object), "articles/%zu", n);
+		rc = audit(s->e, &cli, "article.import", object, now);
+	}
 	return finish(s, rc);
+}
+
+int store_export_newsroom(struct store *s, json_t **out)
+{
+	json_t *accounts = json_array(), *revisions = json_array();
+	*out = json_pack("{s:o, s:o}", "accounts", accounts, "revisions", revisions);
+	const char *kinds[] = {DOC_ACCOUNT, DOC_REVISION};
+	for (int k = 0; k < 2; k++) {
+		for (unsigned offset = 0;; offset += 1000) {
+			struct store_docs d;
+			int rc = s->e->ops->doc_list(s->e, false, kinds[k], NULL, 1000, offset,
+			                             false, &d);
+			if (rc < 0) {
+				json_decref(*out);
+				*out = NULL;
+				return rc;
+			}
+			for (size_t i = 0; i < d.n; i++) {
+				json_t *o = json_loads(d.items[i].doc, 0, NULL);
+				if (!o)
+					continue;
+				json_object_del(o, "password");
+				if (k == 1)
+					json_object_set_new(
+					    o, "story_id",
+					    json_integer(strtoll(d.items[i].key, NULL, 10)));
+				json_array_append_new(k == 0 ? accounts : revisions, o);
+			}
+			size_t got = d.n;
+			store_docs_cleanup(&d);
+			if (got < 1000)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* --- old slugs and revisions --- */
+
+/* The id of the story at slug, or of the one that had it (renamed or deleted since); 0 when
+ * none. Outside a transaction. */
+static int64_t story_id(struct store *s, const char *slug)
+{
+	struct article a;
+	article_init(&a);
+	struct store_filter all = visible(false, 0);
+	int rc = s->e->ops->get(s->e, slug, &all, &a);
+	int64_t id = a.id;
+	article_cleanup(&a);
+	if (rc == 0)
+		return id;
+	if (rc != -ENOENT)
+		return rc;
+	json_t *d = NULL;
+	rc = doc_get_json(s->e, false, DOC_SLUG, slug, 0, &d);
+	id = rc == 0 ? int_of(d, "id") : rc == -ENOENT ? 0 : rc;
+	json_decref(d);
+	return id;
+}
+
+int store_slug_moved(struct store *s, const char *slug, char **current)
+{
+	json_t *d = NULL;
+	int rc = doc_get_json(s->e, false, DOC_SLUG, slug, 0, &d);
+	if (rc < 0)
+		return rc;
+	int64_t id = int_of(d, "id");
+	json_decref(d);
+	json_t *rev = NULL;
+	int64_t n = last_revision(s->e, false, id, &rev);
+	rc = n < 0 ? (int)n : -ENOENT;
+	const char *now_at = str_of(json_object_get(rev, "article"), "slug");
+	if (n > 0 && strcmp(str_of(rev, "action"), "article.delete") != 0 && *now_at &&
+	    strcmp(now_at, slug) != 0) {
+		*current = xstrdup(now_at);
+		rc = 0;
+	}
+	json_decref(rev);
+	return rc;
+}
+
+int store_revisions(struct store *s, const char *slug, int64_t n, json_t **out)
+{
+	int64_t id = story_id(s, slug);
+	if (id <= 0)
+		return id == 0 ? -ENOENT : (int)id;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	if (n > 0)
+		return doc_get_json(s->e, false, DOC_REVISION, key, n, out);
+	struct store_docs d;
+	int rc = s->e->ops->doc_list(s->e, false, DOC_REVISION, key, 100000, 0, true, &d);
+	if (rc < 0)
+		return rc;
+	json_t *list = json_array();
+	for (size_t i = 0; i < d.n; i++) {
+		json_t *rev = json_loads(d.items[i].doc, 0, NULL);
+		json_t *a = json_object_get(rev, "article");
+		json_object_del(a, "body");
+		json_object_del(a, "body_html");
+		if (rev)
+			json_array_append_new(list, rev);
+	}
+	store_docs_cleanup(&d);
+	*out = json_pack("{s:I, s:o}", "id", (json_int_t)id, "revisions", list);
+	return 0;
+}
+
+int store_restore_as(struct store *s, struct store_actor *who, const char *slug, int64_t n,
+                     int64_t now, struct article *a)
+{
+	int64_t id = story_id(s, slug);
+	if (id <= 0)
+		return id == 0 ? -ENOENT : (int)id;
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	json_t *rev = NULL, *latest = NULL;
+	rc = doc_get_json(e, true, DOC_REVISION, key, n, &rev);
+	int64_t last = rc == 0 ? last_revision(e, true, id, &latest) : 0;
+	if (last < 0)
+		rc = (int)last;
+	struct article_error aerr;
+	if (rc == 0 &&
+	    article_from_json(json_object_get(rev, "article"), ARTICLE_IMPORT, now, a, &aerr) < 0) {
+		log_error("store: revision %lld of story %lld does not read back: %s %s",
+		          (long long)n, (long long)id, aerr.field, aerr.message);
+		rc = -EIO;
+	}
+	/* where the story is now (or was, when deleted): its latest revision says */
+	const char *at = str_of(json_object_get(latest, "article"), "slug");
+	bool deleted = strcmp(str_of(latest, "action"), "article.delete") == 0;
+	a->authors_given = true;
+	if (rc == 0)
+		rc = authorize(e, who, NULL, a);
+	if (rc == 0) {
+		free(a->created_at);
+		a->created_at = xstrdup("");
+		free(a->updated_at);
+		a->updated_at = xstrdup("");
+	}
+	if (rc == 0 && deleted) {
+		int64_t owner = slug_owner(e, a->slug, NULL);
+		rc = owner < 0 ? (int)owner : owner ? -EEXIST : 0;
+		if (rc == 0)
+			rc = e->ops->doc_delete(e, DOC_SLUG, a->slug, 0);
+		if (rc == 0) {
+			a->id = id;
+			set_field(&a->created_at, xstrdup(str_of(json_object_get(latest, "article"),
+			                                         "created_at")));
+			stamp(&a->updated_at, now);
+			a->updated_ts = now;
+			rc = e->ops->insert(e, a);
+		}
+	} else if (rc == 0) {
+		char *created_at = NULL;
+		int64_t cur = e->ops->slug_id(e, at, &created_at);
+		if (cur != id) {
+			free(created_at);
+			rc = cur < 0 ? (int)cur : -ENOENT;
+		} else {
+			rc = update_existing(e, id, created_at, a, at, now, false);
+		}
+	}
+	if (rc == 0)
+		rc = revision(e, who, "article.restore", a, now, n);
+	if (rc == 0)
+		rc = audit_article(e, who, "article.restore", a->slug, now);
+	json_decref(rev);
+	json_decref(latest);
+	return finish(s, rc);
+}
+
+/* --- the audit log --- */
+
+/* A page of the documents of kind as one JSON array under name, with their total. */
+static int doc_page(struct store *s, const char *kind, const char *key, unsigned page,
+                    unsigned per_page, bool newest_first, const char *name, json_t **out)
+{
+	struct store_docs d;
+	uint64_t offset = (uint64_t)(page ? page - 1 : 0) * per_page;
+	int rc = s->e->ops->doc_list(s->e, false, kind, key, per_page,
+	                             offset > UINT32_MAX ? UINT32_MAX : (unsigned)offset,
+	                             newest_first, &d);
+	if (rc < 0)
+		return rc;
+	json_t *list = json_array();
+	for (size_t i = 0; i < d.n; i++) {
+		json_t *o = json_loads(d.items[i].doc, 0, NULL);
+		json_object_del(o, "password");
+		if (o)
+			json_array_append_new(list, o);
+	}
+	*out = json_pack("{s:o, s:I}", name, list, "total", (json_int_t)d.total);
+	store_docs_cleanup(&d);
+	return 0;
+}
+
+int store_audit(struct store *s, unsigned page, unsigned per_page, json_t **out)
+{
+	return doc_page(s, DOC_AUDIT, "", page, per_page, true, "entries", out);
+}
+
+/* --- accounts and tokens --- */
+
+int store_account_get(struct store *s, const char *handle, json_t **out)
+{
+	return doc_get_json(s->e, false, DOC_ACCOUNT, handle, 0, out);
+}
+
+int store_accounts(struct store *s, unsigned page, unsigned per_page, json_t **out)
+{
+	return doc_page(s, DOC_ACCOUNT, NULL, page, per_page, false, "users", out);
+}
+
+int store_has_accounts(struct store *s)
+{
+	struct store_docs d;
+	int rc = s->e->ops->doc_list(s->e, false, DOC_ACCOUNT, NULL, 1, 0, false, &d);
+	if (rc < 0)
+		return rc;
+	rc = d.total > 0;
+	store_docs_cleanup(&d);
+	return rc;
+}
+
+static int audit_object(struct store_engine *e, const struct store_actor *who, const char *action,
+                        const char *kind, const char *name, int64_t now)
+{
+	char *object = xasprintf("%s/%s", kind, name);
+	int rc = audit(e, who, action, object, now);
+	free(object);
+	return rc;
+}
+
+int store_account_add(struct store *s, struct store_actor *who, json_t *account, int64_t now)
+{
+	struct store_engine *e = s->e;
+	const char *handle = str_of(account, "handle");
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	char *doc = NULL;
+	rc = e->ops->doc_get(e, true, DOC_ACCOUNT, handle, 0, &doc);
+	free(doc);
+	rc = rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
+	int64_t id = rc == 0 ? counter_next(e, DOC_ACCOUNT, 0) : 0;
+	if (id < 0)
+		rc = (int)id;
+	if (rc == 0) {
+		json_object_set_new(account, "id", json_integer(id));
+		json_object_set_new(account, "created_at", time_json(now));
+		json_object_set_new(account, "updated_at", time_json(now));
+		rc = doc_put_json(e, DOC_ACCOUNT, handle, 0, account);
+	}
+	if (rc == 0)
+		rc = audit_object(e, who, "user.create", "user", handle, now);
+	return finish(s, rc);
+}
+
+int store_account_update(struct store *s, struct store_actor *who, const char *handle,
+                         const json_t *changes, int64_t now, json_t **out)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	json_t *acct = NULL;
+	rc = doc_get_json(e, true, DOC_ACCOUNT, handle, 0, &acct);
+	if (rc == 0) {
+		json_object_update(acct, (json_t *)changes);
+		json_object_set_new(acct, "updated_at", time_json(now));
+		rc = doc_put_json(e, DOC_ACCOUNT, handle, 0, acct);
+	}
+	if (rc == 0)
+		rc = audit_object(
+		    e, who, json_object_get(changes, "password") ? "user.password" : "user.update",
+		    "user", handle, now);
+	rc = finish(s, rc);
+	if (rc == 0 && out) {
+		json_object_del(acct, "password");
+		*out = json_incref(acct);
+	}
+	json_decref(acct);
+	return rc;
+}
+
+int store_token_add(struct store *s, struct store_actor *who, const char *handle,
+                    const char *sha256_hex, const char *name, const char *prefix,
+                    int64_t expires_at, int64_t now, json_t **out)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	char *doc = NULL;
+	rc = e->ops->doc_get(e, true, DOC_ACCOUNT, handle, 0, &doc);
+	free(doc);
+	int64_t id = rc == 0 ? counter_next(e, DOC_TOKEN, 0) : 0;
+	if (id < 0)
+		rc = (int)id;
+	json_t *t = NULL;
+	if (rc == 0) {
+		t = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:n, s:n}", "id", (json_int_t)id,
+		              "account", handle, "name", name, "prefix", prefix, "created_at",
+		              time_json(now), "expires_at",
+		              expires_at ? time_json(expires_at) : json_null(), "last_used_at",
+		              "revoked_at");
+		json_t *ref = json_pack("{s:I}", "id", (json_int_t)id);
+		rc = doc_put_json(e, DOC_TOKEN, sha256_hex, 0, ref);
+		json_decref(ref);
+	}
+	if (rc == 0)
+		rc = doc_put_json(e, DOC_TOKEN_ID, "", id, t);
+	if (rc == 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%lld", (long long)id);
+		rc = audit_object(e, who, "token.create", "token", n, now);
+	}
+	rc = finish(s, rc);
+	if (rc == 0)
+		*out = json_incref(t);
+	json_decref(t);
+	return rc;
+}
+
+int store_token_find(struct store *s, const char *sha256_hex, json_t **token, json_t **account)
+{
+	json_t *ref = NULL;
+	int rc = doc_get_json(s->e, false, DOC_TOKEN, sha256_hex, 0, &ref);
+	if (rc < 0)
+		return rc;
+	rc = doc_get_json(s->e, false, DOC_TOKEN_ID, "", int_of(ref, "id"), token);
+	json_decref(ref);
+	if (rc < 0)
+		return rc;
+	rc = store_account_get(s, str_of(*token, "account"), account);
+	if (rc < 0) {
+		json_decref(*token);
+		*token = NULL;
+	}
+	return rc;
+}
+
+int store_tokens(struct store *s, json_t **out)
+{
+	int rc = doc_page(s, DOC_TOKEN_ID, "", 1, 100000, false, "tokens", out);
+	if (rc == 0)
+		json_object_del(*out, "total");
+	return rc;
+}
+
+/* Sets a time member of token id to now: revoked_at (audited) or last_used_at (quiet). */
+static int token_mark(struct store *s, struct store_actor *who, int64_t id, const char *member,
+                      int64_t now, bool quiet)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	json_t *t = NULL;
+	rc = doc_get_json(e, true, DOC_TOKEN_ID, "", id, &t);
+	if (rc == 0 && !quiet && !json_is_null(json_object_get(t, member)))
+		rc = -EALREADY;
+	if (rc == 0) {
+		json_object_set_new(t, member, time_json(now));
+		rc = doc_put_json(e, DOC_TOKEN_ID, "", id, t);
+	}
+	if (rc == 0 && !quiet) {
+		char n[24];
+		snprintf(n, sizeof(n), "%lld", (long long)id);
+		rc = audit_object(e, who, "token.revoke", "token", n, now);
+	}
+	json_decref(t);
+	return end_write(s, rc, quiet);
+}
+
+int store_token_revoke(struct store *s, struct store_actor *who, int64_t id, int64_t now)
+{
+	return token_mark(s, who, id, "revoked_at", now, false);
+}
+
+int store_token_used(struct store *s, int64_t id, int64_t now)
+{
+	return token_mark(s, NULL, id, "last_used_at", now, true);
+}
+
+/* --- the key of signed links --- */
+
+static int secret_put(struct store *s, struct store_actor *who, bool rotate, char **out)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	json_t *d = NULL;
+	rc = rotate ? -ENOENT : doc_get_json(e, true, DOC_SECRET, "links", 0, &d);
+	if (rc == -ENOENT) {
+		char hex[65];
+		rc = secret_random_hex(32, hex) < 0 ? -EIO : 0;
+		if (rc == 0) {
+			d = json_pack("{s:s}", "key", hex);
+			rc = doc_put_json(e, DOC_SECRET, "links", 0, d);
+		}
+		if (rc == 0 && rotate)
+			rc = audit(e, who, "secret.rotate", "secret/links", (int64_t)time(NULL));
+	}
+	if (rc == 0 && out)
+		*out = xstrdup(str_of(d, "key"));
+	json_decref(d);
+	return end_write(s, rc, !rotate);
+}
+
+int store_secret(struct store *s, char **out)
+{
+	json_t *d = NULL;
+	int rc = doc_get_json(s->e, false, DOC_SECRET, "links", 0, &d);
+	if (rc == 0)
+		*out = xstrdup(str_of(d, "key"));
+	json_decref(d);
+	return rc == -ENOENT ? secret_put(s, NULL, false, out) : rc;
+}
+
+int store_secret_rotate(struct store *s, struct store_actor *who)
+{
+	return secret_put(s, who, true, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "article.h"
 #include "buf.h"
+#include <jansson.h>
 
 struct store;
 
@@ -19,6 +20,23 @@ struct store;
 
 /* A search reads at most this many words of its query. */
 #define STORE_SEARCH_WORDS 8
+
+/* Who makes a write (SPEC §11), for its audit entry and its revision, and the rule auth.c
+ * sets on what it may write. NULL where a function takes one: the system itself. */
+struct store_actor {
+	const char *account; /* a handle, or "config" (the bootstrap token), "cli", "system" */
+	bool is_account;     /* account names a real account (the default author) */
+	int64_t token_id;    /* 0: none */
+	const char *client;  /* the address it came from; "" for the command line */
+	const char *request_id;
+	/* May the actor turn old (NULL: none yet) into new (NULL: a delete)? 0, or -EACCES with
+	 * why filled. It may settle what the input left open (a contributor's status). NULL:
+	 * anything goes. */
+	int (*may_write)(const struct store_actor *who, const struct article *old,
+	                 struct article *new_, char *why, size_t why_len);
+	void *role;    /* for may_write */
+	char why[256]; /* set by a write refused with -EACCES or -EINVAL */
+};
 
 /* Opens (creating and migrating as needed) the database at where, with nreaders reading
  * connections, in the engine where names (a path: SQLite). Returns NULL with a message in
@@ -45,10 +63,11 @@ void store_set_limits(struct store *s, const struct store_limits *limits);
 int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a);
 
 struct store_query {
-	unsigned page;     /* 1-based */
-	unsigned per_page; /* 1 or more */
-	const char *tag;   /* NULL: any */
-	const char *q;     /* NULL: no full-text search; else the user's words */
+	unsigned page;      /* 1-based */
+	unsigned per_page;  /* 1 or more */
+	const char *tag;    /* NULL: any */
+	const char *author; /* an account's handle: only its stories; NULL: any (not with tag) */
+	const char *q;      /* NULL: no full-text search; else the user's words */
 	bool public_only;
 	int64_t now;
 	bool with_body; /* false leaves body and body_html empty */
@@ -94,6 +113,74 @@ int store_replace(struct store *s, const char *slug, struct article *a, int64_t 
 /* Returns 0, -ENOENT or another negative error. */
 int store_delete(struct store *s, const char *slug);
 
+/* The same, made by who: its rule is applied (-EACCES with who->why), the authors are checked
+ * (-EINVAL with who->why naming the unknown handle), and the revision and the audit entry are
+ * written in the write's own transaction. */
+int store_create_as(struct store *s, struct store_actor *who, struct article *a, int64_t now);
+int store_replace_as(struct store *s, struct store_actor *who, const char *slug, struct article *a,
+                     int64_t now);
+int store_delete_as(struct store *s, struct store_actor *who, const char *slug, int64_t now);
+int store_upsert_as(struct store *s, struct store_actor *who, struct article *a, int64_t now,
+                    bool *created);
+
+/* The current slug of the story that once had slug (renamed since), caller frees; -ENOENT
+ * when slug is no story's old slug or its story is gone. */
+int store_slug_moved(struct store *s, const char *slug, char **current);
+
+/* --- revisions (SPEC §11): every create, replace, delete and restore keeps the record as it
+ * then was, numbered from 1 per story; they outlive a delete --- */
+
+/* The JSON of revision n ({"n", "at", "account", "action", "article"}) of the story at slug
+ * (or whose slug it was when deleted), caller frees; n 0: every revision, newest first, as
+ * {"revisions": [...]} without their articles' bodies. Returns 0, -ENOENT or an error. */
+int store_revisions(struct store *s, const char *slug, int64_t n, json_t **out);
+
+/* Makes revision n of the story at slug (or deleted under it) the story again, as a new
+ * revision; a is filled with it. */
+int store_restore_as(struct store *s, struct store_actor *who, const char *slug, int64_t n,
+                     int64_t now, struct article *a);
+
+/* --- the audit log: {id, at, actor, token_id, action, object, client, request_id} --- */
+
+/* A page of the log, newest first: {"entries": [...], "total": N}. */
+int store_audit(struct store *s, unsigned page, unsigned per_page, json_t **out);
+
+/* --- accounts and tokens (SPEC §11) --- */
+
+/* An account as stored: {"id", "handle", "name", "role", "bio", "disabled", "created_at",
+ * "updated_at"} and, never shown, "password" (an Argon2id hash). */
+int store_account_get(struct store *s, const char *handle, json_t **out);
+/* Every account by handle, a page of them: {"users": [...], "total": N} (no passwords). */
+int store_accounts(struct store *s, unsigned page, unsigned per_page, json_t **out);
+/* Whether any account exists: 1, 0 or a negative error. */
+int store_has_accounts(struct store *s);
+/* Stores a new account (fields as above, id and times set here): -EEXIST when its handle is
+ * taken. */
+int store_account_add(struct store *s, struct store_actor *who, json_t *account, int64_t now);
+/* Applies changes (name, role, bio, disabled, password) to the account at handle; fills
+ * *out with the account as stored when out is not NULL. */
+int store_account_update(struct store *s, struct store_actor *who, const char *handle,
+                         const json_t *changes, int64_t now, json_t **out);
+
+/* A token for the account at handle: its SHA-256 (hex) is what is stored, with
+ * {"id", "account", "name", "prefix", "created_at", "expires_at", "last_used_at",
+ * "revoked_at"}, returned in *out. expires_at 0: never. */
+int store_token_add(struct store *s, struct store_actor *who, const char *handle,
+                    const char *sha256_hex, const char *name, const char *prefix,
+                    int64_t expires_at, int64_t now, json_t **out);
+/* The token whose SHA-256 is sha256_hex, and its account: -ENOENT when none. */
+int store_token_find(struct store *s, const char *sha256_hex, json_t **token, json_t **account);
+/* Every token, by id: {"tokens": [...]}. */
+int store_tokens(struct store *s, json_t **out);
+int store_token_revoke(struct store *s, struct store_actor *who, int64_t id, int64_t now);
+/* Notes that the token was used at now; no content changes (no audit entry). */
+int store_token_used(struct store *s, int64_t id, int64_t now);
+
+/* The server's secret for signed links, made once and kept in the database (every instance
+ * signs alike); rotating makes a new one, and every link signed before is dead. Caller frees. */
+int store_secret(struct store *s, char **out);
+int store_secret_rotate(struct store *s, struct store_actor *who);
+
 /* Stores a as the new version of the article with its uri (when it has one; a slug derived
  * from its title is then only for a new article) or at its slug, or as a new article; *created
  * says which. Returns 0 or a negative error; on error nothing is stored. */
@@ -102,6 +189,15 @@ int store_upsert(struct store *s, struct article *a, int64_t now, bool *created)
  * brings), all in one transaction: on any error nothing changes and *failed is the index of
  * the article that failed. */
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed);
+
+/* The newsroom's records an export carries (SPEC §11), never a secret: every account (without
+ * its password) and every revision (each with its story's "story_id"), as {"accounts": [...],
+ * "revisions": [...]}. */
+int store_export_newsroom(struct store *s, json_t **out);
+/* store_import with an export's newsroom records (NULL: none) first, in the same transaction:
+ * accounts (an existing handle is kept as it is), then revisions (by story id and number). */
+int store_import_all(struct store *s, struct article *list, size_t n, const json_t *newsroom,
+                     int64_t now, size_t *failed);
 
 /* Every article (drafts and scheduled too), ordered by id, with bodies. */
 int store_export(struct store *s, struct article_list *out);

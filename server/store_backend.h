@@ -30,6 +30,22 @@ struct store_page {
 
 struct store_engine;
 
+/* One document (SPEC §11's accounts, tokens, revisions, audit entries, old slugs): a JSON
+ * text under a kind, a key and a sequence number. What they hold is store.c's. */
+struct store_doc {
+	char *key;
+	int64_t seq;
+	char *doc;
+};
+
+struct store_docs {
+	struct store_doc *items;
+	size_t n;
+	int64_t total; /* documents of the kind (and key) over all pages */
+};
+
+void store_docs_cleanup(struct store_docs *d);
+
 /* Every operation returns 0 (or the value it names) or a negative errno: -ENOENT none such,
  * -EEXIST a unique key taken, -EROFS not writable, -ENOSPC full, -EBUSY locked too long,
  * -ETIMEDOUT past the deadline, -EIO anything else (the engine logs the details). Reads may
@@ -61,6 +77,8 @@ struct store_ops {
 	int (*begin)(struct store_engine *e, bool bulk);
 	int (*commit)(struct store_engine *e);
 	void (*rollback)(struct store_engine *e);
+	/* In a transaction: the record at slug as the transaction sees it (any status). */
+	int (*load)(struct store_engine *e, const char *slug, struct article *a);
 	/* In a transaction: the id of the record with slug (and its created_at, which the
 	 * caller frees, when asked), 0 when the slug is free. */
 	int64_t (*slug_id)(struct store_engine *e, const char *slug, char **created_at);
@@ -77,10 +95,30 @@ struct store_ops {
 	int (*remove)(struct store_engine *e, int64_t id);
 	/* Records, in the transaction, that the content changed at t (kept if later). */
 	int (*touch)(struct store_engine *e, int64_t t);
+
+	/* Documents. Reads outside a transaction (writer false) run on a reader; inside one
+	 * (writer true) on the transaction's connection, seeing its writes. */
+	int (*doc_get)(struct store_engine *e, bool writer, const char *kind, const char *key,
+	               int64_t seq, char **doc);
+	/* In a transaction: stores doc under (kind, key, seq), replacing what was there. */
+	int (*doc_put)(struct store_engine *e, const char *kind, const char *key, int64_t seq,
+	               const char *doc);
+	int (*doc_delete)(struct store_engine *e, const char *kind, const char *key, int64_t seq);
+	/* A page of the documents of kind (with key; NULL: any), by key then seq, or the
+	 * other way round when descending, and their total. */
+	int (*doc_list)(struct store_engine *e, bool writer, const char *kind, const char *key,
+	                unsigned limit, unsigned offset, bool descending, struct store_docs *out);
 };
 
-/* An engine stores a record's tags as one text, separated by spaces (a tag never holds one),
- * in their order: this gives them back to a->tags (NULL or "" for none). */
+/* The keys of a record an engine keeps in its tag index (for listings by tag or author), in
+ * order: its tags, then '@' and each author's handle (a tag never holds an '@'). Fills keys
+ * (at least STORE_KEYS_MAX places; the caller frees each) and returns how many. */
+#define STORE_KEYS_MAX (ARTICLE_TAGS_MAX + ARTICLE_AUTHORS_MAX)
+size_t store_index_keys(const struct article *a, char **keys);
+
+/* An engine stores a record's index keys as one text, separated by spaces (a key never holds
+ * one), in their order: this gives them back to a->tags and a->authors (NULL or "" for
+ * none). */
 void store_tags_from_text(struct article *a, const char *joined);
 
 /* The first member of every engine's own struct (lwan's database.c): store.c holds this. */

@@ -16,7 +16,7 @@
 #include "store_backend.h"
 #include "textsearch.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* pg_advisory_xact_lock's key: migrations and writes of every instance take it in turn */
 #define LOCK_KEY "7165627974657301"
 #define CHANNEL  "gazette_changes"
@@ -60,6 +60,15 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " INCLUDE (status);"
     "CREATE TABLE gazette_meta (key text PRIMARY KEY, value bigint NOT NULL);"
     "INSERT INTO gazette_meta (key, value) VALUES ('changed_at', 0);",
+    /* 2: the newsroom (SPEC §11): a story's corrections, and the documents of accounts,
+     * tokens, revisions, the audit log and old slugs */
+    "ALTER TABLE articles ADD COLUMN extra text NOT NULL DEFAULT '';"
+    "CREATE TABLE docs ("
+    " kind text NOT NULL,"
+    " key text NOT NULL,"
+    " seq bigint NOT NULL,"
+    " doc text NOT NULL,"
+    " PRIMARY KEY (kind, key, seq));",
 };
 
 /* Columns every read selects, in this order (row_to_article reads them by position). The
@@ -68,9 +77,9 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, " \
 	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, a.language, a.uri, "      \
 	"(SELECT string_agg(t.tag, ' ' ORDER BY t.position) FROM tags t WHERE "                  \
-	"t.article_id = a.id) AS tags, CASE WHEN $8::boolean THEN a.body ELSE '' END AS body, "  \
-	"CASE WHEN $8::boolean THEN a.body_html ELSE '' END AS body_html"
-#define NCOLS 18
+	"t.article_id = a.id) AS tags, a.extra, CASE WHEN $8::boolean THEN a.body ELSE '' END"   \
+	" AS body, CASE WHEN $8::boolean THEN a.body_html ELSE '' END AS body_html"
+#define NCOLS 19
 /* A store_filter: $1 the status (NULL: any), $2 the latest published_ts; $3 and $4 a page's
  * limit and offset, $5 a tag, $6 a tsquery, $7 a slug, $8 whether bodies are read. */
 #define FILTER(t) "($1::text IS NULL OR " t "status = $1::text) AND " t "published_ts <= $2::bigint"
@@ -112,8 +121,21 @@ enum stmt {
 	S_DELETE_TAGS,
 	S_INSERT_TAG,
 	S_TOUCH,
+	S_DOC_GET,
+	S_DOC_PUT,
+	S_DOC_DELETE,
+	S_DOC_LIST,
+	S_DOC_LIST_DESC,
 	NSTMT
 };
+
+/* documents: $1 kind, $2 key (NULL: any, in lists), $3 seq, $4 the text; $5, $6 limit and
+ * offset; a list's rows carry the count of all */
+#define DOC_WHERE " WHERE kind = $1::text AND ($2::text IS NULL OR key = $2::text)"
+#define DOC_LIST(order)                                                                          \
+	"SELECT d.key, d.seq, d.doc, c.total FROM (SELECT count(*) AS total FROM docs" DOC_WHERE \
+	") c LEFT JOIN LATERAL (SELECT key, seq, doc FROM docs" DOC_WHERE " ORDER BY " order     \
+	" LIMIT $5::bigint OFFSET $6::bigint) d ON true ORDER BY " order
 
 static const char *const sql[NSTMT] = {
     [S_GET] = "SELECT " COLS " FROM articles a WHERE a.slug = $7::text AND " FILTER("a."),
@@ -139,14 +161,14 @@ static const char *const sql[NSTMT] = {
     [S_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM articles",
     [S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
                  " status, source, editor, author, created_at, updated_at, updated_ts, body,"
-                 " body_html, language, uri, terms) VALUES ($1::bigint, $2, $3, $4, $5,"
-                 " $6::bigint, $7, $8, $9, $10, $11, $12, $13::bigint, $14, $15, $16, $17,"
-                 " $18::tsvector)",
+                 " body_html, language, uri, terms, extra) VALUES ($1::bigint, $2, $3, $4,"
+                 " $5, $6::bigint, $7, $8, $9, $10, $11, $12, $13::bigint, $14, $15, $16,"
+                 " $17, $18::tsvector, $19)",
     [S_UPDATE] = "UPDATE articles SET slug = $2, title = $3, summary = $4, published_at = $5,"
                  " published_ts = $6::bigint, status = $7, source = $8, editor = $9,"
                  " author = $10, created_at = $11, updated_at = $12, updated_ts = $13::bigint,"
                  " body = $14, body_html = $15, language = $16, uri = $17,"
-                 " terms = $18::tsvector WHERE id = $1::bigint",
+                 " terms = $18::tsvector, extra = $19 WHERE id = $1::bigint",
     [S_DELETE] = "DELETE FROM articles WHERE id = $1::bigint",
     [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = $1::bigint",
     [S_INSERT_TAG] = "INSERT INTO tags (article_id, tag, position, status, published_ts)"
@@ -157,6 +179,14 @@ static const char *const sql[NSTMT] = {
                 " $1::bigint) ON CONFLICT (key) DO UPDATE SET value ="
                 " greatest(gazette_meta.value, excluded.value) RETURNING 1)"
                 " SELECT pg_notify('" CHANNEL "', '') FROM t",
+    [S_DOC_GET] = "SELECT doc FROM docs WHERE kind = $1::text AND key = $2::text AND"
+                  " seq = $3::bigint",
+    [S_DOC_PUT] = "INSERT INTO docs (kind, key, seq, doc) VALUES ($1, $2, $3::bigint, $4)"
+                  " ON CONFLICT (kind, key, seq) DO UPDATE SET doc = excluded.doc",
+    [S_DOC_DELETE] = "DELETE FROM docs WHERE kind = $1::text AND key = $2::text AND"
+                     " seq = $3::bigint",
+    [S_DOC_LIST] = DOC_LIST("key, seq"),
+    [S_DOC_LIST_DESC] = DOC_LIST("key DESC, seq DESC"),
 };
 
 /* One connection and what is prepared on it. */
@@ -332,7 +362,7 @@ static PGresult *run(struct conn *c, enum stmt which, int n, const char *const *
 	snprintf(name, sizeof(name), "s%d", (int)which);
 	if (!c->prepared[which]) {
 		/* typed, so that a statement may leave some of its parameters unused */
-		Oid types[18];
+		Oid types[24];
 		for (int i = 0; i < n; i++)
 			types[i] = TEXT_OID;
 		PGresult *p = PQprepare(c->pg, name, sql[which], n, types);
@@ -459,8 +489,9 @@ static void row_to_article(const PGresult *r, int row, struct article *a)
 	a->language = col(r, row, 13);
 	a->uri = col(r, row, 14); /* NULL: none */
 	store_tags_from_text(a, PQgetisnull(r, row, 15) ? NULL : PQgetvalue(r, row, 15));
-	a->body = col(r, row, 16);
-	a->body_html = col(r, row, 17);
+	article_extra_from_text(a, PQgetisnull(r, row, 16) ? NULL : PQgetvalue(r, row, 16));
+	a->body = col(r, row, 17);
+	a->body_html = col(r, row, 18);
 }
 
 /* Appends the rows of r to out; a row without an id (a page past the end, which still
@@ -922,6 +953,21 @@ static int64_t lookup(struct pg_engine *e, enum stmt which, const char *key, cha
 	return id;
 }
 
+static int pg_load(struct store_engine *base, const char *slug, struct article *a)
+{
+	const char *params[8] = {NULL, "9223372036854775807", NULL, NULL, NULL, NULL, slug, "true"};
+	int rc;
+	PGresult *r = run(&engine(base)->writer, S_GET, 8, params, PGRES_TUPLES_OK, &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1)
+		row_to_article(r, 0, a);
+	else
+		rc = -ENOENT;
+	PQclear(r);
+	return rc;
+}
+
 static int64_t pg_slug_id(struct store_engine *base, const char *slug, char **created_at)
 {
 	return lookup(engine(base), S_SLUG_ID, slug, NULL, created_at);
@@ -971,12 +1017,16 @@ static int write_tags(struct pg_engine *e, const struct article *a)
 {
 	int rc = write_int(e, S_DELETE_TAGS, a->id, PGRES_COMMAND_OK);
 	struct text_int id = int_text(a->id), ts = int_text(a->published_ts);
-	for (size_t i = 0; i < a->ntags && rc == 0; i++) {
+	char *keys[STORE_KEYS_MAX];
+	size_t n = store_index_keys(a, keys);
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		/* the article's status and order ride along, so a tag's listing is one index */
 		struct text_int pos = int_text((int64_t)i);
-		const char *params[] = {id.s, a->tags[i], pos.s, a->status, ts.s};
+		const char *params[] = {id.s, keys[i], pos.s, a->status, ts.s};
 		PQclear(run(&e->writer, S_INSERT_TAG, 5, params, PGRES_COMMAND_OK, &rc));
 	}
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
 	return rc;
 }
 
@@ -984,17 +1034,18 @@ static int write_row(struct pg_engine *e, enum stmt which, const struct article 
 {
 	struct text_int id = int_text(a->id), pts = int_text(a->published_ts),
 	                uts = int_text(a->updated_ts);
-	char *terms = store_pg_tsvector(a);
+	char *terms = store_pg_tsvector(a), *extra = article_extra_text(a);
 	const char *params[] = {
 	    id.s,      a->slug,   a->title,     a->summary,  a->published_at,         pts.s,
 	    a->status, a->source, a->editor,    a->author,   a->created_at,           a->updated_at,
 	    uts.s,     a->body,   a->body_html, a->language, *a->uri ? a->uri : NULL, /* NULL: not
 	                                                                                 unique */
-	    terms,
+	    terms,     extra,
 	};
 	int rc;
-	PQclear(run(&e->writer, which, 18, params, PGRES_COMMAND_OK, &rc));
+	PQclear(run(&e->writer, which, 19, params, PGRES_COMMAND_OK, &rc));
 	free(terms);
+	free(extra);
 	return rc < 0 ? rc : write_tags(e, a);
 }
 
@@ -1016,6 +1067,79 @@ static int pg_remove(struct store_engine *base, int64_t id)
 static int pg_touch(struct store_engine *base, int64_t t)
 {
 	return write_int(engine(base), S_TOUCH, t, PGRES_TUPLES_OK);
+}
+
+/* --- documents --- */
+
+/* A document statement on the writer (in the transaction) or on a reader. */
+static PGresult *doc_stmt(struct pg_engine *e, bool writer, enum stmt which, int n,
+                          const char *const *params, ExecStatusType want, int *rc)
+{
+	if (writer)
+		return run(&e->writer, which, n, params, want, rc);
+	return read_stmt(e, which, n, params, 0, rc);
+}
+
+static int pg_doc_get(struct store_engine *base, bool writer, const char *kind, const char *key,
+                      int64_t seq, char **doc)
+{
+	struct text_int s = int_text(seq);
+	const char *params[] = {kind, key, s.s};
+	int rc;
+	PGresult *r = doc_stmt(engine(base), writer, S_DOC_GET, 3, params, PGRES_TUPLES_OK, &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1)
+		*doc = col(r, 0, 0);
+	else
+		rc = -ENOENT;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_doc_put(struct store_engine *base, const char *kind, const char *key, int64_t seq,
+                      const char *doc)
+{
+	struct text_int s = int_text(seq);
+	const char *params[] = {kind, key, s.s, doc};
+	int rc;
+	PQclear(run(&engine(base)->writer, S_DOC_PUT, 4, params, PGRES_COMMAND_OK, &rc));
+	return rc;
+}
+
+static int pg_doc_delete(struct store_engine *base, const char *kind, const char *key, int64_t seq)
+{
+	struct text_int s = int_text(seq);
+	const char *params[] = {kind, key, s.s};
+	int rc;
+	PQclear(run(&engine(base)->writer, S_DOC_DELETE, 3, params, PGRES_COMMAND_OK, &rc));
+	return rc;
+}
+
+static int pg_doc_list(struct store_engine *base, bool writer, const char *kind, const char *key,
+                       unsigned limit, unsigned offset, bool descending, struct store_docs *out)
+{
+	struct text_int l = int_text(limit), o = int_text(offset);
+	const char *params[] = {kind, key, NULL, NULL, l.s, o.s};
+	memset(out, 0, sizeof(*out));
+	int rc;
+	PGresult *r = doc_stmt(engine(base), writer, descending ? S_DOC_LIST_DESC : S_DOC_LIST, 6,
+	                       params, PGRES_TUPLES_OK, &rc);
+	if (!r)
+		return rc;
+	int n = PQntuples(r);
+	out->items = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*out->items));
+	for (int i = 0; i < n; i++) {
+		out->total = col_int(r, i, 3);
+		if (PQgetisnull(r, i, 0))
+			continue; /* a page past the end: the count alone */
+		struct store_doc *d = &out->items[out->n++];
+		d->key = col(r, i, 0);
+		d->seq = col_int(r, i, 1);
+		d->doc = col(r, i, 2);
+	}
+	PQclear(r);
+	return 0;
 }
 
 static void pg_close(struct store_engine *base)
@@ -1046,6 +1170,7 @@ static const struct store_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .load = pg_load,
     .slug_id = pg_slug_id,
     .uri_id = pg_uri_id,
     .id_exists = pg_id_exists,
@@ -1054,6 +1179,10 @@ static const struct store_ops pg_ops = {
     .update = pg_update,
     .remove = pg_remove,
     .touch = pg_touch,
+    .doc_get = pg_doc_get,
+    .doc_put = pg_doc_put,
+    .doc_delete = pg_doc_delete,
+    .doc_list = pg_doc_list,
 };
 
 /* The first integer of the first row of a simple query, dflt when there is none. */

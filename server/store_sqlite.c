@@ -11,7 +11,7 @@
 #include "store_backend.h"
 #include "textsearch.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define BUDGET_STEPS   1000 /* virtual machine steps between two looks at a read's deadline */
 
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -74,6 +74,15 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "ALTER TABLE articles ADD COLUMN language TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE articles ADD COLUMN uri TEXT;"
     "CREATE UNIQUE INDEX articles_uri ON articles (uri) WHERE uri IS NOT NULL;",
+    /* 4: the newsroom (SPEC §11): a story's corrections, and the documents of accounts,
+     * tokens, revisions, the audit log and old slugs */
+    "ALTER TABLE articles ADD COLUMN extra TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE docs ("
+    " kind TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " doc TEXT NOT NULL,"
+    " PRIMARY KEY (kind, key, seq)) WITHOUT ROWID;",
 };
 
 /* Columns every read selects, in this order; body and body_html last so that lists, which
@@ -82,8 +91,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"a.id, a.slug, a.title, a.summary, a.published_at, a.published_ts, a.status, a.source, " \
 	"a.editor, a.author, a.created_at, a.updated_at, a.updated_ts, a.language, a.uri, "      \
 	"(SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags WHERE article_id = a.id "     \
-	"ORDER BY position)), a.body, a.body_html"
-#define NCOLS 18 /* how many COLS are */
+	"ORDER BY position)), a.extra, a.body, a.body_html"
+#define NCOLS 19 /* how many COLS are */
 /* A store_filter: ?1 the status (NULL: any), ?2 the latest published_ts. ?3 and ?4 are a
  * page's limit and offset, ?5 a tag, ?6 a full-text query, ?7 a slug. */
 #define FILTER(t) "(?1 IS NULL OR " t "status = ?1) AND " t "published_ts <= ?2"
@@ -130,6 +139,12 @@ enum stmt {
 	S_COMMIT,
 	S_ROLLBACK,
 	S_DATA_VERSION,
+	S_DOC_GET,
+	S_DOC_PUT,
+	S_DOC_DELETE,
+	S_DOC_LIST,
+	S_DOC_LIST_DESC,
+	S_DOC_COUNT,
 	NSTMT
 };
 
@@ -153,12 +168,12 @@ static const char *const sql[NSTMT] = {
     [S_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM articles",
     [S_INSERT] = "INSERT INTO articles (id, slug, title, summary, published_at, published_ts,"
                  " status, source, editor, author, created_at, updated_at, updated_ts, body,"
-                 " body_html, language, uri) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                 " ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                 " body_html, language, uri, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     [S_UPDATE] = "UPDATE articles SET slug = ?2, title = ?3, summary = ?4, published_at = ?5,"
                  " published_ts = ?6, status = ?7, source = ?8, editor = ?9, author = ?10,"
                  " created_at = ?11, updated_at = ?12, updated_ts = ?13, body = ?14,"
-                 " body_html = ?15, language = ?16, uri = ?17 WHERE id = ?1",
+                 " body_html = ?15, language = ?16, uri = ?17, extra = ?18 WHERE id = ?1",
     [S_URI_ID] = "SELECT id, slug, created_at FROM articles WHERE uri = ?1",
     [S_DELETE] = "DELETE FROM articles WHERE id = ?1",
     [S_DELETE_TAGS] = "DELETE FROM tags WHERE article_id = ?1",
@@ -171,6 +186,17 @@ static const char *const sql[NSTMT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_DATA_VERSION] = "PRAGMA data_version",
+    /* documents: ?1 kind, ?2 key (NULL: any, in lists), ?3 seq, ?4 the text; ?5, ?6 limit
+     * and offset */
+    [S_DOC_GET] = "SELECT doc FROM docs WHERE kind = ?1 AND key = ?2 AND seq = ?3",
+    [S_DOC_PUT] = "INSERT INTO docs (kind, key, seq, doc) VALUES (?1, ?2, ?3, ?4)"
+                  " ON CONFLICT (kind, key, seq) DO UPDATE SET doc = excluded.doc",
+    [S_DOC_DELETE] = "DELETE FROM docs WHERE kind = ?1 AND key = ?2 AND seq = ?3",
+    [S_DOC_LIST] = "SELECT key, seq, doc FROM docs WHERE kind = ?1 AND (?2 IS NULL OR key = ?2)"
+                   " ORDER BY key, seq LIMIT ?5 OFFSET ?6",
+    [S_DOC_LIST_DESC] = "SELECT key, seq, doc FROM docs WHERE kind = ?1 AND (?2 IS NULL OR"
+                        " key = ?2) ORDER BY key DESC, seq DESC LIMIT ?5 OFFSET ?6",
+    [S_DOC_COUNT] = "SELECT count(*) FROM docs WHERE kind = ?1 AND (?2 IS NULL OR key = ?2)",
 };
 
 struct conn {
@@ -519,8 +545,9 @@ static void row_to_article(sqlite3_stmt *st, bool with_body, struct article *a)
 	a->language = col_text(st, 13);
 	a->uri = col_text(st, 14);                                          /* NULL: none */
 	store_tags_from_text(a, (const char *)sqlite3_column_text(st, 15)); /* NULL: none */
-	a->body = with_body ? col_text(st, 16) : xstrdup("");
-	a->body_html = with_body ? col_text(st, 17) : xstrdup("");
+	article_extra_from_text(a, (const char *)sqlite3_column_text(st, 16));
+	a->body = with_body ? col_text(st, 17) : xstrdup("");
+	a->body_html = with_body ? col_text(st, 18) : xstrdup("");
 }
 
 /* Steps st to the end, appending every row to out (its array grows from cap). Returns 0 or
@@ -554,10 +581,9 @@ static void bind_filter(sqlite3_stmt *st, const struct store_filter *f)
 	sqlite3_bind_int64(st, 2, f->published_until);
 }
 
-static int sq_get(struct store_engine *base, const char *slug, const struct store_filter *f,
-                  struct article *a)
+/* The record at slug within f, on c (a reader's or the writer's). */
+static int get_on(struct conn *c, const char *slug, const struct store_filter *f, struct article *a)
 {
-	struct conn *c = reader_get(engine(base));
 	sqlite3_stmt *st = stmt(c, S_GET);
 	int ret = -EIO;
 	if (st) {
@@ -572,6 +598,14 @@ static int sq_get(struct store_engine *base, const char *slug, const struct stor
 		}
 		sqlite3_reset(st);
 	}
+	return ret;
+}
+
+static int sq_get(struct store_engine *base, const char *slug, const struct store_filter *f,
+                  struct article *a)
+{
+	struct conn *c = reader_get(engine(base));
+	int ret = get_on(c, slug, f, a);
 	conn_put(c);
 	return ret;
 }
@@ -840,6 +874,13 @@ static int64_t lookup(struct sqlite_engine *e, enum stmt which, const char *key,
 	return id;
 }
 
+static int sq_load(struct store_engine *base, const char *slug, struct article *a)
+{
+	struct sqlite_engine *e = engine(base);
+	struct store_filter all = {NULL, INT64_MAX};
+	return w_error(e, get_on(&e->writer, slug, &all, a));
+}
+
 static int64_t sq_slug_id(struct store_engine *base, const char *slug, char **created_at)
 {
 	return lookup(engine(base), S_SLUG_ID, slug, NULL, created_at, "slug lookup");
@@ -886,22 +927,28 @@ static int write_tags(struct sqlite_engine *e, const struct article *a)
 	int rc = write_int(e, S_DELETE_TAGS, a->id);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < a->ntags; i++) {
+	char *keys[STORE_KEYS_MAX];
+	size_t n = store_index_keys(a, keys);
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		sqlite3_stmt *st = stmt(c, S_INSERT_TAG);
-		if (!st)
-			return -EIO;
+		if (!st) {
+			rc = -EIO;
+			break;
+		}
 		sqlite3_bind_int64(st, 1, a->id);
-		sqlite3_bind_text(st, 2, a->tags[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, keys[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (int64_t)i);
 		/* the article's status and order ride along, so a tag's listing is one index */
 		sqlite3_bind_text(st, 4, a->status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, a->published_ts);
-		rc = sqlite3_step(st);
+		int step = sqlite3_step(st);
 		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return w_error(e, db_error(c, rc, "insert tag"));
+		if (step != SQLITE_DONE)
+			rc = w_error(e, db_error(c, step, "insert tag"));
 	}
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	return rc;
 }
 
 /* INSERT or UPDATE of every column, then the tags. */
@@ -929,8 +976,11 @@ static int write_row(struct sqlite_engine *e, enum stmt which, const struct arti
 	sqlite3_bind_text(st, 16, a->language, -1, SQLITE_STATIC);
 	if (*a->uri)
 		sqlite3_bind_text(st, 17, a->uri, -1, SQLITE_STATIC); /* else NULL: not unique */
+	char *extra = article_extra_text(a);
+	sqlite3_bind_text(st, 18, extra, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	free(extra);
 	if (rc != SQLITE_DONE)
 		return w_error(e, db_error(c, rc, which == S_INSERT ? "insert" : "update"));
 	return write_tags(e, a);
@@ -956,6 +1006,120 @@ static int sq_touch(struct store_engine *base, int64_t t)
 	return write_int(engine(base), S_TOUCH, t);
 }
 
+/* --- documents --- */
+
+static void bind_doc(sqlite3_stmt *st, const char *kind, const char *key, int64_t seq)
+{
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (key)
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+}
+
+/* The writer (its lock held by the transaction) or a reader taken for the call. */
+static struct conn *doc_conn(struct sqlite_engine *e, bool writer)
+{
+	return writer ? &e->writer : reader_get(e);
+}
+
+static void doc_conn_put(struct sqlite_engine *e, struct conn *c)
+{
+	if (c != &e->writer)
+		conn_put(c);
+}
+
+static int sq_doc_get(struct store_engine *base, bool writer, const char *kind, const char *key,
+                      int64_t seq, char **doc)
+{
+	struct sqlite_engine *e = engine(base);
+	struct conn *c = doc_conn(e, writer);
+	sqlite3_stmt *st = stmt(c, S_DOC_GET);
+	int ret = -EIO;
+	if (st) {
+		bind_doc(st, kind, key, seq);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*doc = col_text(st, 0);
+			ret = 0;
+		} else {
+			ret = rc == SQLITE_DONE ? -ENOENT : db_error(c, rc, "document");
+		}
+		sqlite3_reset(st);
+	}
+	doc_conn_put(e, c);
+	return writer ? w_error(e, ret) : ret;
+}
+
+static int doc_write(struct sqlite_engine *e, enum stmt which, const char *kind, const char *key,
+                     int64_t seq, const char *doc)
+{
+	sqlite3_stmt *st = stmt(&e->writer, which);
+	if (!st)
+		return -EIO;
+	bind_doc(st, kind, key, seq);
+	if (doc)
+		sqlite3_bind_text(st, 4, doc, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "document write"));
+}
+
+static int sq_doc_put(struct store_engine *base, const char *kind, const char *key, int64_t seq,
+                      const char *doc)
+{
+	return doc_write(engine(base), S_DOC_PUT, kind, key, seq, doc);
+}
+
+static int sq_doc_delete(struct store_engine *base, const char *kind, const char *key, int64_t seq)
+{
+	return doc_write(engine(base), S_DOC_DELETE, kind, key, seq, NULL);
+}
+
+static int sq_doc_list(struct store_engine *base, bool writer, const char *kind, const char *key,
+                       unsigned limit, unsigned offset, bool descending, struct store_docs *out)
+{
+	struct sqlite_engine *e = engine(base);
+	struct conn *c = doc_conn(e, writer);
+	memset(out, 0, sizeof(*out));
+	int ret = 0;
+	bool in_txn = !writer && exec_simple(c, S_BEGIN_READ) == 0;
+	sqlite3_stmt *st = stmt(c, S_DOC_COUNT);
+	if (st)
+		bind_doc(st, kind, key, 0);
+	out->total = one_int(c, st, 0, "document count");
+	if (out->total < 0)
+		ret = (int)out->total;
+	st = ret == 0 ? stmt(c, descending ? S_DOC_LIST_DESC : S_DOC_LIST) : NULL;
+	if (ret == 0 && !st)
+		ret = -EIO;
+	if (st) {
+		bind_doc(st, kind, key, 0);
+		sqlite3_bind_int64(st, 5, limit);
+		sqlite3_bind_int64(st, 6, offset);
+		size_t cap = 0;
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (out->n == cap) {
+				cap = cap ? cap * 2 : 16;
+				out->items = xrealloc(out->items, cap * sizeof(*out->items));
+			}
+			struct store_doc *d = &out->items[out->n++];
+			d->key = col_text(st, 0);
+			d->seq = sqlite3_column_int64(st, 1);
+			d->doc = col_text(st, 2);
+		}
+		if (rc != SQLITE_DONE)
+			ret = db_error(c, rc, "documents");
+		sqlite3_reset(st);
+	}
+	if (in_txn)
+		exec_simple(c, S_COMMIT);
+	doc_conn_put(e, c);
+	if (ret < 0)
+		store_docs_cleanup(out);
+	return writer ? w_error(e, ret) : ret;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -970,6 +1134,7 @@ static const struct store_ops sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .load = sq_load,
     .slug_id = sq_slug_id,
     .uri_id = sq_uri_id,
     .id_exists = sq_id_exists,
@@ -978,6 +1143,10 @@ static const struct store_ops sqlite_ops = {
     .update = sq_update,
     .remove = sq_remove,
     .touch = sq_touch,
+    .doc_get = sq_doc_get,
+    .doc_put = sq_doc_put,
+    .doc_delete = sq_doc_delete,
+    .doc_list = sq_doc_list,
 };
 
 struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err)

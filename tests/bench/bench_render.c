@@ -60,7 +60,8 @@ int main(int argc, char **argv)
 		if (store_get(s, list.items[i].slug, false, 0, &a) < 0)
 			return 1;
 		buf_reset(&out);
-		if (render_article(r, &a, &out, &err) < 0)
+		struct render_story st = {&a, NULL, false};
+		if (render_article(r, &st, &out, &err) < 0)
 			return 1;
 		article_cleanup(&a);
 		t[i] = now_us() - start;

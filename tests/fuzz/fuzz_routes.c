@@ -494,7 +494,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&f, 0, sizeof(f));
 	if (!parse_request(&f, (const char *)data, size, &path, &body))
 		goto done;
-	app.auth = auth_new(TOKEN);
+	app.auth = auth_new(TOKEN, app.store);
 
 	struct buf key = BUF_INIT;
 	bool keyed = cache_key(&f, &key);

@@ -66,7 +66,9 @@ def replace_and_rename(s):
                           {"title": "First", "body": "x", "slug": "renamed"}, auth=True)
     eq(status, 200)
     eq((b["slug"], b["id"], b["created_at"]), ("renamed", a["id"], a["created_at"]))
-    eq(s.get("/api/articles/first")[0], 404, "old slug is gone")
+    # SPEC §11: the old slug redirects, so links never break
+    status, h, _ = s.get("/api/articles/first")
+    eq((status, h.get("location")), (301, "/api/articles/renamed"), "old slug redirects")
     eq(s.get("/api/articles/renamed")[0], 200)
     status, _, e = s.json("PUT", "/api/articles/renamed",
                           {"title": "x", "body": "x", "slug": "other"}, auth=True)
