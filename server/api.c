@@ -419,7 +419,7 @@ void api_me(struct app *app, const struct request *req, const char *arg, struct 
 	if (!req->who.is_account) {
 		answer_json(resp, 200,
 		            json_pack("{s:s, s:s, s:s, s:n, s:b}", "handle", req->who.account,
-		                      "name", "auth.token (no account exists yet)", "role",
+		                      "name", "auth.token (no account has a token yet)", "role",
 		                      auth_role_name(req->who.role), "token_id", "account", 0));
 		return;
 	}

@@ -572,6 +572,7 @@ static int read_corrections(const json_t *in, struct article *a, struct article_
 	json_t *list = json_object_get(in, "corrections");
 	if (!list || json_is_null(list))
 		return 0;
+	a->corrections_given = true;
 	if (!json_is_array(list))
 		return fail(err, "corrections", "must be an array of {\"at\", \"text\"} objects");
 	if (json_array_size(list) > ARTICLE_CORRECTIONS_MAX)

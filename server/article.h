@@ -45,9 +45,10 @@ struct article {
 	size_t ntags;
 	char **authors; /* account handles (SPEC §11), unique, in the order given */
 	size_t nauthors;
-	bool authors_given;  /* the input named them (else a new story's are its writer's) */
-	json_t *corrections; /* [{"at": RFC 3339, "text": ...}], oldest first; NULL for none */
-	char *created_at;    /* RFC 3339 UTC; "" until stored */
+	bool authors_given;     /* the input named them (else a new story's are its writer's) */
+	json_t *corrections;    /* [{"at": RFC 3339, "text": ...}], oldest first; NULL for none */
+	bool corrections_given; /* the input named them (else a replaced story keeps its own) */
+	char *created_at;       /* RFC 3339 UTC; "" until stored */
 	char *updated_at;
 	int64_t updated_ts;
 };

@@ -175,7 +175,8 @@ const char *auth_role_name(enum role r)
 	return r >= ROLE_CONTRIBUTOR && r <= ROLE_ADMIN ? role_names[r] : "none";
 }
 
-/* Whether the store holds any account, asked once per generation. */
+/* Whether any account has a token (then auth.token is no longer one), asked once per
+ * generation. */
 static int accounts_exist(struct auth *a, uint64_t generation)
 {
 	pthread_mutex_lock(&a->lock);
@@ -184,7 +185,7 @@ static int accounts_exist(struct auth *a, uint64_t generation)
 	pthread_mutex_unlock(&a->lock);
 	if (fresh)
 		return has;
-	int rc = store_has_accounts(a->store);
+	int rc = store_has_tokens(a->store);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&a->lock);
@@ -314,7 +315,8 @@ enum auth_result auth_check(struct auth *a, const char *header, const char *clie
 	while (glen && (given[glen - 1] == ' ' || given[glen - 1] == '\t'))
 		glen--;
 	if (!accounts) {
-		/* the bootstrap: auth.token is the admin "config" until an account exists */
+		/* the bootstrap: auth.token is the admin "config" until an account has a token (so
+		 * that it can make the first account and its token through the API) */
 		if (secret_equal(given, glen, a->token, a->len)) {
 			who->role = ROLE_ADMIN;
 			snprintf(who->account, sizeof(who->account), "config");

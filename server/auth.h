@@ -40,14 +40,15 @@ struct principal {
 struct auth;
 struct store;
 
-/* config_token may be "" (none): it is the admin token named "config" while the store holds
- * no account (SPEC §11). Never returns NULL; free with auth_free. */
+/* config_token may be "" (none): it is the admin token named "config" while no account of the
+ * store has a token (SPEC §11: the first account and its token can be made through the API
+ * with it). Never returns NULL; free with auth_free. */
 struct auth *auth_new(const char *config_token, struct store *store);
 void auth_free(struct auth *a);
 
 enum auth_result {
 	AUTH_OK,
-	AUTH_DISABLED, /* no account and no auth.token: writes are off (403) */
+	AUTH_DISABLED, /* no account token, no auth.token: writes are off (403) */
 	AUTH_MISSING,  /* no or malformed Authorization header: 401 */
 	AUTH_WRONG,    /* a token that is unknown, revoked, expired or of a disabled account: 401 */
 	AUTH_LIMITED,  /* too many wrong tokens from this client: 429 */

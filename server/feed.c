@@ -6,6 +6,7 @@
 #include "app.h"
 #include "article.h"
 #include "config.h"
+#include "escape.h"
 #include "handlers.h"
 #include "langtag.h"
 #include "mem.h"
@@ -74,6 +75,42 @@ void feed_atom(struct app *app, const struct request *req, const char *arg, stru
 		                     (long long)a->id);
 		json_object_set_new(e, "tag_uri", json_string(id));
 		free(id);
+		/* the byline's accounts and the free-text author; never the editor */
+		json_t *people = story_people(app, a);
+		size_t k;
+		json_t *p;
+		json_array_foreach(people, k, p)
+		{
+			char *uri = render_author_path(
+			    json_string_value(json_object_get(p, "handle")), app->cfg->base_url);
+			json_object_set_new(p, "uri", json_string(uri));
+			free(uri);
+		}
+		if (*a->author)
+			json_array_append_new(people,
+			                      json_pack("{s:s, s:b}", "name", a->author, "uri", 0));
+		json_object_set_new(e, "people", people);
+		/* corrections close the entry's content, and move its updated (SPEC §11) */
+		struct buf fixes = BUF_INIT;
+		json_t *c;
+		json_array_foreach(a->corrections, k, c)
+		{
+			const char *text = json_string_value(json_object_get(c, "text"));
+			buf_printf(&fixes,
+			           "<p class=\"correction\"><strong>Correction, %s:</strong> ",
+			           json_string_value(json_object_get(c, "at")));
+			escape_html(&fixes, text, strlen(text));
+			buf_puts(&fixes, "</p>");
+		}
+		json_object_set_new(e, "corrections_html", json_string(buf_str(&fixes)));
+		buf_cleanup(&fixes);
+		int64_t corrected = article_corrected_ts(a);
+		if (corrected > a->updated_ts) {
+			struct buf when = BUF_INIT;
+			rfc3339_format_utc(&when, corrected);
+			json_object_set_new(e, "updated_at", json_string(buf_str(&when)));
+			buf_cleanup(&when);
+		}
 		json_array_append_new(entries, e);
 	}
 	buf_cleanup(&host);
@@ -120,6 +157,31 @@ void feed_sitemap(struct app *app, const struct request *req, const char *arg,
 	for (size_t i = 0; i < list.n; i++)
 		newest = max64(newest, content_shown_since(&list.items[i], now));
 	json_t *ctx = json_pack("{s:o}", "articles", sitemap_entries(app, &list, list.n));
+	/* the author pages of the stories listed (SPEC §11), each as new as its newest story */
+	json_t *seen = json_object(), *authors = json_array();
+	for (size_t i = 0; i < list.n; i++) {
+		const struct article *a = &list.items[i];
+		for (size_t k = 0; k < a->nauthors; k++) {
+			int64_t t = content_shown_since(a, now);
+			json_t *had = json_object_get(seen, a->authors[k]);
+			if (!had || json_integer_value(had) < t)
+				json_object_set_new(seen, a->authors[k], json_integer(t));
+		}
+	}
+	const char *handle;
+	json_t *t;
+	json_object_foreach(seen, handle, t)
+	{
+		char *url = render_author_path(handle, app->cfg->base_url);
+		struct buf lm = BUF_INIT;
+		rfc3339_format_utc(&lm, json_integer_value(t));
+		json_array_append_new(
+		    authors, json_pack("{s:s, s:s}", "url", url, "updated_at", buf_str(&lm)));
+		buf_cleanup(&lm);
+		free(url);
+	}
+	json_decref(seen);
+	json_object_set_new(ctx, "authors", authors);
 	if (newest) {
 		/* the front page changed when its newest story did */
 		struct buf lm = BUF_INIT;

@@ -255,8 +255,9 @@ static json_t *bylines(const struct render_story *st)
 		    names, json_pack("{s:O, s:s}", "name", json_object_get(p, "name"), "url", url));
 		free(url);
 	}
-	if (*st->a->author)
-		json_array_append_new(names, json_pack("{s:s}", "name", st->a->author));
+	if (*st->a->author) /* no page: false, or {{#url}} would find the story's own */
+		json_array_append_new(names,
+		                      json_pack("{s:s, s:b}", "name", st->a->author, "url", 0));
 	size_t n = json_array_size(names);
 	json_array_foreach(names, i, p)
 	{

@@ -431,8 +431,8 @@ bool routes_permit(struct app *app, const struct route *r, struct request *req,
 		return false;
 	case AUTH_DISABLED:
 		answer_json_error(resp, 403,
-		                  "writes are disabled: no account exists and no auth.token is "
-		                  "configured");
+		                  "writes are disabled: no account has a token and no auth.token "
+		                  "is configured");
 		return false;
 	case AUTH_MISSING:
 		answer_json_error(resp, 401, "an Authorization: Bearer token is required");

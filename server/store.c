@@ -659,7 +659,9 @@ static int finish(struct store *s, int rc)
 }
 
 /* Before a story is written by who: its rule, then the authors (a new story's default to its
- * writer's account, a replaced one keeps its own), each an account. */
+ * writer's account, a replaced one keeps its own), each an account; a replaced story keeps its
+ * corrections unless the input names them (a correction is never dropped by an edit that
+ * left it out). */
 static int authorize(struct store_engine *e, struct store_actor *who, const struct article *old,
                      struct article *a)
 {
@@ -670,6 +672,10 @@ static int authorize(struct store_engine *e, struct store_actor *who, const stru
 	}
 	if (!a)
 		return 0;
+	if (!a->corrections_given && old && old->corrections) {
+		json_decref(a->corrections);
+		a->corrections = json_incref(old->corrections);
+	}
 	if (!a->authors_given && old) {
 		for (size_t i = 0; i < a->nauthors; i++)
 			free(a->authors[i]);
@@ -1148,10 +1154,10 @@ int store_accounts(struct store *s, unsigned page, unsigned per_page, json_t **o
 	return doc_page(s, DOC_ACCOUNT, NULL, page, per_page, false, "users", out);
 }
 
-int store_has_accounts(struct store *s)
+int store_has_tokens(struct store *s)
 {
 	struct store_docs d;
-	int rc = s->e->ops->doc_list(s->e, false, DOC_ACCOUNT, NULL, 1, 0, false, &d);
+	int rc = s->e->ops->doc_list(s->e, false, DOC_TOKEN_ID, "", 1, 0, false, &d);
 	if (rc < 0)
 		return rc;
 	rc = d.total > 0;

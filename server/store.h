@@ -152,8 +152,8 @@ int store_audit(struct store *s, unsigned page, unsigned per_page, json_t **out)
 int store_account_get(struct store *s, const char *handle, json_t **out);
 /* Every account by handle, a page of them: {"users": [...], "total": N} (no passwords). */
 int store_accounts(struct store *s, unsigned page, unsigned per_page, json_t **out);
-/* Whether any account exists: 1, 0 or a negative error. */
-int store_has_accounts(struct store *s);
+/* Whether any account was ever given a token (revoked ones count): 1, 0 or a negative error. */
+int store_has_tokens(struct store *s);
 /* Stores a new account (fields as above, id and times set here): -EEXIST when its handle is
  * taken. */
 int store_account_add(struct store *s, struct store_actor *who, json_t *account, int64_t now);

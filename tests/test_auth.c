@@ -215,7 +215,7 @@ static void test_accounts_and_tokens(void **state)
 	(void)state;
 	struct auth *a = auth_new("s3cret", store);
 	struct principal who;
-	/* no account yet: auth.token is the admin "config" */
+	/* no account token yet: auth.token is the admin "config" */
 	assert_int_equal(check_who(a, "Bearer s3cret", "192.0.2.9", NOW, &who), AUTH_OK);
 	assert_int_equal(who.role, ROLE_ADMIN);
 	assert_string_equal(who.account, "config");
@@ -225,7 +225,7 @@ static void test_accounts_and_tokens(void **state)
 	int64_t id = add_account("alice", "contributor", 0, tok);
 	add_account("bob", "editor", 0, ed);
 	add_account("carol", "admin", NOW + 100, old);
-	/* an account exists: auth.token is no longer one */
+	/* an account has a token: auth.token is no longer one */
 	assert_int_equal(check(a, "Bearer s3cret", "192.0.2.9", NOW), AUTH_WRONG);
 	char *h = bearer(tok);
 	assert_int_equal(check_who(a, h, "192.0.2.9", NOW, &who), AUTH_OK);
