@@ -725,6 +725,45 @@ def readme_first_write():
         s.cleanup()
 
 
+def readme_deploy_tokens():
+    """README, "Deploy behind nginx": the bootstrap token makes the first admin and its token,
+    every curl reads its header from a file, and the story is written with the new token."""
+    with open(os.path.join(SOURCE_ROOT, "README.md")) as f:
+        readme = f.read()
+    deploy = readme[readme.index("## Deploy behind nginx"):]
+    block = deploy[deploy.index("# curl reads the header from a file"):]
+    block = block[:block.index("```")]
+    for line in block.splitlines():
+        check(not re.search(r"Bearer \$\(|Bearer gz_", line), "a token on a command line: " + line)
+    token = "deploy-bootstrap-0123456789"
+    s = Server(BINARY, token=token)
+    try:
+        s.start()
+        with open(os.path.join(s.dir, "token"), "w") as f:
+            f.write(token + "\n")
+        os.symlink(os.path.join(SOURCE_ROOT, "content"), os.path.join(s.dir, "content"))
+        url = "http://127.0.0.1:%d" % s.port
+        script = (block.replace("/root/", s.dir + "/").replace("/etc/gazette/token",
+                                                                 s.dir + "/token")
+                  .replace("http://127.0.0.1:8080", url)
+                  .replace("http://news.example.org", url))
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=s.dir,
+                           capture_output=True)
+        eq(r.returncode, 0, r.stderr)
+        header = os.path.join(s.dir, "gazette.header")
+        eq(os.stat(header).st_mode & 0o777, 0o600)
+        with open(header) as f:
+            check(re.fullmatch(r"Authorization: Bearer gz_[A-Za-z0-9_-]{43}\n", f.read()))
+        eq(s.get("/api/me", headers={"Authorization": "Bearer " + token})[0], 401,
+           "the bootstrap token is refused once an admin has a token")
+        st, _, lst = s.json("GET", "/api/articles")
+        eq(lst["total"], 1)
+        eq(lst["articles"][0]["authors"], ["chief"])
+        eq(s.stop(), 0)
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     run([
         ("every write of the newsroom, and no secret anywhere",
@@ -733,4 +772,6 @@ if __name__ == "__main__":
         ("audit and revisions in the write's transaction: kill -9 in a storm", write_storm_kill9),
         ("gazette user, token and previews", cli_commands),
         ("the README's first write after scripts/run", readme_first_write),
+        ("the README's deploy steps: tokens from files, never on a command line",
+         readme_deploy_tokens),
     ])

@@ -141,6 +141,31 @@ def drafts_stay_private(s, n):
     check(st in (401, 404) and b"Secret draft" not in b, "a reader got the draft: %d %r" % (st, b))
 
 
+def request_ids_and_previews(s, n):
+    """SPEC §11 through nginx: the audit entry of a write carries nginx's $request_id (a
+    client's X-Request-Id is replaced), and a draft's signed preview is never cached."""
+    st, _, b = n.request("POST", "/api/articles", {"title": "Through nginx", "body": "x",
+                                                   "status": "draft"}, token=s.token,
+                         headers={"X-Request-Id": "chosen-by-the-client"})
+    eq(st, 201, b)
+    st, _, b = s.json("GET", "/api/audit", auth=True)
+    eq(st, 200, b)
+    entry = [e for e in b["entries"] if e["object"] == "article/through-nginx"][0]
+    check(re.fullmatch(r"[0-9a-f]{32}", entry["request_id"]), entry)
+    st, _, p = s.json("POST", "/api/articles/through-nginx/preview", auth=True)
+    eq(st, 201, p)
+    path = p["url"][len("http://news.test"):]
+    for _ in range(2):
+        st, h, b = n.get(path)
+        eq((st, h["cache-control"]), (200, "private, no-store"))
+        check(h["x-cache-status"] in ("MISS", "BYPASS", "EXPIRED"), h["x-cache-status"])
+    # the preview's page shows an edit at once: nothing in between kept it
+    st, _, _ = n.request("PUT", "/api/articles/through-nginx", {"title": "Through nginx",
+                         "body": "edited", "status": "draft"}, token=s.token)
+    eq(st, 200)
+    check(b"edited" in n.get(path)[2])
+
+
 def revalidation(s, n):
     publish_seed(s, n)
     path = "/articles/" + SEED_SLUG
@@ -632,6 +657,7 @@ run([
     ("the JSON API through nginx", with_stack(json_api)),
     ("a token holder's answers are never cached", with_stack(drafts_stay_private)),
     ("304 through nginx", with_stack(revalidation)),
+    ("request ids in the audit log, previews never cached", with_stack(request_ids_and_previews)),
     ("nginx follows Gazette's max-age, revalidates, serves stale when Gazette is down",
      with_stack(cache_follows_gazette, config={"cache": {"max_age_s": "1"}})),
     ("static files come from disk, with Gazette stopped too", with_stack(files_from_disk)),
