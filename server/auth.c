@@ -175,15 +175,15 @@ const char *auth_role_name(enum role r)
 	return r >= ROLE_CONTRIBUTOR && r <= ROLE_ADMIN ? role_names[r] : "none";
 }
 
-/* Whether any account has a token (then auth.token is no longer one), asked once per
- * generation. */
+/* Whether any account has a token (then auth.token is no longer one): asked once per
+ * generation until it is so, and then never again (a token is never deleted, only revoked). */
 static int accounts_exist(struct auth *a, uint64_t generation)
 {
 	pthread_mutex_lock(&a->lock);
-	bool fresh = a->accounts_gen == generation + 1;
+	bool known = a->has_accounts || a->accounts_gen == generation + 1;
 	bool has = a->has_accounts;
 	pthread_mutex_unlock(&a->lock);
-	if (fresh)
+	if (known)
 		return has;
 	int rc = store_has_tokens(a->store);
 	if (rc < 0)

@@ -438,10 +438,14 @@ static int audit_article(struct store_engine *e, const struct store_actor *who, 
 	return rc;
 }
 
-/* A record as a revision keeps it: every field, as the API shows it. */
+/* A record as a revision keeps it: every field, as the API shows it, but what is made from
+ * the others (its url; body_html, which a restore renders again from body). */
 static json_t *record_json(const struct article *a)
 {
-	return article_to_json(a, "", "", true);
+	json_t *o = article_to_json(a, "", "", true);
+	json_object_del(o, "url");
+	json_object_del(o, "body_html");
+	return o;
 }
 
 /* The number of the story id's latest revision (0: none), and that revision when asked. */

@@ -126,15 +126,19 @@ enum stmt {
 	S_DOC_DELETE,
 	S_DOC_LIST,
 	S_DOC_LIST_DESC,
+	S_DOC_LIST_KIND,
+	S_DOC_LIST_KIND_DESC,
 	NSTMT
 };
 
-/* documents: $1 kind, $2 key (NULL: any, in lists), $3 seq, $4 the text; $5, $6 limit and
- * offset; a list's rows carry the count of all */
-#define DOC_WHERE " WHERE kind = $1::text AND ($2::text IS NULL OR key = $2::text)"
-#define DOC_LIST(order)                                                                          \
-	"SELECT d.key, d.seq, d.doc, c.total FROM (SELECT count(*) AS total FROM docs" DOC_WHERE \
-	") c LEFT JOIN LATERAL (SELECT key, seq, doc FROM docs" DOC_WHERE " ORDER BY " order     \
+/* documents: $1 kind, $2 key, $3 seq, $4 the text; $5, $6 limit and offset; a list's rows
+ * carry the count of all. A list of one key and one of a whole kind are statements of their
+ * own, each a range of the primary key. */
+#define DOC_KEY  " WHERE kind = $1::text AND key = $2::text"
+#define DOC_KIND " WHERE kind = $1::text"
+#define DOC_LIST(where, order)                                                               \
+	"SELECT d.key, d.seq, d.doc, c.total FROM (SELECT count(*) AS total FROM docs" where \
+	") c LEFT JOIN LATERAL (SELECT key, seq, doc FROM docs" where " ORDER BY " order     \
 	" LIMIT $5::bigint OFFSET $6::bigint) d ON true ORDER BY " order
 
 static const char *const sql[NSTMT] = {
@@ -185,8 +189,10 @@ static const char *const sql[NSTMT] = {
                   " ON CONFLICT (kind, key, seq) DO UPDATE SET doc = excluded.doc",
     [S_DOC_DELETE] = "DELETE FROM docs WHERE kind = $1::text AND key = $2::text AND"
                      " seq = $3::bigint",
-    [S_DOC_LIST] = DOC_LIST("key, seq"),
-    [S_DOC_LIST_DESC] = DOC_LIST("key DESC, seq DESC"),
+    [S_DOC_LIST] = DOC_LIST(DOC_KEY, "seq"),
+    [S_DOC_LIST_DESC] = DOC_LIST(DOC_KEY, "seq DESC"),
+    [S_DOC_LIST_KIND] = DOC_LIST(DOC_KIND, "key, seq"),
+    [S_DOC_LIST_KIND_DESC] = DOC_LIST(DOC_KIND, "key DESC, seq DESC"),
 };
 
 /* One connection and what is prepared on it. */
@@ -1123,8 +1129,9 @@ static int pg_doc_list(struct store_engine *base, bool writer, const char *kind,
 	const char *params[] = {kind, key, NULL, NULL, l.s, o.s};
 	memset(out, 0, sizeof(*out));
 	int rc;
-	PGresult *r = doc_stmt(engine(base), writer, descending ? S_DOC_LIST_DESC : S_DOC_LIST, 6,
-	                       params, PGRES_TUPLES_OK, &rc);
+	enum stmt which = key ? (descending ? S_DOC_LIST_DESC : S_DOC_LIST)
+	                      : (descending ? S_DOC_LIST_KIND_DESC : S_DOC_LIST_KIND);
+	PGresult *r = doc_stmt(engine(base), writer, which, 6, params, PGRES_TUPLES_OK, &rc);
 	if (!r)
 		return rc;
 	int n = PQntuples(r);

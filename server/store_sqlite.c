@@ -145,6 +145,9 @@ enum stmt {
 	S_DOC_LIST,
 	S_DOC_LIST_DESC,
 	S_DOC_COUNT,
+	S_DOC_LIST_KIND,
+	S_DOC_LIST_KIND_DESC,
+	S_DOC_COUNT_KIND,
 	NSTMT
 };
 
@@ -186,17 +189,23 @@ static const char *const sql[NSTMT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_DATA_VERSION] = "PRAGMA data_version",
-    /* documents: ?1 kind, ?2 key (NULL: any, in lists), ?3 seq, ?4 the text; ?5, ?6 limit
-     * and offset */
+    /* documents: ?1 kind, ?2 key, ?3 seq, ?4 the text; ?5, ?6 limit and offset. A list of
+     * one key and one of a whole kind are statements of their own, so that each is a range of
+     * the primary key (an "?2 IS NULL OR" would read every document of the kind). */
     [S_DOC_GET] = "SELECT doc FROM docs WHERE kind = ?1 AND key = ?2 AND seq = ?3",
     [S_DOC_PUT] = "INSERT INTO docs (kind, key, seq, doc) VALUES (?1, ?2, ?3, ?4)"
                   " ON CONFLICT (kind, key, seq) DO UPDATE SET doc = excluded.doc",
     [S_DOC_DELETE] = "DELETE FROM docs WHERE kind = ?1 AND key = ?2 AND seq = ?3",
-    [S_DOC_LIST] = "SELECT key, seq, doc FROM docs WHERE kind = ?1 AND (?2 IS NULL OR key = ?2)"
-                   " ORDER BY key, seq LIMIT ?5 OFFSET ?6",
-    [S_DOC_LIST_DESC] = "SELECT key, seq, doc FROM docs WHERE kind = ?1 AND (?2 IS NULL OR"
-                        " key = ?2) ORDER BY key DESC, seq DESC LIMIT ?5 OFFSET ?6",
-    [S_DOC_COUNT] = "SELECT count(*) FROM docs WHERE kind = ?1 AND (?2 IS NULL OR key = ?2)",
+    [S_DOC_LIST] = "SELECT key, seq, doc FROM docs WHERE kind = ?1 AND key = ?2"
+                   " ORDER BY seq LIMIT ?5 OFFSET ?6",
+    [S_DOC_LIST_DESC] = "SELECT key, seq, doc FROM docs WHERE kind = ?1 AND key = ?2"
+                        " ORDER BY seq DESC LIMIT ?5 OFFSET ?6",
+    [S_DOC_COUNT] = "SELECT count(*) FROM docs WHERE kind = ?1 AND key = ?2",
+    [S_DOC_LIST_KIND] = "SELECT key, seq, doc FROM docs WHERE kind = ?1"
+                        " ORDER BY key, seq LIMIT ?5 OFFSET ?6",
+    [S_DOC_LIST_KIND_DESC] = "SELECT key, seq, doc FROM docs WHERE kind = ?1"
+                             " ORDER BY key DESC, seq DESC LIMIT ?5 OFFSET ?6",
+    [S_DOC_COUNT_KIND] = "SELECT count(*) FROM docs WHERE kind = ?1",
 };
 
 struct conn {
@@ -1083,13 +1092,15 @@ static int sq_doc_list(struct store_engine *base, bool writer, const char *kind,
 	memset(out, 0, sizeof(*out));
 	int ret = 0;
 	bool in_txn = !writer && exec_simple(c, S_BEGIN_READ) == 0;
-	sqlite3_stmt *st = stmt(c, S_DOC_COUNT);
+	sqlite3_stmt *st = stmt(c, key ? S_DOC_COUNT : S_DOC_COUNT_KIND);
 	if (st)
 		bind_doc(st, kind, key, 0);
 	out->total = one_int(c, st, 0, "document count");
 	if (out->total < 0)
 		ret = (int)out->total;
-	st = ret == 0 ? stmt(c, descending ? S_DOC_LIST_DESC : S_DOC_LIST) : NULL;
+	enum stmt list = key ? (descending ? S_DOC_LIST_DESC : S_DOC_LIST)
+	                     : (descending ? S_DOC_LIST_KIND_DESC : S_DOC_LIST_KIND);
+	st = ret == 0 ? stmt(c, list) : NULL;
 	if (ret == 0 && !st)
 		ret = -EIO;
 	if (st) {

@@ -950,6 +950,281 @@ static void test_words_beyond(void **state)
 	assert_string_equal(store_words_beyond("x", 0), "x");
 }
 
+/* --- the newsroom (SPEC §11), on whichever engine the fixture opened --- */
+
+static json_t *account_json(const char *handle, const char *role)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "handle", handle, "name", handle, "role",
+	                 role, "bio", "", "disabled", 0);
+}
+
+static void add(struct store *s, const char *handle, const char *role)
+{
+	json_t *a = account_json(handle, role);
+	assert_int_equal(store_account_add(s, NULL, a, NOW), 0);
+	json_decref(a);
+}
+
+static json_t *revisions_of(struct store *s, const char *slug)
+{
+	json_t *out = NULL;
+	assert_int_equal(store_revisions(s, slug, 0, &out), 0);
+	return json_object_get(out, "revisions") ? out : NULL;
+}
+
+static void test_revisions_and_renames(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = must_create(f->s, "{'title':'Versions','body':'First.','tags':['t']}");
+	struct article a;
+	build(&a, ARTICLE_API, "{'title':'Versions','body':'Second.','slug':'renamed'}");
+	assert_int_equal(store_replace(f->s, "versions", &a, NOW + 1), 0);
+	article_cleanup(&a);
+	/* the old slug is taken, and moved */
+	char *current = NULL;
+	assert_int_equal(store_slug_moved(f->s, "versions", &current), 0);
+	assert_string_equal(current, "renamed");
+	free(current);
+	assert_int_equal(store_slug_moved(f->s, "renamed", &current), -ENOENT);
+	assert_int_equal(create(f->s, "{'title':'x','body':'y','slug':'versions'}", NULL), -EEXIST);
+	char *slug = NULL;
+	assert_int_equal(create(f->s, "{'title':'Versions','body':'y'}", &slug), 0);
+	assert_string_equal(slug, "versions-2");
+	free(slug);
+	assert_int_equal(store_delete(f->s, "renamed"), 0);
+	/* gone: no redirect, its old slug is free again, and its revisions stay */
+	assert_int_equal(store_slug_moved(f->s, "versions", &current), -ENOENT);
+	json_t *revs = revisions_of(f->s, "renamed");
+	assert_non_null(revs);
+	json_t *list = json_object_get(revs, "revisions");
+	assert_int_equal(json_array_size(list), 3);
+	const char *actions[] = {"article.delete", "article.replace", "article.create"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *r = json_array_get(list, i);
+		assert_int_equal(json_integer_value(json_object_get(r, "n")), 3 - (int)i);
+		assert_string_equal(json_string_value(json_object_get(r, "action")), actions[i]);
+		assert_string_equal(json_string_value(json_object_get(r, "account")), "system");
+	}
+	assert_int_equal(json_integer_value(json_object_get(revs, "id")), id);
+	json_decref(revs);
+	json_t *one = NULL;
+	assert_int_equal(store_revisions(f->s, "renamed", 1, &one), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(one, "article"), "body")), "First.");
+	json_decref(one);
+	assert_int_equal(store_revisions(f->s, "renamed", 9, &one), -ENOENT);
+	assert_int_equal(store_revisions(f->s, "never", 0, &one), -ENOENT);
+	/* restore brings it back under its id, slug of the revision and all */
+	article_init(&a);
+	assert_int_equal(store_restore_as(f->s, NULL, "renamed", 1, NOW + 5, &a), 0);
+	assert_int_equal(a.id, id);
+	assert_string_equal(a.slug, "versions");
+	assert_string_equal(a.body, "First.");
+	article_cleanup(&a);
+	article_init(&a);
+	assert_int_equal(store_get(f->s, "versions", true, NOW + 10, &a), 0);
+	assert_int_equal(a.ntags, 1);
+	article_cleanup(&a);
+	revs = revisions_of(f->s, "versions");
+	list = json_object_get(revs, "revisions");
+	assert_int_equal(json_array_size(list), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "restored")),
+	                 1);
+	json_decref(revs);
+	/* ids are never given again, even a deleted story's */
+	assert_int_equal(store_delete(f->s, "versions-2"), 0);
+	int64_t next = must_create(f->s, "{'title':'Next','body':'x'}");
+	assert_true(next > id + 1);
+}
+
+/* A contributor rule for the tests: nothing but drafts. */
+static int drafts_only(const struct store_actor *who, const struct article *old,
+                       struct article *new_, char *why, size_t why_len)
+{
+	if (!new_ || strcmp(new_->status, "draft") != 0) {
+		snprintf(why, why_len, "drafts only");
+		return -EACCES;
+	}
+	return 0;
+}
+
+static void test_authors_and_audit(void **state)
+{
+	struct fixture *f = *state;
+	add(f->s, "alice", "contributor");
+	add(f->s, "bob", "editor");
+	json_t *dup = account_json("alice", "editor");
+	assert_int_equal(store_account_add(f->s, NULL, dup, NOW), -EEXIST);
+	json_decref(dup);
+	struct store_actor alice = {.account = "alice",
+	                            .is_account = true,
+	                            .token_id = 7,
+	                            .client = "192.0.2.1",
+	                            .request_id = "r1",
+	                            .may_write = drafts_only};
+	/* refused by the rule: nothing is stored, no entry written */
+	struct article a;
+	build(&a, ARTICLE_API, "{'title':'Out','body':'x'}");
+	assert_int_equal(store_create_as(f->s, &alice, &a, NOW), -EACCES);
+	assert_string_equal(alice.why, "drafts only");
+	article_cleanup(&a);
+	/* the writer is the default author */
+	build(&a, ARTICLE_API, "{'title':'Hers','body':'x','status':'draft','tags':['trade']}");
+	assert_int_equal(store_create_as(f->s, &alice, &a, NOW), 0);
+	article_cleanup(&a);
+	article_init(&a);
+	assert_int_equal(store_get(f->s, "hers", false, NOW, &a), 0);
+	assert_int_equal(a.nauthors, 1);
+	assert_string_equal(a.authors[0], "alice");
+	assert_int_equal(a.ntags, 1); /* authors never show as tags */
+	assert_string_equal(a.tags[0], "trade");
+	article_cleanup(&a);
+	/* an unknown handle names itself */
+	build(&a, ARTICLE_API, "{'title':'Theirs','body':'x','authors':['bob','nobody']}");
+	struct store_actor sys = {.account = "cli"};
+	assert_int_equal(store_create_as(f->s, &sys, &a, NOW), -EINVAL);
+	assert_string_equal(sys.why, "authors[1]: no account 'nobody'");
+	article_cleanup(&a);
+	build(&a, ARTICLE_API,
+	      "{'title':'Theirs','body':'x','authors':['bob','alice'],'corrections':[{'at':"
+	      "'2023-01-12T14:33:00+08:00','text':'Fixed.'}]}");
+	assert_int_equal(store_create_as(f->s, &sys, &a, NOW), 0);
+	article_cleanup(&a);
+	/* listed by author, from the same index as tags */
+	struct store_query q = query(1, 10);
+	q.author = "alice";
+	expect_list(f->s, &q, 1, "theirs"); /* public only: her draft is not listed */
+	q.public_only = false;
+	expect_list(f->s, &q, 2, "theirs hers");
+	q.author = "bob";
+	expect_list(f->s, &q, 1, "theirs");
+	/* corrections read back, and a replace without them keeps them */
+	build(&a, ARTICLE_API, "{'title':'Theirs','body':'y'}");
+	assert_int_equal(store_replace_as(f->s, &sys, "theirs", &a, NOW + 1), 0);
+	article_cleanup(&a);
+	article_init(&a);
+	assert_int_equal(store_get(f->s, "theirs", true, NOW + 2, &a), 0);
+	assert_int_equal(json_array_size(a.corrections), 1);
+	assert_int_equal(a.nauthors, 2);
+	assert_int_equal(article_corrected_ts(&a), NOW);
+	article_cleanup(&a);
+	/* the audit: newest first, who, how and from where */
+	json_t *log = NULL;
+	assert_int_equal(store_audit(f->s, 1, 2, &log), 0);
+	assert_int_equal(json_integer_value(json_object_get(log, "total")), 5);
+	json_t *entries = json_object_get(log, "entries");
+	assert_int_equal(json_array_size(entries), 2);
+	json_t *last = json_array_get(entries, 0);
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "article.replace");
+	assert_string_equal(json_string_value(json_object_get(last, "object")), "article/theirs");
+	json_t *hers = NULL;
+	json_decref(log);
+	assert_int_equal(store_audit(f->s, 3, 1, &log), 0);
+	hers = json_array_get(json_object_get(log, "entries"), 0);
+	assert_string_equal(json_string_value(json_object_get(hers, "actor")), "alice");
+	assert_int_equal(json_integer_value(json_object_get(hers, "token_id")), 7);
+	assert_string_equal(json_string_value(json_object_get(hers, "client")), "192.0.2.1");
+	assert_string_equal(json_string_value(json_object_get(hers, "request_id")), "r1");
+	json_decref(log);
+	/* accounts by handle, paged */
+	json_t *users = NULL;
+	assert_int_equal(store_accounts(f->s, 2, 1, &users), 0);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(users, "users"), 0), "handle")),
+	                    "bob");
+	json_decref(users);
+}
+
+static void test_tokens_and_secret(void **state)
+{
+	struct fixture *f = *state;
+	add(f->s, "alice", "editor");
+	assert_int_equal(store_has_tokens(f->s), 0);
+	json_t *t = NULL, *acct = NULL;
+	assert_int_equal(store_token_add(f->s, NULL, "nobody", "ab", "n", "gz_x", 0, NOW, &t),
+	                 -ENOENT);
+	assert_int_equal(
+	    store_token_add(f->s, NULL, "alice", "ab12", "laptop", "gz_abcde", NOW + 60, NOW, &t),
+	    0);
+	int64_t id = json_integer_value(json_object_get(t, "id"));
+	json_decref(t);
+	assert_int_equal(store_has_tokens(f->s), 1);
+	assert_int_equal(store_token_find(f->s, "ab12", &t, &acct), 0);
+	assert_int_equal(json_integer_value(json_object_get(t, "id")), id);
+	assert_string_equal(json_string_value(json_object_get(acct, "handle")), "alice");
+	assert_true(json_is_null(json_object_get(t, "revoked_at")));
+	json_decref(t);
+	json_decref(acct);
+	assert_int_equal(store_token_find(f->s, "ffff", &t, &acct), -ENOENT);
+	uint64_t commits = f->commits;
+	assert_int_equal(store_token_used(f->s, id, NOW + 5), 0);
+	assert_int_equal(f->commits, commits); /* bookkeeping: the content did not move */
+	assert_int_equal(store_token_revoke(f->s, NULL, id, NOW + 6), 0);
+	assert_int_equal(store_token_revoke(f->s, NULL, id, NOW + 7), -EALREADY);
+	assert_int_equal(store_token_revoke(f->s, NULL, 999, NOW + 7), -ENOENT);
+	json_t *list = NULL;
+	assert_int_equal(store_tokens(f->s, &list), 0);
+	json_t *only = json_array_get(json_object_get(list, "tokens"), 0);
+	assert_non_null(json_string_value(json_object_get(only, "revoked_at")));
+	assert_non_null(json_string_value(json_object_get(only, "last_used_at")));
+	json_decref(list);
+	/* the links' key: made once, the same until rotated */
+	char *k1 = NULL, *k2 = NULL, *k3 = NULL;
+	assert_int_equal(store_secret(f->s, &k1), 0);
+	assert_int_equal(store_secret(f->s, &k2), 0);
+	assert_string_equal(k1, k2);
+	assert_int_equal(strlen(k1), 64);
+	assert_int_equal(store_secret_rotate(f->s, NULL), 0);
+	assert_int_equal(store_secret(f->s, &k3), 0);
+	assert_string_not_equal(k1, k3);
+	free(k1);
+	free(k2);
+	free(k3);
+}
+
+static void test_newsroom_export_import(void **state)
+{
+	struct fixture *f = *state;
+	add(f->s, "alice", "editor");
+	json_t *pw = json_pack("{s:s}", "password", "$argon2id$fake");
+	assert_int_equal(store_account_update(f->s, NULL, "alice", pw, NOW, NULL), 0);
+	json_decref(pw);
+	struct article a;
+	build(&a, ARTICLE_API, "{'title':'Carried','body':'x','authors':['alice']}");
+	assert_int_equal(store_create(f->s, &a, NOW), 0);
+	article_cleanup(&a);
+	build(&a, ARTICLE_API, "{'title':'Carried','body':'y'}");
+	assert_int_equal(store_replace(f->s, "carried", &a, NOW + 1), 0);
+	article_cleanup(&a);
+	json_t *newsroom = NULL;
+	assert_int_equal(store_export_newsroom(f->s, &newsroom), 0);
+	char *text = json_dumps(newsroom, 0);
+	assert_null(strstr(text, "argon2")); /* never a password */
+	free(text);
+	assert_int_equal(json_array_size(json_object_get(newsroom, "accounts")), 1);
+	assert_int_equal(json_array_size(json_object_get(newsroom, "revisions")), 2);
+	struct article_list all;
+	assert_int_equal(store_export(f->s, &all), 0);
+	/* into a second store of the same engine */
+	struct fixture g = {0};
+	void *gs = &g;
+	setup(&gs);
+	struct fixture *h = gs;
+	size_t failed = 0;
+	assert_int_equal(store_import_all(h->s, all.items, all.n, newsroom, NOW + 2, &failed), 0);
+	json_t *revs = NULL;
+	assert_int_equal(store_revisions(h->s, "carried", 0, &revs), 0);
+	assert_int_equal(json_array_size(json_object_get(revs, "revisions")), 3);
+	json_decref(revs);
+	json_t *acct = NULL;
+	assert_int_equal(store_account_get(h->s, "alice", &acct), 0);
+	assert_null(json_object_get(acct, "password"));
+	json_decref(acct);
+	article_list_cleanup(&all);
+	json_decref(newsroom);
+	teardown(&gs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1249,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expensive_reads_gate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_at_and_counts, setup, teardown),
 	    cmocka_unit_test(test_words_beyond),
+	    cmocka_unit_test_setup_teardown(test_revisions_and_renames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_authors_and_audit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tokens_and_secret, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newsroom_export_import, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
