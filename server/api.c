@@ -288,6 +288,9 @@ static void post_ninjs(struct app *app, const struct request *req, struct respon
 	struct store_actor who;
 	char id[33];
 	routes_actor(req, &who, id);
+	/* wire copy's byline is its own ("by", the free-text author): the editor who ingests it
+	 * is never made its author */
+	who.is_account = false;
 	if (read_body(app, req, resp, true, &a, ignored) == 0) {
 		bool created = false;
 		int rc = store_upsert_as(app->store, &who, &a, handler_now(), &created);

@@ -227,6 +227,37 @@ def concurrent_writes(st):
         len(made), len(made) / took))
 
 
+def revocation_everywhere(st):
+    """SPEC §11 across instances: an account and its token made on a work on b; revoked or
+    disabled on b, it is refused on a at once (a's cache of checked tokens drops with the
+    notification), and the audit of both is one log."""
+    a, b = st.a, st.b
+    st_, _, u = a.json("POST", "/api/users", {"handle": "ed", "name": "Ed", "role": "editor"},
+                       auth=True)
+    eq(st_, 201, u)
+    st_, _, t = a.json("POST", "/api/users/ed/tokens", None, auth=True)
+    eq(st_, 201, t)
+    h = {"Authorization": "Bearer " + t["token"]}
+    eq(b.json("GET", "/api/me", headers=h)[0], 200, "a token made on a, used on b")
+    eq(a.json("GET", "/api/me", headers=h)[0], 200)  # now in a's cache
+    eq(b.request("DELETE", "/api/tokens/%d" % t["id"], headers=h)[0], 403, "an editor's")
+    eq(a.json("POST", "/api/users/ed/tokens", None, headers=h)[0], 403, "an editor's")
+    # the bootstrap token is gone (an account has a token): make the admin from the command line
+    r = a.run_cli("user", "add", "root", "--name", "Root", "--role", "admin", "-c", a.config_path)
+    eq(r.returncode, 0, r.stderr)
+    r = a.run_cli("token", "create", "root", "-c", a.config_path)
+    eq(r.returncode, 0, r.stderr)
+    admin = {"Authorization": "Bearer " + r.stdout.decode().strip()}
+    eq(b.request("DELETE", "/api/tokens/%d" % t["id"], headers=admin)[0], 204)
+    d = wait_for(lambda: a.get("/api/me", headers=h)[0] == 401, 5)
+    check(d is not None, "a revoked token still worked on the other instance")
+    print("# a token revoked on b refused on a after %.0f ms" % (d * 1000))
+    st_, _, log = a.json("GET", "/api/audit", headers=admin)
+    eq(st_, 200)
+    actions = [e["action"] for e in log["entries"]]
+    check({"user.create", "token.create", "token.revoke"} <= set(actions), actions)
+
+
 def main():
     if not pg.bindir():
         pg.skip_or_fail("PostgreSQL binaries not found: skipped")
@@ -238,6 +269,7 @@ def main():
         ("kill -9 of one instance under a read load: no read fails through nginx",
          with_stack(kill_one_under_load)),
         ("concurrent writes through both never give a slug twice", with_stack(concurrent_writes)),
+        ("a token revoked on one instance is refused on the other", with_stack(revocation_everywhere)),
     ])
 
 

@@ -129,6 +129,12 @@ def bootstrap_and_tokens(n):
     # an expiring token works until it expires
     short = n.new_token("ed", expires_days=1)
     eq(n.call("GET", "/api/me", who=short)[0], 200)
+    # a day is long for a test: its expiry moved into the past in the database itself, as time
+    # would; the next write moves the content generation, and the token is looked up again
+    set_token_field(n, n.ids[short], "expires_at", "2000-01-01T00:00:00Z")
+    n.write("ed", {"title": "Moves the generation", "body": "x", "status": "draft"})
+    status, h, _ = n.call("GET", "/api/me", who=short)
+    eq((status, h.get("www-authenticate")), (401, "Bearer"), "an expired token")
     check(not n.call("POST", "/api/users/ed/tokens", {"expires_days": 0}, who="root")[0] == 201)
     eq(n.call("POST", "/api/users/ed/tokens", {"expires_days": "x"}, who="root")[0], 422)
     eq(n.call("POST", "/api/users/ed/tokens", {"scope": "all"}, who="root")[0], 422)
@@ -199,11 +205,12 @@ def roles(n):
     # no credentials: 401 before anything; drafts listed for an account
     eq(n.call("POST", "/api/articles", {"title": "x", "body": "y"})[0], 401)
     status, _, lst = n.call("GET", "/api/articles?status=all", who="alice")
-    eq((status, lst["total"]), (200, 3))
+    eq((status, lst["total"]), (200, 4))
     eq(n.call("GET", "/api/articles?status=all")[0], 401)
     # nothing the refused writes tried is there
     status, _, lst = n.call("GET", "/api/articles?status=all", who="ed")
-    eq(sorted(a["slug"] for a in lst["articles"]), ["alice-drafts", "bob-drafts", "ed-publishes"])
+    eq(sorted(a["slug"] for a in lst["articles"]),
+       ["alice-drafts", "bob-drafts", "ed-publishes", "moves-the-generation"])
 
 
 def authors_and_corrections(n):
@@ -395,6 +402,21 @@ def audit_log(n):
     eq(n.call("GET", "/api/audit?page=0", who="root")[0], 400)
     status, _, empty = n.call("GET", "/api/audit?page=999", who="root")
     eq((status, empty["entries"]), (200, []))
+
+
+def set_token_field(n, tid, field, value):
+    """Sets one field of token tid's record in the real database."""
+    if pg.attached():
+        pg.attached().psql("UPDATE docs SET doc = jsonb_set(doc::jsonb, '{%s}', '\"%s\"')::text"
+                           " WHERE kind = 'token-id' AND seq = %d" % (field, value, tid), pg_db(n))
+        return
+    db = sqlite3.connect(os.path.join(n.s.dir, "gazette.db"))
+    try:
+        db.execute("UPDATE docs SET doc = json_set(doc, '$.%s', ?) WHERE kind = 'token-id'"
+                   " AND seq = ?" % field, (value, tid))
+        db.commit()
+    finally:
+        db.close()
 
 
 def preview_key(n):
