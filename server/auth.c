@@ -35,14 +35,14 @@ struct client {
 struct known {
 	struct principal who;
 	int64_t expires; /* 0: never */
-	int64_t used;    /* last_used_at as last written */
 };
 
 struct auth {
 	char *token;
 	size_t len;
 	struct store *store;
-	struct cache *known;   /* SHA-256 hex -> struct known */
+	struct cache *known;   /* SHA-256 hex -> struct known, for one generation */
+	struct cache *used;    /* SHA-256 hex -> when this instance last wrote its last_used_at */
 	pthread_mutex_t lock;  /* the clients below, and accounts_* */
 	uint64_t accounts_gen; /* has_accounts holds for this generation + 1 (0: unknown) */
 	bool has_accounts;
@@ -59,6 +59,7 @@ struct auth *auth_new(const char *token, struct store *store)
 	a->len = strlen(token);
 	a->store = store;
 	a->known = cache_new(1 << 20, free);
+	a->used = cache_new(1 << 20, free);
 	pthread_mutex_init(&a->lock, NULL);
 	hash_key_random(&a->key);
 	return a;
@@ -74,6 +75,7 @@ void auth_free(struct auth *a)
 	}
 	pthread_mutex_destroy(&a->lock);
 	cache_free(a->known);
+	cache_free(a->used);
 	free(a->token);
 	free(a);
 }
@@ -218,7 +220,6 @@ static int look_up(struct auth *a, const char *hash, struct known *k)
 	k->who.is_account = true;
 	k->who.token_id = json_integer_value(json_object_get(token, "id"));
 	k->expires = time_of(token, "expires_at");
-	k->used = time_of(token, "last_used_at");
 	if (!json_is_null(json_object_get(token, "revoked_at")) ||
 	    json_is_true(json_object_get(account, "disabled")) || k->who.role == ROLE_NONE)
 		rc = -ENOENT;
@@ -251,15 +252,20 @@ static int token_principal(struct auth *a, const char *given, size_t len, int64_
 	}
 	if (k.expires && now >= k.expires)
 		return -ENOENT;
-	if (now - k.used >= AUTH_USED_EVERY_S) {
-		/* written at most once a minute, outside the content's generation */
-		if (store_token_used(a->store, k.who.token_id, now) == 0) {
-			struct known *copy = xmalloc(sizeof(*copy));
-			*copy = k;
-			copy->used = now;
-			cache_release(a->known, cache_insert(a->known, hash, SECRET_HEX_LEN,
-			                                     generation, copy, sizeof(*copy)));
-		}
+	/* last_used_at: written at most once a minute per token by this instance, whatever the
+	 * content's generation does (the table of when is the instance's own) */
+	int64_t used = 0;
+	e = cache_lookup(a->used, hash, SECRET_HEX_LEN, 0);
+	if (e) {
+		used = *(int64_t *)cache_value(e);
+		cache_release(a->used, e);
+	}
+	if (now - used >= AUTH_USED_EVERY_S &&
+	    store_token_used(a->store, k.who.token_id, now) == 0) {
+		int64_t *t = xmalloc(sizeof(*t));
+		*t = now;
+		cache_release(a->used,
+		              cache_insert(a->used, hash, SECRET_HEX_LEN, 0, t, sizeof(*t)));
 	}
 	*who = k.who;
 	return 0;

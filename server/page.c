@@ -165,7 +165,9 @@ bool answer_moved(struct app *app, const char *slug, const char *prefix, bool pu
 	if (ok) {
 		resp->status = 301;
 		resp->content_type = NULL;
-		resp->location = xasprintf("%s%s", prefix, current);
+		/* a token holder's ?status=all goes along, or a draft's new URL would be a 404 */
+		resp->location =
+		    xasprintf("%s%s%s", prefix, current, public_only ? "" : "?status=all");
 	}
 	article_cleanup(&a);
 	free(current);

@@ -341,9 +341,11 @@ static json_t *time_json(int64_t t)
 /* --- documents: JSON texts under a kind and key (store_backend.h) --- */
 
 /* The kinds of documents, and what each holds. */
-#define DOC_ACCOUNT  "account"  /* key handle: the account */
-#define DOC_TOKEN    "token"    /* key SHA-256 of the token: {"id"} */
-#define DOC_TOKEN_ID "token-id" /* seq id: the token's record */
+#define DOC_ACCOUNT "account" /* key handle: the account */
+/* key SHA-256 of the token: what a check needs in one read {"id", "account", "role",
+ * "disabled", "expires_at", "revoked_at"}, kept in step with the account and the record */
+#define DOC_TOKEN    "token"
+#define DOC_TOKEN_ID "token-id" /* seq id: the token's record, and its "hash" (never shown) */
 #define DOC_REVISION "revision" /* key the story's id, seq n: the revision */
 #define DOC_AUDIT    "audit"    /* seq id: the entry */
 #define DOC_SLUG     "slug"     /* key a slug a story no longer has: {"id"} */
@@ -392,18 +394,7 @@ static const char *str_of(const json_t *o, const char *key)
 /* In a transaction: the counter name moved past floor and on by one. */
 static int64_t counter_next(struct store_engine *e, const char *name, int64_t floor)
 {
-	json_t *c = NULL;
-	int rc = doc_get_json(e, true, DOC_COUNTER, name, 0, &c);
-	if (rc < 0 && rc != -ENOENT)
-		return rc;
-	int64_t v = c ? json_integer_value(c) : 0;
-	json_decref(c);
-	if (v < floor)
-		v = floor;
-	json_t *n = json_integer(++v);
-	rc = doc_put_json(e, DOC_COUNTER, name, 0, n);
-	json_decref(n);
-	return rc < 0 ? rc : v;
+	return e->ops->doc_next(e, DOC_COUNTER, name, floor);
 }
 
 static const char *actor_name(const struct store_actor *who)
@@ -497,14 +488,19 @@ static int base_revision(struct store_engine *e, const struct article *old, int6
 /* --- slugs: a story's old slugs redirect to it and stay taken (SPEC §11) --- */
 
 /* In a transaction: the id of the story that holds slug, as its own or as an old one still
- * redirecting to it; 0 when it is free. */
-static int64_t slug_owner(struct store_engine *e, const char *slug, char **created_at)
+ * redirecting to it; 0 when it is free (*kept, when asked: a deleted story's old slug is
+ * remembered under it). */
+static int64_t slug_owner(struct store_engine *e, const char *slug, bool *kept)
 {
-	int64_t id = e->ops->slug_id(e, slug, created_at);
+	if (kept)
+		*kept = false;
+	int64_t id = e->ops->slug_id(e, slug, NULL);
 	if (id != 0)
 		return id;
 	json_t *d = NULL;
 	int rc = doc_get_json(e, true, DOC_SLUG, slug, 0, &d);
+	if (kept)
+		*kept = rc == 0;
 	if (rc < 0)
 		return rc == -ENOENT ? 0 : rc;
 	int64_t owner = int_of(d, "id");
@@ -523,8 +519,8 @@ static int slug_keep(struct store_engine *e, const char *slug, int64_t id)
 }
 
 /* SPEC §4: the first free slug of base, base-2, base-3, ... (kept within the length limit).
- * Returns 0 with *out set, or a negative error. */
-static int free_slug(struct store_engine *e, const char *base, char **out)
+ * Returns 0 with *out set (and *kept as slug_owner says), or a negative error. */
+static int free_slug(struct store_engine *e, const char *base, char **out, bool *kept)
 {
 	for (unsigned n = 1; n < 100000; n++) {
 		char *cand;
@@ -540,7 +536,7 @@ static int free_slug(struct store_engine *e, const char *base, char **out)
 				keep--;
 			cand = xasprintf("%.*s%s", (int)keep, base, suffix);
 		}
-		int64_t id = slug_owner(e, cand, NULL);
+		int64_t id = slug_owner(e, cand, kept);
 		if (id == 0) {
 			*out = cand;
 			return 0;
@@ -586,23 +582,24 @@ static int insert_new(struct store_engine *e, struct article *a, int64_t now, bo
 		stamp(&a->updated_at, now);
 		a->updated_ts = now;
 	}
+	bool kept = false;
 	if (a->slug_derived) {
 		/* derived to nothing (a Chinese title): article-<id> */
 		char *base =
 		    *a->slug ? xstrdup(a->slug) : xasprintf("article-%lld", (long long)a->id);
 		char *slug = NULL;
-		int rc = free_slug(e, base, &slug);
+		int rc = free_slug(e, base, &slug, &kept);
 		free(base);
 		if (rc < 0)
 			return rc;
 		set_field(&a->slug, slug);
 	} else {
-		int64_t id = slug_owner(e, a->slug, NULL);
+		int64_t id = slug_owner(e, a->slug, &kept);
 		if (id != 0)
 			return id > 0 ? -EEXIST : (int)id;
 	}
 	/* a slug last held by a deleted story is this one's now */
-	int rc = e->ops->doc_delete(e, DOC_SLUG, a->slug, 0);
+	int rc = kept ? e->ops->doc_delete(e, DOC_SLUG, a->slug, 0) : 0;
 	return rc < 0 ? rc : e->ops->insert(e, a);
 }
 
@@ -1133,6 +1130,7 @@ static int doc_page(struct store *s, const char *kind, const char *key, unsigned
 	for (size_t i = 0; i < d.n; i++) {
 		json_t *o = json_loads(d.items[i].doc, 0, NULL);
 		json_object_del(o, "password");
+		json_object_del(o, "hash");
 		if (o)
 			json_array_append_new(list, o);
 	}
@@ -1203,6 +1201,35 @@ int store_account_add(struct store *s, struct store_actor *who, json_t *account,
 	return finish(s, rc);
 }
 
+/* The check's copy of a token: its record with its account's role and state. */
+static json_t *token_check_doc(const json_t *record, const json_t *acct)
+{
+	return json_pack("{s:O, s:O, s:O, s:b, s:O, s:O}", "id", json_object_get(record, "id"),
+	                 "account", json_object_get(record, "account"), "role",
+	                 json_object_get(acct, "role"), "disabled",
+	                 json_is_true(json_object_get(acct, "disabled")), "expires_at",
+	                 json_object_get(record, "expires_at"), "revoked_at",
+	                 json_object_get(record, "revoked_at"));
+}
+
+/* In a transaction: every token of acct gets its new role and state. */
+static int tokens_follow(struct store_engine *e, const json_t *acct)
+{
+	struct store_docs d;
+	int rc = e->ops->doc_list(e, true, DOC_TOKEN_ID, "", 1000000, 0, false, &d);
+	for (size_t i = 0; rc == 0 && i < d.n; i++) {
+		json_t *t = json_loads(d.items[i].doc, 0, NULL);
+		if (t && strcmp(str_of(t, "account"), str_of(acct, "handle")) == 0) {
+			json_t *check = token_check_doc(t, acct);
+			rc = doc_put_json(e, DOC_TOKEN, str_of(t, "hash"), 0, check);
+			json_decref(check);
+		}
+		json_decref(t);
+	}
+	store_docs_cleanup(&d);
+	return rc;
+}
+
 int store_account_update(struct store *s, struct store_actor *who, const char *handle,
                          const json_t *changes, int64_t now, json_t **out)
 {
@@ -1217,6 +1244,8 @@ int store_account_update(struct store *s, struct store_actor *who, const char *h
 		json_object_set_new(acct, "updated_at", time_json(now));
 		rc = doc_put_json(e, DOC_ACCOUNT, handle, 0, acct);
 	}
+	if (rc == 0 && (json_object_get(changes, "role") || json_object_get(changes, "disabled")))
+		rc = tokens_follow(e, acct);
 	if (rc == 0)
 		rc = audit_object(
 		    e, who, json_object_get(changes, "password") ? "user.password" : "user.update",
@@ -1238,9 +1267,8 @@ int store_token_add(struct store *s, struct store_actor *who, const char *handle
 	int rc = e->ops->begin(e, false);
 	if (rc < 0)
 		return rc;
-	char *doc = NULL;
-	rc = e->ops->doc_get(e, true, DOC_ACCOUNT, handle, 0, &doc);
-	free(doc);
+	json_t *acct = NULL;
+	rc = doc_get_json(e, true, DOC_ACCOUNT, handle, 0, &acct);
 	int64_t id = rc == 0 ? counter_next(e, DOC_TOKEN, 0) : 0;
 	if (id < 0)
 		rc = (int)id;
@@ -1251,12 +1279,16 @@ int store_token_add(struct store *s, struct store_actor *who, const char *handle
 		              time_json(now), "expires_at",
 		              expires_at ? time_json(expires_at) : json_null(), "last_used_at",
 		              "revoked_at");
-		json_t *ref = json_pack("{s:I}", "id", (json_int_t)id);
-		rc = doc_put_json(e, DOC_TOKEN, sha256_hex, 0, ref);
-		json_decref(ref);
+		json_t *check = token_check_doc(t, acct);
+		rc = doc_put_json(e, DOC_TOKEN, sha256_hex, 0, check);
+		json_decref(check);
 	}
-	if (rc == 0)
+	json_decref(acct);
+	if (rc == 0) {
+		json_object_set_new(t, "hash", json_string(sha256_hex));
 		rc = doc_put_json(e, DOC_TOKEN_ID, "", id, t);
+		json_object_del(t, "hash");
+	}
 	if (rc == 0) {
 		char n[24];
 		snprintf(n, sizeof(n), "%lld", (long long)id);
@@ -1271,20 +1303,14 @@ int store_token_add(struct store *s, struct store_actor *who, const char *handle
 
 int store_token_find(struct store *s, const char *sha256_hex, json_t **token, json_t **account)
 {
-	json_t *ref = NULL;
-	int rc = doc_get_json(s->e, false, DOC_TOKEN, sha256_hex, 0, &ref);
+	/* one read: the check's copy holds what the account says too */
+	int rc = doc_get_json(s->e, false, DOC_TOKEN, sha256_hex, 0, token);
 	if (rc < 0)
 		return rc;
-	rc = doc_get_json(s->e, false, DOC_TOKEN_ID, "", int_of(ref, "id"), token);
-	json_decref(ref);
-	if (rc < 0)
-		return rc;
-	rc = store_account_get(s, str_of(*token, "account"), account);
-	if (rc < 0) {
-		json_decref(*token);
-		*token = NULL;
-	}
-	return rc;
+	*account = json_pack("{s:O, s:O, s:O}", "handle", json_object_get(*token, "account"),
+	                     "role", json_object_get(*token, "role"), "disabled",
+	                     json_object_get(*token, "disabled"));
+	return 0;
 }
 
 int store_tokens(struct store *s, json_t **out)
@@ -1303,7 +1329,7 @@ static int token_mark(struct store *s, struct store_actor *who, int64_t id, cons
 	int rc = e->ops->begin(e, false);
 	if (rc < 0)
 		return rc;
-	json_t *t = NULL;
+	json_t *t = NULL, *check = NULL;
 	rc = doc_get_json(e, true, DOC_TOKEN_ID, "", id, &t);
 	if (rc == 0 && !quiet && !json_is_null(json_object_get(t, member)))
 		rc = -EALREADY;
@@ -1311,6 +1337,14 @@ static int token_mark(struct store *s, struct store_actor *who, int64_t id, cons
 		json_object_set_new(t, member, time_json(now));
 		rc = doc_put_json(e, DOC_TOKEN_ID, "", id, t);
 	}
+	/* a revocation reaches the check's copy in the same transaction */
+	if (rc == 0 && !quiet)
+		rc = doc_get_json(e, true, DOC_TOKEN, str_of(t, "hash"), 0, &check);
+	if (rc == 0 && !quiet) {
+		json_object_set_new(check, member, time_json(now));
+		rc = doc_put_json(e, DOC_TOKEN, str_of(t, "hash"), 0, check);
+	}
+	json_decref(check);
 	if (rc == 0 && !quiet) {
 		char n[24];
 		snprintf(n, sizeof(n), "%lld", (long long)id);

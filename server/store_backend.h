@@ -104,6 +104,10 @@ struct store_ops {
 	int (*doc_put)(struct store_engine *e, const char *kind, const char *key, int64_t seq,
 	               const char *doc);
 	int (*doc_delete)(struct store_engine *e, const char *kind, const char *key, int64_t seq);
+	/* In a transaction: the number kept as the document (kind, key, 0) moved past floor and on
+	 * by one, in one statement; returns it. */
+	int64_t (*doc_next)(struct store_engine *e, const char *kind, const char *key,
+	                    int64_t floor);
 	/* A page of the documents of kind (with key; NULL: any), by key then seq, or the
 	 * other way round when descending, and their total. */
 	int (*doc_list)(struct store_engine *e, bool writer, const char *kind, const char *key,

@@ -128,6 +128,7 @@ enum stmt {
 	S_DOC_LIST_DESC,
 	S_DOC_LIST_KIND,
 	S_DOC_LIST_KIND_DESC,
+	S_DOC_NEXT,
 	NSTMT
 };
 
@@ -193,6 +194,10 @@ static const char *const sql[NSTMT] = {
     [S_DOC_LIST_DESC] = DOC_LIST(DOC_KEY, "seq DESC"),
     [S_DOC_LIST_KIND] = DOC_LIST(DOC_KIND, "key, seq"),
     [S_DOC_LIST_KIND_DESC] = DOC_LIST(DOC_KIND, "key DESC, seq DESC"),
+    /* $4: the floor */
+    [S_DOC_NEXT] = "INSERT INTO docs AS d (kind, key, seq, doc) VALUES ($1, $2, 0,"
+                   " ($4::bigint + 1)::text) ON CONFLICT (kind, key, seq) DO UPDATE SET doc ="
+                   " (greatest(d.doc::bigint, $4::bigint) + 1)::text RETURNING d.doc",
 };
 
 /* One connection and what is prepared on it. */
@@ -1122,6 +1127,20 @@ static int pg_doc_delete(struct store_engine *base, const char *kind, const char
 	return rc;
 }
 
+static int64_t pg_doc_next(struct store_engine *base, const char *kind, const char *key,
+                           int64_t floor)
+{
+	struct text_int f = int_text(floor);
+	const char *params[] = {kind, key, NULL, f.s};
+	int rc;
+	PGresult *r = run(&engine(base)->writer, S_DOC_NEXT, 4, params, PGRES_TUPLES_OK, &rc);
+	if (!r)
+		return rc;
+	int64_t v = PQntuples(r) == 1 ? col_int(r, 0, 0) : -EIO;
+	PQclear(r);
+	return v;
+}
+
 static int pg_doc_list(struct store_engine *base, bool writer, const char *kind, const char *key,
                        unsigned limit, unsigned offset, bool descending, struct store_docs *out)
 {
@@ -1189,6 +1208,7 @@ static const struct store_ops pg_ops = {
     .doc_get = pg_doc_get,
     .doc_put = pg_doc_put,
     .doc_delete = pg_doc_delete,
+    .doc_next = pg_doc_next,
     .doc_list = pg_doc_list,
 };
 

@@ -148,6 +148,7 @@ enum stmt {
 	S_DOC_LIST_KIND,
 	S_DOC_LIST_KIND_DESC,
 	S_DOC_COUNT_KIND,
+	S_DOC_NEXT,
 	NSTMT
 };
 
@@ -206,6 +207,10 @@ static const char *const sql[NSTMT] = {
     [S_DOC_LIST_KIND_DESC] = "SELECT key, seq, doc FROM docs WHERE kind = ?1"
                              " ORDER BY key DESC, seq DESC LIMIT ?5 OFFSET ?6",
     [S_DOC_COUNT_KIND] = "SELECT count(*) FROM docs WHERE kind = ?1",
+    /* ?4: the floor */
+    [S_DOC_NEXT] = "INSERT INTO docs (kind, key, seq, doc) VALUES (?1, ?2, 0, ?4 + 1)"
+                   " ON CONFLICT (kind, key, seq) DO UPDATE SET doc ="
+                   " max(CAST(doc AS INTEGER), ?4) + 1 RETURNING CAST(doc AS INTEGER)",
 };
 
 struct conn {
@@ -1084,6 +1089,19 @@ static int sq_doc_delete(struct store_engine *base, const char *kind, const char
 	return doc_write(engine(base), S_DOC_DELETE, kind, key, seq, NULL);
 }
 
+static int64_t sq_doc_next(struct store_engine *base, const char *kind, const char *key,
+                           int64_t floor)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_DOC_NEXT);
+	if (st) {
+		bind_doc(st, kind, key, 0);
+		sqlite3_bind_int64(st, 4, floor);
+	}
+	int64_t v = one_int(&e->writer, st, -EIO, "counter");
+	return v < 0 ? w_error(e, (int)v) : v;
+}
+
 static int sq_doc_list(struct store_engine *base, bool writer, const char *kind, const char *key,
                        unsigned limit, unsigned offset, bool descending, struct store_docs *out)
 {
@@ -1157,6 +1175,7 @@ static const struct store_ops sqlite_ops = {
     .doc_get = sq_doc_get,
     .doc_put = sq_doc_put,
     .doc_delete = sq_doc_delete,
+    .doc_next = sq_doc_next,
     .doc_list = sq_doc_list,
 };
 

@@ -259,12 +259,8 @@ static bool parse_request(struct fuzz_request *f, const char *data, size_t size,
 	static const struct {
 		const char *name;
 		enum http_method method;
-	} methods[] = {{"GET", HTTP_GET},
-	               {"HEAD", HTTP_HEAD},
-	               {"POST", HTTP_POST},
-	               {"PUT", HTTP_PUT},
-	               {"PATCH", HTTP_PATCH},
-	               {"DELETE", HTTP_DELETE}};
+	} methods[] = {{"GET", HTTP_GET}, {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
+	               {"PUT", HTTP_PUT}, {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}};
 	f->req.method = HTTP_OTHER;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (strlen(methods[i].name) == mlen && memcmp(methods[i].name, p, mlen) == 0)
