@@ -408,7 +408,7 @@ void api_preview(struct app *app, const struct request *req, const char *slug,
 		answer_json(resp, 201,
 		            json_pack("{s:s, s:s}", "url", url, "expires_at", buf_str(&at)));
 		buf_cleanup(&at);
-		free(url);
+		resp->location = url; /* the link itself: the resource made */
 	}
 	if (rc < 0)
 		answer_store_failed(app, req, resp, rc);
@@ -577,6 +577,8 @@ void api_user_tokens(struct app *app, const struct request *req, const char *han
 	if (rc < 0) {
 		answer_store_failed(app, req, resp, rc);
 	} else {
+		resp->location = xasprintf("/api/tokens/%lld",
+		                           (long long)json_integer_value(json_object_get(t, "id")));
 		json_object_set_new(t, "token", json_string(token));
 		answer_json(resp, 201, t);
 	}

@@ -57,9 +57,11 @@ class Newsroom:
         self.tokens[handle] = self.new_token(handle)
 
     def new_token(self, handle, **opts):
-        status, _, t = self.call("POST", "/api/users/%s/tokens" % handle, opts or None,
+        status, h, t = self.call("POST", "/api/users/%s/tokens" % handle, opts or None,
                                  who=self.tokens.get("root", BOOT), keep=False)
         eq(status, 201, "token of %s: %r" % (handle, t))
+        eq(h.get("location"), "/api/tokens/%d" % t["id"])
+        eq(h.get("cache-control"), "no-store")
         check(re.fullmatch(r"gz_[A-Za-z0-9_-]{43}", t["token"]), t["token"])
         eq(t["prefix"], t["token"][:8])
         self.ids[t["token"]] = t["id"]
@@ -438,9 +440,10 @@ def previews(n):
     n.write("alice", {"title": "Embargoed", "body": "Not yet."})
     n.write("bob", {"title": "Bobs secret", "body": "Mine."})
     eq(n.call("GET", "/articles/embargoed")[0], 404)
-    status, _, p = n.call("POST", "/api/articles/embargoed/preview", who="alice")
+    status, h, p = n.call("POST", "/api/articles/embargoed/preview", who="alice")
     eq(status, 201, repr(p))
     url = p["url"]
+    eq(h.get("location"), url)
     check(url.startswith("http://news.test/preview/embargoed?expires="), url)
     check(p["expires_at"].endswith("Z"))
     path = url[len("http://news.test"):]
