@@ -426,7 +426,7 @@ int cli_export(int argc, char **argv)
 		json_t *newsroom = NULL;
 		int r = store_export(s, &list);
 		if (r == 0 && !ninjs)
-			r = store_export_newsroom(s, &newsroom);
+			r = store_export_newsroom(s, false, &newsroom);
 		if (r < 0) {
 			fprintf(stderr, "gazette: export failed: %s\n", strerror(-r));
 			rc = 1;
@@ -511,7 +511,7 @@ int cli_migrate(int argc, char **argv)
 	size_t failed = 0;
 	json_t *newsroom = NULL;
 	if (r == 0)
-		r = store_export_newsroom(from, &newsroom);
+		r = store_export_newsroom(from, true, &newsroom);
 	if (r == 0)
 		r = store_import_all(dest, list.items, list.n, newsroom, (int64_t)time(NULL),
 		                     &failed);

@@ -397,6 +397,17 @@ static int64_t counter_next(struct store_engine *e, const char *name, int64_t fl
 	return e->ops->doc_next(e, DOC_COUNTER, name, floor);
 }
 
+/* The check's copy of a token: its record with its account's role and state. */
+static json_t *token_check_doc(const json_t *record, const json_t *acct)
+{
+	return json_pack("{s:O, s:O, s:O, s:b, s:O, s:O}", "id", json_object_get(record, "id"),
+	                 "account", json_object_get(record, "account"), "role",
+	                 json_object_get(acct, "role"), "disabled",
+	                 json_is_true(json_object_get(acct, "disabled")), "expires_at",
+	                 json_object_get(record, "expires_at"), "revoked_at",
+	                 json_object_get(record, "revoked_at"));
+}
+
 static const char *actor_name(const struct store_actor *who)
 {
 	return who && who->account ? who->account : "system";
@@ -882,7 +893,8 @@ static int import_newsroom(struct store_engine *e, const json_t *newsroom)
 		if (rc != -ENOENT)
 			return rc;
 		json_t *acct = json_deep_copy(v);
-		json_object_del(acct, "password");
+		if (!json_object_get(newsroom, "tokens"))
+			json_object_del(acct, "password"); /* only a migration brings secrets */
 		int64_t id = counter_next(e, DOC_ACCOUNT, 0);
 		json_object_set_new(acct, "id", json_integer(id));
 		rc = id < 0 ? (int)id : doc_put_json(e, DOC_ACCOUNT, handle, 0, acct);
@@ -907,7 +919,33 @@ static int import_newsroom(struct store_engine *e, const json_t *newsroom)
 		if (c < 0)
 			return (int)c;
 	}
-	return 0;
+	/* a migration's tokens, as stored (hashes), each checked against its account here */
+	json_array_foreach(json_object_get(newsroom, "tokens"), i, v)
+	{
+		int64_t id = int_of(v, "id");
+		const char *hash = str_of(v, "hash");
+		json_t *acct = NULL;
+		if (id < 1 || strlen(hash) != SECRET_HEX_LEN)
+			return -EINVAL;
+		rc = doc_get_json(e, true, DOC_ACCOUNT, str_of(v, "account"), 0, &acct);
+		if (rc == 0)
+			rc = doc_put_json(e, DOC_TOKEN_ID, "", id, v);
+		json_t *check = rc == 0 ? token_check_doc(v, acct) : NULL;
+		if (rc == 0)
+			rc = doc_put_json(e, DOC_TOKEN, hash, 0, check);
+		json_decref(check);
+		json_decref(acct);
+		int64_t c = rc == 0 ? counter_next(e, DOC_TOKEN, id) : 0;
+		if (rc < 0 || c < 0)
+			return rc < 0 ? (rc == -ENOENT ? -EINVAL : rc) : (int)c;
+	}
+	const char *key = json_string_value(json_object_get(newsroom, "links_key"));
+	if (key) {
+		json_t *d = json_pack("{s:s}", "key", key);
+		rc = doc_put_json(e, DOC_SECRET, "links", 0, d);
+		json_decref(d);
+	}
+	return rc;
 }
 
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed)
@@ -939,12 +977,22 @@ int store_import_all(struct store *s, struct article *list, size_t n, const json
 	return finish(s, rc);
 }
 
-int store_export_newsroom(struct store *s, json_t **out)
+int store_export_newsroom(struct store *s, bool secrets, json_t **out)
 {
-	json_t *accounts = json_array(), *revisions = json_array();
+	json_t *accounts = json_array(), *revisions = json_array(), *tokens = json_array();
 	*out = json_pack("{s:o, s:o}", "accounts", accounts, "revisions", revisions);
-	const char *kinds[] = {DOC_ACCOUNT, DOC_REVISION};
-	for (int k = 0; k < 2; k++) {
+	if (secrets) {
+		json_object_set_new(*out, "tokens", tokens);
+		json_t *key = NULL;
+		if (doc_get_json(s->e, false, DOC_SECRET, "links", 0, &key) == 0)
+			json_object_set(*out, "links_key", json_object_get(key, "key"));
+		json_decref(key);
+	} else {
+		json_decref(tokens);
+	}
+	const char *kinds[] = {DOC_ACCOUNT, DOC_REVISION, DOC_TOKEN_ID};
+	json_t *into[] = {accounts, revisions, tokens};
+	for (int k = 0; k < (secrets ? 3 : 2); k++) {
 		for (unsigned offset = 0;; offset += 1000) {
 			struct store_docs d;
 			int rc = s->e->ops->doc_list(s->e, false, kinds[k], NULL, 1000, offset,
@@ -958,12 +1006,13 @@ int store_export_newsroom(struct store *s, json_t **out)
 				json_t *o = json_loads(d.items[i].doc, 0, NULL);
 				if (!o)
 					continue;
-				json_object_del(o, "password");
+				if (!secrets)
+					json_object_del(o, "password");
 				if (k == 1)
 					json_object_set_new(
 					    o, "story_id",
 					    json_integer(strtoll(d.items[i].key, NULL, 10)));
-				json_array_append_new(k == 0 ? accounts : revisions, o);
+				json_array_append_new(into[k], o);
 			}
 			size_t got = d.n;
 			store_docs_cleanup(&d);
@@ -1199,17 +1248,6 @@ int store_account_add(struct store *s, struct store_actor *who, json_t *account,
 	if (rc == 0)
 		rc = audit_object(e, who, "user.create", "user", handle, now);
 	return finish(s, rc);
-}
-
-/* The check's copy of a token: its record with its account's role and state. */
-static json_t *token_check_doc(const json_t *record, const json_t *acct)
-{
-	return json_pack("{s:O, s:O, s:O, s:b, s:O, s:O}", "id", json_object_get(record, "id"),
-	                 "account", json_object_get(record, "account"), "role",
-	                 json_object_get(acct, "role"), "disabled",
-	                 json_is_true(json_object_get(acct, "disabled")), "expires_at",
-	                 json_object_get(record, "expires_at"), "revoked_at",
-	                 json_object_get(record, "revoked_at"));
 }
 
 /* In a transaction: every token of acct gets its new role and state. */

@@ -192,8 +192,10 @@ int store_import(struct store *s, struct article *list, size_t n, int64_t now, s
 
 /* The newsroom's records an export carries (SPEC §11), never a secret: every account (without
  * its password) and every revision (each with its story's "story_id"), as {"accounts": [...],
- * "revisions": [...]}. */
-int store_export_newsroom(struct store *s, json_t **out);
+ * "revisions": [...]}. With secrets (gazette migrate: the same newsroom in another database),
+ * also the tokens as stored (their SHA-256, never a token), the accounts' password hashes and
+ * the key of preview links, so that nobody is locked out by a move. */
+int store_export_newsroom(struct store *s, bool secrets, json_t **out);
 /* store_import with an export's newsroom records (NULL: none) first, in the same transaction:
  * accounts (an existing handle is kept as it is), then revisions (by story id and number). */
 int store_import_all(struct store *s, struct article *list, size_t n, const json_t *newsroom,

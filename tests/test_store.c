@@ -1197,7 +1197,7 @@ static void test_newsroom_export_import(void **state)
 	assert_int_equal(store_replace(f->s, "carried", &a, NOW + 1), 0);
 	article_cleanup(&a);
 	json_t *newsroom = NULL;
-	assert_int_equal(store_export_newsroom(f->s, &newsroom), 0);
+	assert_int_equal(store_export_newsroom(f->s, false, &newsroom), 0);
 	char *text = json_dumps(newsroom, 0);
 	assert_null(strstr(text, "argon2")); /* never a password */
 	free(text);

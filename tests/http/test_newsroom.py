@@ -552,6 +552,38 @@ def export_import(n):
         t.cleanup()
 
 
+def migrate_keeps_tokens(n):
+    """gazette migrate moves the newsroom whole: the tokens (as their hashes), passwords'
+    hashes and the key of preview links come along, so nobody is locked out by a move."""
+    n.write("alice", {"title": "Moved draft", "body": "x"})
+    status, _, p = n.call("POST", "/api/articles/moved-draft/preview", who="alice")
+    eq(status, 201)
+    n.call("PATCH", "/api/users/ed", {"password": PASSWORD}, who="root")
+    target = os.path.join(n.s.dir, "moved.db")
+    r = n.s.run_cli("migrate", "-c", n.s.config_path, "--to", target)
+    eq(r.returncode, 0, r.stderr)
+    t = Server(BINARY, token="", config={"paths": {"database": target}}, sqlite=True)
+    try:
+        t.start()
+        for who in ("alice", "ed", "root"):
+            st, _, me = t.json("GET", "/api/me",
+                               headers={"Authorization": "Bearer " + n.tokens[who]})
+            eq((st, me.get("handle")), (200, who), "%s's token after the move" % who)
+        eq(t.get(p["url"][len("http://news.test"):])[0], 200, "a preview link after the move")
+        st, _, revs = t.json("GET", "/api/articles/moved-draft/revisions",
+                             headers={"Authorization": "Bearer " + n.tokens["ed"]})
+        eq((st, revs["revisions"][0]["action"]), (200, "article.import"))
+        eq(t.stop(), 0)
+    finally:
+        t.cleanup()
+    db = sqlite3.connect(target)
+    try:
+        rows = db.execute("SELECT doc FROM docs WHERE kind = 'account' AND key = 'ed'").fetchone()
+        check("$argon2id$" in rows[0], "the password's hash moved")
+    finally:
+        db.close()
+
+
 def write_storm_kill9():
     """Audit entries and revisions are written in the write's own transaction: after kill -9
     in the middle of a storm of writes, every revision has its audit entry and every audit
@@ -797,6 +829,7 @@ if __name__ == "__main__":
          newsroom_test(everything, config={"server": {"max_body_bytes": str(32 << 20)}})),
         ("10,000 authors", many_authors),
         ("audit and revisions in the write's transaction: kill -9 in a storm", write_storm_kill9),
+        ("gazette migrate keeps tokens, passwords and preview links", newsroom_test(migrate_keeps_tokens)),
         ("gazette user, token and previews", cli_commands),
         ("the README's first write after scripts/run", readme_first_write),
         ("the README's deploy steps: tokens from files, never on a command line",
