@@ -88,9 +88,19 @@ static void list_articles(struct app *app, const struct request *req, struct res
 		article_tag_normalize(&norm, tag);
 		tag = buf_str(&norm);
 	}
+	/* a contributor's ?status=all is their own stories, of every status (auth.c says whose) */
+	const char *own = all ? auth_drafts_of(&req->who) : NULL;
+	if (own && tag) {
+		buf_cleanup(&norm);
+		answer_json_error(resp, 400,
+		                  "tag: a contributor's status=all lists their own stories; a tag "
+		                  "lists published ones");
+		return;
+	}
 	struct store_query sq = {.page = page,
 	                         .per_page = per_page,
 	                         .tag = tag,
+	                         .author = own,
 	                         .q = q && *q ? q : NULL,
 	                         .public_only = !all,
 	                         .now = now};
@@ -220,8 +230,12 @@ static void get_article(struct app *app, const struct request *req, const char *
 	struct article a;
 	article_init(&a);
 	int rc = article_slug_valid(slug) ? store_get(app->store, slug, !all, now, &a) : -ENOENT;
-	if (rc == -ENOENT &&
-	    answer_moved(app, slug, ninjs ? "/api/ninjs/" : "/api/articles/", !all, now, resp)) {
+	/* another's unpublished story is not found for a contributor, like one that never was */
+	if (rc == 0 && all && !store_is_public(&a, now) && !auth_may_preview(&req->who, &a))
+		rc = -ENOENT;
+	bool own_only = all && auth_drafts_of(&req->who);
+	if (rc == -ENOENT && answer_moved(app, slug, ninjs ? "/api/ninjs/" : "/api/articles/",
+	                                  !all || own_only, now, resp)) {
 		article_cleanup(&a);
 		return;
 	}

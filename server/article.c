@@ -634,8 +634,8 @@ int64_t article_corrected_ts(const struct article *a)
 	json_array_foreach(a->corrections, i, c)
 	{
 		struct rfc3339 t;
-		if (rfc3339_parse(json_string_value(json_object_get(c, "at")), &t) == 0 &&
-		    t.utc > latest)
+		const char *at = json_string_value(json_object_get(c, "at"));
+		if (at && rfc3339_parse(at, &t) == 0 && t.utc > latest)
 			latest = t.utc;
 	}
 	return latest;
@@ -657,10 +657,17 @@ void article_extra_from_text(struct article *a, const char *text)
 	a->corrections = NULL;
 	if (!text || !*text)
 		return;
+	/* only what read_corrections lets in: each {"at", "text"} with strings */
 	json_t *o = json_loads(text, 0, NULL);
-	json_t *c = json_object_get(o, "corrections");
-	if (json_is_array(c))
-		a->corrections = json_incref(c);
+	json_t *c = json_object_get(o, "corrections"), *v;
+	a->corrections = json_array();
+	size_t i;
+	json_array_foreach(c, i, v)
+	{
+		if (json_is_string(json_object_get(v, "at")) &&
+		    json_is_string(json_object_get(v, "text")))
+			json_array_append(a->corrections, v);
+	}
 	json_decref(o);
 }
 

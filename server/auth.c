@@ -83,6 +83,12 @@ void auth_free(struct auth *a)
 void auth_client_key(const char *client, char out[AUTH_KEY_SIZE])
 {
 	struct in6_addr a6;
+	if (strchr(client, ':') && inet_pton(AF_INET6, client, &a6) == 1 &&
+	    IN6_IS_ADDR_V4MAPPED(&a6)) {
+		/* ::ffff:192.0.2.1 is an IPv4 client (a dual-stack proxy's way of saying it) */
+		inet_ntop(AF_INET, a6.s6_addr + 12, out, AUTH_KEY_SIZE);
+		return;
+	}
 	if (strchr(client, ':') && inet_pton(AF_INET6, client, &a6) == 1) {
 		/* one IPv6 host holds a whole /64: counting its addresses apart would let it
 		 * guess 2^64 times more */
@@ -260,12 +266,16 @@ static int token_principal(struct auth *a, const char *given, size_t len, int64_
 		used = *(int64_t *)cache_value(e);
 		cache_release(a->used, e);
 	}
-	if (now - used >= AUTH_USED_EVERY_S &&
-	    store_token_used(a->store, k.who.token_id, now) == 0) {
+	if (now - used >= AUTH_USED_EVERY_S) {
+		/* the attempt counts, written or not: a database that cannot take the write (locked
+		 * by an import, read-only) costs one token one wait a minute, not every request */
 		int64_t *t = xmalloc(sizeof(*t));
 		*t = now;
 		cache_release(a->used,
 		              cache_insert(a->used, hash, SECRET_HEX_LEN, 0, t, sizeof(*t)));
+		if (store_token_used(a->store, k.who.token_id, now) < 0)
+			log_warn("auth: last_used_at of token %lld not written",
+			         (long long)k.who.token_id);
 	}
 	*who = k.who;
 	return 0;
@@ -408,6 +418,11 @@ bool auth_preview_valid(const char *key, int64_t id, const char *slug, const cha
 	char want[65];
 	auth_preview_sign(key, id, slug, t, want);
 	return secret_equal(sig, strlen(sig), want, SECRET_HEX_LEN);
+}
+
+const char *auth_drafts_of(const struct principal *who)
+{
+	return who->role >= ROLE_EDITOR ? NULL : who->account;
 }
 
 bool auth_may_preview(const struct principal *who, const struct article *a)

@@ -99,7 +99,11 @@ void auth_preview_sign(const char *key, int64_t id, const char *slug, int64_t ex
  * the story id at slug at time now. */
 bool auth_preview_valid(const char *key, int64_t id, const char *slug, const char *expires,
                         const char *sig, int64_t now);
-/* May who have a preview link of a? An editor any story's, a contributor its own's. */
+/* May who see a unpublished (a draft or scheduled), and have a preview link of it? An editor
+ * any story, a contributor their own. */
 bool auth_may_preview(const struct principal *who, const struct article *a);
+/* Whose unpublished stories who may list: NULL for everyone's (an editor and up), else the
+ * handle of the contributor's own. */
+const char *auth_drafts_of(const struct principal *who);
 
 #endif

@@ -269,6 +269,31 @@ static int read_record(const struct reading *how, const char *name, size_t i, co
 	return rc;
 }
 
+/* Whether an export's accounts hold one that the API could not have made (its handle, name
+ * and role as auth.c reads them); each is named on stderr. */
+static bool bad_accounts(const char *name, const json_t *accounts)
+{
+	bool bad = false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(accounts, i, v)
+	{
+		json_t *in =
+		    json_pack("{s:O?, s:O?, s:O?}", "handle", json_object_get(v, "handle"), "name",
+		              json_object_get(v, "name"), "role", json_object_get(v, "role"));
+		json_t *acct = NULL;
+		char why[256];
+		if (!in || auth_account_from_json(in, true, &acct, why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s: accounts[%zu]: %s\n", name, i,
+			        in ? why : "must be an object");
+			bad = true;
+		}
+		json_decref(acct);
+		json_decref(in);
+	}
+	return bad;
+}
+
 /* Adds the records of one parsed file to list; reports each bad one as file[i]: field: msg. */
 static int collect(const char *name, json_t *doc, struct article **list, size_t *n, size_t *cap,
                    const struct reading *how, json_t *newsroom)
@@ -285,6 +310,8 @@ static int collect(const char *name, json_t *doc, struct article **list, size_t 
 					fprintf(stderr, "%s: %s: must be an array\n", name, key);
 					return 1;
 				}
+				if (strcmp(key, "accounts") == 0 && bad_accounts(name, v))
+					return 1;
 				json_array_extend(json_object_get(newsroom, key), v);
 			} else if (strcmp(key, "articles") != 0) {
 				fprintf(stderr, "%s: %s: is not part of an export\n", name, key);

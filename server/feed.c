@@ -96,9 +96,11 @@ void feed_atom(struct app *app, const struct request *req, const char *arg, stru
 		json_array_foreach(a->corrections, k, c)
 		{
 			const char *text = json_string_value(json_object_get(c, "text"));
+			const char *at = json_string_value(json_object_get(c, "at"));
+			if (!text || !at)
+				continue;
 			buf_printf(&fixes,
-			           "<p class=\"correction\"><strong>Correction, %s:</strong> ",
-			           json_string_value(json_object_get(c, "at")));
+			           "<p class=\"correction\"><strong>Correction, %s:</strong> ", at);
 			escape_html(&fixes, text, strlen(text));
 			buf_puts(&fixes, "</p>");
 		}

@@ -640,8 +640,11 @@ static enum MHD_Result serve_plain(struct MHD_Connection *conn, struct conn_ctx 
 	/* a preview is one reader's: no shared cache may keep it, no engine index it */
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 	                        resp->private_answer ? "private, no-store" : "no-store");
-	if (resp->private_answer)
+	if (resp->private_answer) {
 		MHD_add_response_header(r, "X-Robots-Tag", "noindex, nofollow");
+		/* its URL is the key to it: never sent on to a page it links to */
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	}
 	if (resp->location)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
 	if (resp->allow)

@@ -308,9 +308,10 @@ static const struct route table[] = {
      CONTRIBUTOR, true, KEY_PARAMS, list_params, 0},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
      "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, 0},
-    {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, CONTRIBUTOR, NONE, false,
-     KEY_NONE, none, 0},
-    {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, CONTRIBUTOR, NONE, false,
+    /* the history holds deleted and embargoed stories: an editor's */
+    {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, EDITOR, NONE, false, KEY_NONE,
+     none, 0},
+    {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, EDITOR, NONE, false,
      KEY_NONE, none, 0},
     {HTTP_POST, "/api/articles/*/revisions/*/restore", false, api_restore, "POST", NONE, EDITOR,
      false, KEY_NONE, none, 0},

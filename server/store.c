@@ -101,6 +101,12 @@ static struct store_filter visible(bool public_only, int64_t now)
  * key, in both engines, from the same covering index as a tag's. */
 #define AUTHOR_MARK '@'
 
+bool store_is_public(const struct article *a, int64_t now)
+{
+	struct store_filter f = visible(true, now);
+	return strcmp(a->status, f.status) == 0 && a->published_ts <= f.published_until;
+}
+
 void store_tags_from_text(struct article *a, const char *tags)
 {
 	if (!tags)
@@ -498,26 +504,21 @@ static int base_revision(struct store_engine *e, const struct article *old, int6
 
 /* --- slugs: a story's old slugs redirect to it and stay taken (SPEC §11) --- */
 
-/* In a transaction: the id of the story that holds slug, as its own or as an old one still
- * redirecting to it; 0 when it is free (*kept, when asked: a deleted story's old slug is
- * remembered under it). */
-static int64_t slug_owner(struct store_engine *e, const char *slug, bool *kept)
+/* In a transaction: the id of the story that holds slug: as its own, as an old one still
+ * redirecting to it, or as a deleted story's (kept for its restore: a new story never takes
+ * it, so the revisions stay found under it); 0 when it is free. */
+static int64_t slug_owner(struct store_engine *e, const char *slug)
 {
-	if (kept)
-		*kept = false;
 	int64_t id = e->ops->slug_id(e, slug, NULL);
 	if (id != 0)
 		return id;
 	json_t *d = NULL;
 	int rc = doc_get_json(e, true, DOC_SLUG, slug, 0, &d);
-	if (kept)
-		*kept = rc == 0;
 	if (rc < 0)
 		return rc == -ENOENT ? 0 : rc;
 	int64_t owner = int_of(d, "id");
 	json_decref(d);
-	int live = e->ops->id_exists(e, owner);
-	return live < 0 ? live : live ? owner : 0;
+	return owner;
 }
 
 /* Remembers that slug was the story id's. */
@@ -530,8 +531,8 @@ static int slug_keep(struct store_engine *e, const char *slug, int64_t id)
 }
 
 /* SPEC §4: the first free slug of base, base-2, base-3, ... (kept within the length limit).
- * Returns 0 with *out set (and *kept as slug_owner says), or a negative error. */
-static int free_slug(struct store_engine *e, const char *base, char **out, bool *kept)
+ * Returns 0 with *out set, or a negative error. */
+static int free_slug(struct store_engine *e, const char *base, char **out)
 {
 	for (unsigned n = 1; n < 100000; n++) {
 		char *cand;
@@ -547,7 +548,7 @@ static int free_slug(struct store_engine *e, const char *base, char **out, bool 
 				keep--;
 			cand = xasprintf("%.*s%s", (int)keep, base, suffix);
 		}
-		int64_t id = slug_owner(e, cand, kept);
+		int64_t id = slug_owner(e, cand);
 		if (id == 0) {
 			*out = cand;
 			return 0;
@@ -593,25 +594,22 @@ static int insert_new(struct store_engine *e, struct article *a, int64_t now, bo
 		stamp(&a->updated_at, now);
 		a->updated_ts = now;
 	}
-	bool kept = false;
 	if (a->slug_derived) {
 		/* derived to nothing (a Chinese title): article-<id> */
 		char *base =
 		    *a->slug ? xstrdup(a->slug) : xasprintf("article-%lld", (long long)a->id);
 		char *slug = NULL;
-		int rc = free_slug(e, base, &slug, &kept);
+		int rc = free_slug(e, base, &slug);
 		free(base);
 		if (rc < 0)
 			return rc;
 		set_field(&a->slug, slug);
 	} else {
-		int64_t id = slug_owner(e, a->slug, &kept);
+		int64_t id = slug_owner(e, a->slug);
 		if (id != 0)
 			return id > 0 ? -EEXIST : (int)id;
 	}
-	/* a slug last held by a deleted story is this one's now */
-	int rc = kept ? e->ops->doc_delete(e, DOC_SLUG, a->slug, 0) : 0;
-	return rc < 0 ? rc : e->ops->insert(e, a);
+	return e->ops->insert(e, a);
 }
 
 /* Every field of the record id (its slug old_slug, created at created_at, which this frees)
@@ -626,7 +624,7 @@ static int update_existing(struct store_engine *e, int64_t id, char *created_at,
 		set_field(&a->slug, xstrdup(old_slug));
 		a->slug_derived = false;
 	} else if (strcmp(a->slug, old_slug) != 0) {
-		int64_t other = slug_owner(e, a->slug, NULL);
+		int64_t other = slug_owner(e, a->slug);
 		int rc = other < 0 ? (int)other : other && other != id ? -EEXIST : 0;
 		if (rc == 0)
 			rc = e->ops->doc_delete(e, DOC_SLUG, a->slug, 0);
@@ -883,7 +881,7 @@ static int import_newsroom(struct store_engine *e, const json_t *newsroom)
 	json_array_foreach(json_object_get(newsroom, "accounts"), i, v)
 	{
 		const char *handle = str_of(v, "handle");
-		if (!article_handle_valid(handle))
+		if (!article_handle_valid(handle)) /* the import's reader checked the rest */
 			return -EINVAL;
 		char *doc = NULL;
 		rc = e->ops->doc_get(e, true, DOC_ACCOUNT, handle, 0, &doc);
@@ -907,10 +905,18 @@ static int import_newsroom(struct store_engine *e, const json_t *newsroom)
 		int64_t story = int_of(v, "story_id"), n = int_of(v, "n");
 		if (story < 1 || n < 1 || !json_is_object(json_object_get(v, "article")))
 			return -EINVAL;
-		json_t *rev = json_deep_copy(v);
-		json_object_del(rev, "story_id");
 		char key[24];
 		snprintf(key, sizeof(key), "%lld", (long long)story);
+		/* history is never rewritten: a revision the database has stays as it is */
+		char *had = NULL;
+		rc = e->ops->doc_get(e, true, DOC_REVISION, key, n, &had);
+		free(had);
+		if (rc == 0)
+			continue;
+		if (rc != -ENOENT)
+			return rc;
+		json_t *rev = json_deep_copy(v);
+		json_object_del(rev, "story_id");
 		rc = doc_put_json(e, DOC_REVISION, key, n, rev);
 		json_decref(rev);
 		if (rc < 0)
@@ -1131,8 +1137,8 @@ int store_restore_as(struct store *s, struct store_actor *who, const char *slug,
 		a->updated_at = xstrdup("");
 	}
 	if (rc == 0 && deleted) {
-		int64_t owner = slug_owner(e, a->slug, NULL);
-		rc = owner < 0 ? (int)owner : owner ? -EEXIST : 0;
+		int64_t owner = slug_owner(e, a->slug);
+		rc = owner < 0 ? (int)owner : owner && owner != id ? -EEXIST : 0;
 		if (rc == 0)
 			rc = e->ops->doc_delete(e, DOC_SLUG, a->slug, 0);
 		if (rc == 0) {

@@ -58,6 +58,9 @@ struct store_limits {
 };
 /* Call before the store is shared between threads. */
 void store_set_limits(struct store *s, const struct store_limits *limits);
+/* Whether readers see a (SPEC §4): published, and its published_at come by now. */
+bool store_is_public(const struct article *a, int64_t now);
+
 /* Fills a (initialized) with the article at slug. public_only hides drafts and articles whose
  * published_at is after now. Returns 0, -ENOENT or -EIO. */
 int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a);

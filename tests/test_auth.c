@@ -97,6 +97,8 @@ static void test_ipv6_by_prefix(void **state)
 	assert_string_equal(key, "192.0.2.1");
 	auth_client_key("-", key);
 	assert_string_equal(key, "-");
+	auth_client_key("::ffff:192.0.2.7", key); /* IPv4, as a dual-stack proxy writes it */
+	assert_string_equal(key, "192.0.2.7");
 
 	struct auth *a = auth_new("s3cret", store);
 	/* one host walking through the addresses of its /64 is one client */

@@ -992,8 +992,12 @@ static void test_revisions_and_renames(void **state)
 	assert_string_equal(slug, "versions-2");
 	free(slug);
 	assert_int_equal(store_delete(f->s, "renamed"), 0);
-	/* gone: no redirect, its old slug is free again, and its revisions stay */
+	/* gone: no redirect; its slugs stay taken (its revisions are found under them) */
 	assert_int_equal(store_slug_moved(f->s, "versions", &current), -ENOENT);
+	assert_int_equal(create(f->s, "{'title':'x','body':'y','slug':'renamed'}", NULL), -EEXIST);
+	assert_int_equal(create(f->s, "{'title':'Renamed','body':'y'}", &slug), 0);
+	assert_string_equal(slug, "renamed-2");
+	free(slug);
 	json_t *revs = revisions_of(f->s, "renamed");
 	assert_non_null(revs);
 	json_t *list = json_object_get(revs, "revisions");

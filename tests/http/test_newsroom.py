@@ -206,8 +206,13 @@ def roles(n):
         check("admin" in e["error"]["message"], e)
     # no credentials: 401 before anything; drafts listed for an account
     eq(n.call("POST", "/api/articles", {"title": "x", "body": "y"})[0], 401)
+    # a contributor's ?status=all is her own stories; another's draft is not found for her
     status, _, lst = n.call("GET", "/api/articles?status=all", who="alice")
-    eq((status, lst["total"]), (200, 4))
+    eq((status, [a["slug"] for a in lst["articles"]]), (200, ["alice-drafts"]))
+    eq(n.call("GET", "/api/articles/bob-drafts?status=all", who="alice")[0], 404)
+    eq(n.call("GET", "/api/articles/bob-drafts?status=all", who="bob")[0], 200)
+    eq(n.call("GET", "/api/articles?status=all&tag=x", who="alice")[0], 400)
+    eq(n.call("GET", "/api/articles?status=all", who="ed")[2]["total"], 4)
     eq(n.call("GET", "/api/articles?status=all")[0], 401)
     # nothing the refused writes tried is there
     status, _, lst = n.call("GET", "/api/articles?status=all", who="ed")
@@ -322,7 +327,9 @@ def revisions_and_restore(n):
     eq(n.call("DELETE", "/api/articles/versions", who="ed")[0], 204)
     eq(n.call("GET", "/api/articles/versions")[0], 404)
     # the revisions outlive the delete
-    status, _, revs = n.call("GET", "/api/articles/versions/revisions", who="alice")
+    # the history is an editor's: it holds deleted and embargoed stories
+    eq(n.call("GET", "/api/articles/versions/revisions", who="alice")[0], 403)
+    status, _, revs = n.call("GET", "/api/articles/versions/revisions", who="ed")
     eq(status, 200)
     eq([(r["n"], r["action"], r["account"]) for r in revs["revisions"]],
        [(3, "article.delete", "ed"), (2, "article.replace", "ed"), (1, "article.create", "ed")])
@@ -340,11 +347,15 @@ def revisions_and_restore(n):
     status, _, revs = n.call("GET", "/api/articles/versions/revisions", who="ed")
     eq((revs["revisions"][0]["n"], revs["revisions"][0]["action"],
         revs["revisions"][0]["restored"]), (4, "article.restore", 1))
-    # a new story never takes a deleted one's id
+    # a new story never takes a deleted one's id, nor its slug (its revisions are found there)
     n.write("ed", {"title": "Short lived", "body": "x"})
     gone = n.call("GET", "/api/articles/short-lived")[2]["id"]
     n.call("DELETE", "/api/articles/short-lived", who="ed")
     eq(n.write("ed", {"title": "Next one", "body": "x"})["id"], gone + 1)
+    eq(n.write("ed", {"title": "Short lived", "body": "y"})["slug"], "short-lived-2")
+    eq(n.write("ed", {"title": "x", "body": "y", "slug": "short-lived"}, want=None)[0], 409)
+    status, _, back = n.call("POST", "/api/articles/short-lived/revisions/1/restore", who="ed")
+    eq((status, back["slug"], back["id"]), (200, "short-lived", gone))
 
 
 def renames(n):
@@ -450,6 +461,7 @@ def previews(n):
     status, h, page = n.call("GET", path)
     eq(status, 200)
     eq(h["cache-control"], "private, no-store")
+    eq(h.get("referrer-policy"), "no-referrer")
     check("etag" not in h, "never cached")
     check('<meta name="robots" content="noindex, nofollow">' in page.decode())
     check("Not yet." in page.decode())
@@ -528,6 +540,13 @@ def export_import(n):
         path = os.path.join(t.dir, "export.json")
         with open(path, "w") as f:
             f.write(out)
+        # an account the API could not have made is refused, naming it; nothing imported
+        bad = dict(doc, accounts=doc["accounts"] + [{"handle": "x", "name": "X", "role": "boss"}])
+        with open(path + ".bad", "w") as f:
+            json.dump(bad, f)
+        r = t.run_cli("import", "-c", t.config_path, path + ".bad")
+        eq(r.returncode, 1)
+        check(b"accounts[4]: role:" in r.stderr, r.stderr)
         r = t.run_cli("import", "-c", t.config_path, path)
         eq(r.returncode, 0, r.stderr)
         t.start()
