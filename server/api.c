@@ -332,6 +332,16 @@ void api_ninjs(struct app *app, const struct request *req, const char *arg, stru
 
 /* --- the newsroom (SPEC §11) --- */
 
+/* What a read of the store gave: its JSON (a new reference), or the status of its error. */
+static void answer_read(struct app *app, const struct request *req, struct response *resp, int rc,
+                        json_t *out)
+{
+	if (rc < 0)
+		answer_store_failed(app, req, resp, rc);
+	else
+		answer_json(resp, 200, out);
+}
+
 /* A revision or token number from a path: 1 to 2^53 - 1; 0 for anything else. */
 static int64_t path_number(const char *s)
 {
@@ -351,10 +361,7 @@ void api_revisions(struct app *app, const struct request *req, const char *slug,
 	int rc = article_slug_valid(slug) && (n || !req->arg2)
 	             ? store_revisions(app->store, slug, n, &out)
 	             : -ENOENT;
-	if (rc < 0)
-		answer_store_failed(app, req, resp, rc);
-	else
-		answer_json(resp, 200, out);
+	answer_read(app, req, resp, rc, out);
 }
 
 void api_restore(struct app *app, const struct request *req, const char *slug,
@@ -491,10 +498,7 @@ void api_users(struct app *app, const struct request *req, const char *arg, stru
 		if (!paging(req, resp, 50, &page, &per_page))
 			return;
 		int rc = store_accounts(app->store, page, per_page, &out);
-		if (rc < 0)
-			answer_store_failed(app, req, resp, rc);
-		else
-			answer_json(resp, 200, out);
+		answer_read(app, req, resp, rc, out);
 		return;
 	}
 	json_t *in = read_json(req, resp, false), *acct = NULL;
@@ -606,10 +610,7 @@ void api_tokens(struct app *app, const struct request *req, const char *id_text,
 	if (req->method != HTTP_DELETE) {
 		json_t *out = NULL;
 		int rc = store_tokens(app->store, &out);
-		if (rc < 0)
-			answer_store_failed(app, req, resp, rc);
-		else
-			answer_json(resp, 200, out);
+		answer_read(app, req, resp, rc, out);
 		return;
 	}
 	int64_t tid = path_number(id_text);
@@ -635,8 +636,5 @@ void api_audit(struct app *app, const struct request *req, const char *arg, stru
 	if (!paging(req, resp, 50, &page, &per_page))
 		return;
 	int rc = store_audit(app->store, page, per_page, &out);
-	if (rc < 0)
-		answer_store_failed(app, req, resp, rc);
-	else
-		answer_json(resp, 200, out);
+	answer_read(app, req, resp, rc, out);
 }

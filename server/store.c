@@ -1029,6 +1029,26 @@ int store_export_newsroom(struct store *s, bool secrets, json_t **out)
 	return 0;
 }
 
+/* The documents of d as a JSON array, as answers show them: never a password or a token's
+ * hash (accounts) and, for revisions (!records), their articles without bodies. */
+static json_t *docs_array(const struct store_docs *d, bool records)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < d->n; i++) {
+		json_t *o = json_loads(d->items[i].doc, 0, NULL);
+		if (!o)
+			continue;
+		json_object_del(o, "password");
+		json_object_del(o, "hash");
+		if (!records)
+			json_object_del(json_object_get(o, "article"), "body");
+		if (!records)
+			json_object_del(json_object_get(o, "article"), "body_html");
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
 /* --- old slugs and revisions --- */
 
 /* The id of the story at slug, or of the one that had it (renamed or deleted since); 0 when
@@ -1086,15 +1106,7 @@ int store_revisions(struct store *s, const char *slug, int64_t n, json_t **out)
 	int rc = s->e->ops->doc_list(s->e, false, DOC_REVISION, key, 100000, 0, true, &d);
 	if (rc < 0)
 		return rc;
-	json_t *list = json_array();
-	for (size_t i = 0; i < d.n; i++) {
-		json_t *rev = json_loads(d.items[i].doc, 0, NULL);
-		json_t *a = json_object_get(rev, "article");
-		json_object_del(a, "body");
-		json_object_del(a, "body_html");
-		if (rev)
-			json_array_append_new(list, rev);
-	}
+	json_t *list = docs_array(&d, false);
 	store_docs_cleanup(&d);
 	*out = json_pack("{s:I, s:o}", "id", (json_int_t)id, "revisions", list);
 	return 0;
@@ -1181,14 +1193,7 @@ static int doc_page(struct store *s, const char *kind, const char *key, unsigned
 	                             newest_first, &d);
 	if (rc < 0)
 		return rc;
-	json_t *list = json_array();
-	for (size_t i = 0; i < d.n; i++) {
-		json_t *o = json_loads(d.items[i].doc, 0, NULL);
-		json_object_del(o, "password");
-		json_object_del(o, "hash");
-		if (o)
-			json_array_append_new(list, o);
-	}
+	json_t *list = docs_array(&d, true);
 	*out = json_pack("{s:o, s:I}", name, list, "total", (json_int_t)d.total);
 	store_docs_cleanup(&d);
 	return 0;

@@ -730,6 +730,18 @@ void store_pg_tsquery(struct buf *out, const char *match)
 
 /* --- reads --- */
 
+/* The one record of r (which this clears) into a: 0, -ENOENT for none, or rc when r is NULL. */
+static int one_article(PGresult *r, int rc, struct article *a)
+{
+	if (!r)
+		return rc;
+	rc = PQntuples(r) == 1 ? 0 : -ENOENT;
+	if (rc == 0)
+		row_to_article(r, 0, a);
+	PQclear(r);
+	return rc;
+}
+
 /* The filter's parameters $1 and $2 into params (the text of $2 kept in *until). */
 static void filter_params(const char **params, struct text_int *until, const struct store_filter *f)
 {
@@ -748,14 +760,7 @@ static int pg_get(struct store_engine *base, const char *slug, const struct stor
 	params[7] = "true";
 	int rc;
 	PGresult *r = read_stmt(engine(base), S_GET, 8, params, 0, &rc);
-	if (!r)
-		return rc;
-	if (PQntuples(r) == 1)
-		row_to_article(r, 0, a);
-	else
-		rc = -ENOENT;
-	PQclear(r);
-	return rc;
+	return one_article(r, rc, a);
 }
 
 static int pg_list(struct store_engine *base, const struct store_page *p, struct article_list *out)
@@ -969,14 +974,7 @@ static int pg_load(struct store_engine *base, const char *slug, struct article *
 	const char *params[8] = {NULL, "9223372036854775807", NULL, NULL, NULL, NULL, slug, "true"};
 	int rc;
 	PGresult *r = run(&engine(base)->writer, S_GET, 8, params, PGRES_TUPLES_OK, &rc);
-	if (!r)
-		return rc;
-	if (PQntuples(r) == 1)
-		row_to_article(r, 0, a);
-	else
-		rc = -ENOENT;
-	PQclear(r);
-	return rc;
+	return one_article(r, rc, a);
 }
 
 static int64_t pg_slug_id(struct store_engine *base, const char *slug, char **created_at)
