@@ -12,7 +12,6 @@
 #include "auth.h"
 #include "log.h"
 #include "rfc3339.h"
-#include "secret.h"
 #include "changes.h"
 #include "config.h"
 #include "handlers.h"
@@ -579,19 +578,9 @@ void api_user_tokens(struct app *app, const struct request *req, const char *han
 		return;
 	}
 	json_decref(in);
-	char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HEX_LEN + 1], prefix[SECRET_PREFIX_LEN + 1];
-	if (secret_token_new(token) < 0) {
-		answer_json_error(resp, 500, "no random bytes for a token");
-		return;
-	}
-	secret_sha256_hex(token, SECRET_TOKEN_LEN, hash);
-	snprintf(prefix, sizeof(prefix), "%.*s", SECRET_PREFIX_LEN, token);
-	int64_t now = handler_now();
+	char token[SECRET_TOKEN_LEN + 1];
 	json_t *t = NULL;
-	int rc = article_handle_valid(handle)
-	             ? store_token_add(app->store, &who, handle, hash, name, prefix,
-	                               days ? now + (int64_t)days * 86400 : 0, now, &t)
-	             : -ENOENT;
+	int rc = auth_token_issue(app->store, &who, handle, name, days, handler_now(), token, &t);
 	if (rc < 0) {
 		answer_store_failed(app, req, resp, rc);
 	} else {

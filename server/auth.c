@@ -420,6 +420,24 @@ bool auth_preview_valid(const char *key, int64_t id, const char *slug, const cha
 	return secret_equal(sig, strlen(sig), want, SECRET_HEX_LEN);
 }
 
+int auth_token_issue(struct store *s, struct store_actor *who, const char *handle, const char *name,
+                     unsigned days, int64_t now, char out_token[SECRET_TOKEN_LEN + 1],
+                     json_t **record)
+{
+	if (!article_handle_valid(handle))
+		return -ENOENT;
+	char hash[SECRET_HEX_LEN + 1], prefix[SECRET_PREFIX_LEN + 1];
+	if (secret_token_new(out_token) < 0)
+		return -EIO;
+	secret_sha256_hex(out_token, SECRET_TOKEN_LEN, hash);
+	snprintf(prefix, sizeof(prefix), "%.*s", SECRET_PREFIX_LEN, out_token);
+	int rc = store_token_add(s, who, handle, hash, name, prefix,
+	                         days ? now + (int64_t)days * 86400 : 0, now, record);
+	if (rc < 0)
+		memset(out_token, 0, SECRET_TOKEN_LEN + 1);
+	return rc;
+}
+
 const char *auth_drafts_of(const struct principal *who)
 {
 	return who->role >= ROLE_EDITOR ? NULL : who->account;

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "article.h"
+#include "secret.h"
 
 #define AUTH_MAX_FAILURES 10 /* wrong tokens per client within AUTH_WINDOW_S */
 #define AUTH_WINDOW_S     60
@@ -88,6 +89,15 @@ int auth_account_from_json(const json_t *in, bool create, json_t **out, char *wh
  * characters; expires_days 1 to 3650 (0: never). Returns 0, or -1 with why. */
 int auth_token_options(const json_t *in, char name[401], unsigned *expires_days, char *why,
                        size_t why_len);
+
+/* Issues a new token for the account at handle (SPEC §11): 32 bytes of getrandom, of which
+ * only the SHA-256 and the first SECRET_PREFIX_LEN characters are stored; valid for days
+ * (0: until revoked). The token is in out_token, to be shown this once; its record in *record.
+ * Returns 0, -ENOENT for no such account, -EIO without random bytes, or the store's error. */
+struct store_actor;
+int auth_token_issue(struct store *s, struct store_actor *who, const char *handle, const char *name,
+                     unsigned days, int64_t now, char out_token[SECRET_TOKEN_LEN + 1],
+                     json_t **record);
 
 /* Preview links (SPEC §11): the HMAC-SHA256, under the server's key, of a story's id and slug
  * and the moment the link dies; hex in out. */

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "mem.h"
 #include "ninjs.h"
-#include "secret.h"
 #include "store.h"
 #include "template.h"
 
@@ -841,22 +840,12 @@ static int token_create(struct store *s, const struct account_options *o, const 
 		fprintf(stderr, "gazette: %s\n", why);
 		return 2;
 	}
-	char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HEX_LEN + 1], prefix[SECRET_PREFIX_LEN + 1];
-	if (secret_token_new(token) < 0) {
-		fprintf(stderr, "gazette: no random bytes for a token\n");
-		return 1;
-	}
-	secret_sha256_hex(token, SECRET_TOKEN_LEN, hash);
-	snprintf(prefix, sizeof(prefix), "%.*s", SECRET_PREFIX_LEN, token);
-	int64_t now = (int64_t)time(NULL);
+	char token[SECRET_TOKEN_LEN + 1];
 	json_t *t = NULL;
 	struct store_actor who = cli_actor();
-	int r = store_token_add(s, &who, handle, hash, name, prefix,
-	                        days ? now + (int64_t)days * 86400 : 0, now, &t);
-	if (r < 0) {
-		memset(token, 0, sizeof(token));
+	int r = auth_token_issue(s, &who, handle, name, days, (int64_t)time(NULL), token, &t);
+	if (r < 0)
 		return store_failed(handle, r);
-	}
 	/* the one time it is shown: stdout holds the token alone, for $(...) and files */
 	printf("%s\n", token);
 	fprintf(stderr, "token %lld for %s (%s); it is not shown again\n",
