@@ -62,6 +62,9 @@ static const struct key keys[] = {
     {"database", "url", K_DBURL, OFF(database_url), 0, 0},
     {"paths", "templates", K_PATH, OFF(templates), 0, 0},
     {"paths", "static", K_PATH, OFF(static_dir), 0, 0},
+    {"paths", "media", K_PATH, OFF(media_dir), 0, 0},
+    {"media", "max_bytes", K_SIZE, OFF(media_max_bytes), 1024, 1ULL << 32},
+    {"media", "max_pixels", K_SIZE, OFF(media_max_pixels), 1, 1000000000},
     {"auth", "token", K_STRING, OFF(token), 0, 0},
     {"auth", "token_file", K_PATH, OFF(token_file), 0, 0},
     {"cache", "max_age_s", K_UINT, OFF(cache_max_age_s), 0, 31536000},
@@ -102,6 +105,9 @@ void config_init(struct config *cfg)
 	cfg->database_url = xstrdup("");
 	cfg->templates = xstrdup("templates");
 	cfg->static_dir = xstrdup("static");
+	cfg->media_dir = xstrdup("media");
+	cfg->media_max_bytes = 20u << 20;
+	cfg->media_max_pixels = 50000000;
 	cfg->token = xstrdup("");
 	cfg->token_file = xstrdup("");
 	cfg->cache_max_age_s = 60;
@@ -112,11 +118,22 @@ void config_init(struct config *cfg)
 
 void config_cleanup(struct config *cfg)
 {
-	char **strs[] = {&cfg->file,          &cfg->listen,           &cfg->base_url,
-	                 &cfg->site_title,    &cfg->site_description, &cfg->site_language,
-	                 &cfg->site_timezone, &cfg->site_date_format, &cfg->database,
-	                 &cfg->database_url,  &cfg->templates,        &cfg->static_dir,
-	                 &cfg->token,         &cfg->token_file,       &cfg->access_log};
+	char **strs[] = {&cfg->file,
+	                 &cfg->listen,
+	                 &cfg->base_url,
+	                 &cfg->site_title,
+	                 &cfg->site_description,
+	                 &cfg->site_language,
+	                 &cfg->site_timezone,
+	                 &cfg->site_date_format,
+	                 &cfg->database,
+	                 &cfg->database_url,
+	                 &cfg->templates,
+	                 &cfg->static_dir,
+	                 &cfg->media_dir,
+	                 &cfg->token,
+	                 &cfg->token_file,
+	                 &cfg->access_log};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -490,6 +507,7 @@ int config_load(struct config *cfg, const char *file, struct buf *err)
 	resolve(&cfg->database, dir);
 	resolve(&cfg->templates, dir);
 	resolve(&cfg->static_dir, dir);
+	resolve(&cfg->media_dir, dir);
 	resolve(&cfg->token_file, dir);
 	if (strcmp(cfg->access_log, "-") != 0 && strcmp(cfg->access_log, "off") != 0)
 		resolve(&cfg->access_log, dir);

@@ -34,6 +34,10 @@ struct config {
 	char *database_url; /* [database] url or $GAZETTE_DATABASE_URL: PostgreSQL; "" for none */
 	char *templates;
 	char *static_dir;
+	char *media_dir; /* uploaded images' renditions (SPEC §12) */
+
+	size_t media_max_bytes;  /* the largest upload: POST /api/media's body limit */
+	size_t media_max_pixels; /* width x height refused before decoding */
 
 	char *token; /* empty: writes disabled */
 	char *token_file;
