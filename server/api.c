@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "app.h"
 #include "article.h"
 #include "auth.h"
 #include "log.h"
+#include "media.h"
 #include "rfc3339.h"
 #include "changes.h"
 #include "config.h"
@@ -626,4 +628,205 @@ void api_audit(struct app *app, const struct request *req, const char *arg, stru
 		return;
 	int rc = store_audit(app->store, page, per_page, &out);
 	answer_read(app, req, resp, rc, out);
+}
+
+/* --- images (SPEC §12) --- */
+
+/* A stored image as the API shows it: the record with each rendition's url. */
+static json_t *media_json(const struct app *app, json_t *rec)
+{
+	json_t *o = json_deep_copy(rec);
+	json_object_del(o, "account");
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(o, "renditions"), i, r)
+	{
+		json_object_set_new(r, "url",
+		                    json_sprintf("%s/media/%s", app->cfg->base_url,
+		                                 json_string_value(json_object_get(r, "path"))));
+		json_object_del(r, "path");
+	}
+	return o;
+}
+
+/* alt, caption and credit from obj (the query of an upload, or a PATCH's body) into out;
+ * -1 with why filled when one is not text or too long. */
+static int media_texts(const json_t *in, json_t *out, char *why, size_t why_len)
+{
+	static const char *const names[] = {"alt", "caption", "credit"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(in, names[i]);
+		if (!v)
+			continue;
+		const char *t = json_string_value(v);
+		if (!t || !text_is_utf8(t) || article_utf8_len(t) > MEDIA_TEXT_MAX) {
+			snprintf(why, why_len, "%s: must be text of at most %d characters",
+			         names[i], MEDIA_TEXT_MAX);
+			return -1;
+		}
+		for (const char *p = t; *p; p++)
+			if ((unsigned char)*p < 0x20) {
+				snprintf(why, why_len, "%s: must not contain control characters",
+				         names[i]);
+				return -1;
+			}
+		json_object_set_new(out, names[i], json_string(t));
+	}
+	return 0;
+}
+
+/* POST /api/media: the body (in req->body_fd) is the image; runs on a worker thread. */
+static void media_upload(struct app *app, const struct request *req, struct response *resp)
+{
+	json_t *texts = json_pack("{s:s, s:s, s:s}", "alt", "", "caption", "", "credit", "");
+	json_t *given = json_object();
+	static const char *const names[] = {"alt", "caption", "credit"};
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = req->query(req, names[i]);
+		if (v)
+			json_object_set_new(given, names[i],
+			                    json_string(v) ? json_string(v) : json_integer(0));
+	}
+	char why[256];
+	if (media_texts(given, texts, why, sizeof(why)) < 0) {
+		answer_json_error(resp, 422, why);
+		goto out;
+	}
+	void *data = NULL;
+	if (req->body_len > 0) {
+		data = mmap(NULL, req->body_len, PROT_READ, MAP_PRIVATE, req->body_fd, 0);
+		if (data == MAP_FAILED) {
+			log_error("media: the upload's file cannot be read: %s", strerror(errno));
+			answer_json_error(resp, 503,
+			                  "the upload cannot be read right now; try again");
+			resp->retry_after = 5;
+			goto out;
+		}
+	}
+	json_t *rec = NULL;
+	struct buf msg = BUF_INIT;
+	int refused = media_intake(app->cfg->media_dir, app->cfg->media_max_pixels, data,
+	                           req->body_len, req->header(req, "Content-Type"), &rec, &msg);
+	if (data)
+		munmap(data, req->body_len);
+	if (refused) {
+		answer_json_error(resp, (unsigned)refused, buf_str(&msg));
+		if (refused == MEDIA_STORE)
+			resp->retry_after = 5;
+		buf_cleanup(&msg);
+		goto out;
+	}
+	buf_cleanup(&msg);
+	json_object_update(rec, texts);
+	struct store_actor who;
+	char rid[33];
+	routes_actor(req, &who, rid);
+	json_t *stored = NULL;
+	int rc = store_media_add(app->store, &who, rec, handler_now(), &stored);
+	json_decref(rec);
+	if (rc < 0) {
+		answer_store_failed(app, req, resp, rc);
+		goto out;
+	}
+	json_t *o = media_json(app, stored);
+	const json_t *frames = json_object_get(stored, "frames");
+	if (frames)
+		json_object_set_new(
+		    o, "notice",
+		    json_sprintf("an animated GIF of %lld frames: only the first is "
+		                 "kept",
+		                 (long long)json_integer_value(frames)));
+	resp->location =
+	    xasprintf("/api/media/%s", json_string_value(json_object_get(stored, "id")));
+	answer_json(resp, rc == 1 ? 200 : 201, o);
+	json_decref(stored);
+out:
+	json_decref(given);
+	json_decref(texts);
+}
+
+void api_media(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	(void)arg;
+	if (req->method == HTTP_POST) {
+		media_upload(app, req, resp);
+		return;
+	}
+	unsigned page, per_page;
+	json_t *out = NULL;
+	if (!paging(req, resp, 50, &page, &per_page))
+		return;
+	int rc = store_media_list(app->store, page, per_page, &out);
+	if (rc == 0) {
+		json_t *list = json_object_get(out, "media");
+		for (size_t i = 0; i < json_array_size(list); i++)
+			json_array_set_new(list, i, media_json(app, json_array_get(list, i)));
+	}
+	answer_read(app, req, resp, rc, out);
+}
+
+void api_media_item(struct app *app, const struct request *req, const char *id,
+                    struct response *resp)
+{
+	if (!media_id_valid(id)) {
+		answer_not_found(app, req, resp);
+		return;
+	}
+	json_t *rec = NULL;
+	int rc;
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		rc = store_media_get(app->store, id, &rec);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_json(resp, 200, media_json(app, rec));
+		json_decref(rec);
+		return;
+	}
+	struct store_actor who;
+	char rid[33];
+	routes_actor(req, &who, rid);
+	if (req->method == HTTP_DELETE) {
+		/* the record goes; its files stay until media_gc, for pages cached elsewhere */
+		rc = store_media_delete(app->store, &who, id, handler_now());
+		if (rc == -ENOTEMPTY)
+			answer_json_error(
+			    resp, 409,
+			    "the image is shown by a story (its image or its body); take "
+			    "it out of the story first");
+		else if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			resp->status = 204;
+		return;
+	}
+	json_t *in = read_json(req, resp, false), *changes = json_object();
+	if (!in)
+		goto out;
+	const char *k;
+	json_t *v;
+	json_object_foreach(in, k, v)
+	{
+		if (strcmp(k, "alt") != 0 && strcmp(k, "caption") != 0 &&
+		    strcmp(k, "credit") != 0) {
+			answer_json_errorf(resp, 422,
+			                   "%.60s: not a field of an image (alt, caption, "
+			                   "credit)",
+			                   k);
+			goto out;
+		}
+	}
+	if (media_texts(in, changes, who.why, sizeof(who.why)) < 0) {
+		answer_json_error(resp, 422, who.why);
+		goto out;
+	}
+	rc = store_media_update(app->store, &who, id, changes, handler_now(), &rec);
+	if (rc < 0)
+		answer_store_failed(app, req, resp, rc);
+	else
+		answer_json(resp, 200, media_json(app, rec));
+	json_decref(rec);
+out:
+	json_decref(changes);
+	json_decref(in);
 }

@@ -11,12 +11,24 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "media.h"
 #include "render.h"
 #include "store.h"
+#include "worker.h"
 
 #ifndef GAZETTE_VERSION
 #define GAZETTE_VERSION "0.0.0"
 #endif
+
+static void collect_media(void *arg)
+{
+	struct app *app = arg;
+	long n = media_gc(app->cfg->media_dir, store_media_known, app->store, MEDIA_GC_GRACE_S);
+	if (n > 0)
+		log_info("media: %ld files no image record uses were removed", n);
+	else if (n < 0)
+		log_warn("media: paths.media could not be read: %s", strerror((int)-n));
+}
 
 int app_open(struct app *app, const struct config *cfg, struct buf *err)
 {
@@ -38,11 +50,19 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err)
 	app->changes = changes_new(app->store, app->render);
 	changes_poll(app->changes, (int64_t)time(NULL));
 	app->auth = auth_new(cfg->token, app->store);
+	/* images: one at a time per core (libvips runs each on one thread), a few more waiting;
+	 * beyond that an upload gets 503 with Retry-After */
+	unsigned workers = threads < 4 ? threads : 4;
+	app->workers = worker_pool_new("media", workers, 2 * workers);
+	/* what a crash left under paths.media (a rendition whose record never committed, a
+	 * temporary file) goes, off the start-up path */
+	worker_submit(app->workers, collect_media, app);
 	return 0;
 }
 
 void app_close(struct app *app)
 {
+	worker_pool_free(app->workers);
 	auth_free(app->auth);
 	changes_free(app->changes);
 	store_close(app->store);

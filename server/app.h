@@ -11,6 +11,7 @@ struct config;
 struct http;
 struct render;
 struct store;
+struct worker_pool;
 
 /* What the handlers may use; read-only for them once built. */
 struct app {
@@ -19,7 +20,8 @@ struct app {
 	struct store *store;
 	struct changes *changes;
 	struct auth *auth;
-	struct gate expensive; /* listings and searches running at once */
+	struct gate expensive;       /* listings and searches running at once */
+	struct worker_pool *workers; /* image renditions, off the request threads */
 };
 
 /* Builds app for cfg (which must outlive it): the templates, the store with its bounds, the

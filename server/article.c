@@ -12,6 +12,7 @@
 
 #include "escape.h"
 #include "langtag.h"
+#include "media.h"
 #include "mem.h"
 #include "rfc3339.h"
 
@@ -435,6 +436,10 @@ void article_cleanup(struct article *a)
 		free(a->authors[i]);
 	free(a->authors);
 	json_decref(a->corrections);
+	json_decref(a->image);
+	for (size_t i = 0; i < a->nmedia; i++)
+		free(a->media[i]);
+	free(a->media);
 	article_init(a);
 }
 
@@ -643,9 +648,14 @@ int64_t article_corrected_ts(const struct article *a)
 
 char *article_extra_text(const struct article *a)
 {
-	if (!a->corrections || json_array_size(a->corrections) == 0)
+	bool corrections = a->corrections && json_array_size(a->corrections) > 0;
+	if (!corrections && !a->image)
 		return xstrdup("");
-	json_t *o = json_pack("{s:O}", "corrections", a->corrections);
+	json_t *o = json_object();
+	if (corrections)
+		json_object_set(o, "corrections", a->corrections);
+	if (a->image)
+		json_object_set(o, "image", a->image);
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return text ? text : xstrdup("");
@@ -655,10 +665,16 @@ void article_extra_from_text(struct article *a, const char *text)
 {
 	json_decref(a->corrections);
 	a->corrections = NULL;
+	json_decref(a->image);
+	a->image = NULL;
 	if (!text || !*text)
 		return;
 	/* only what read_corrections lets in: each {"at", "text"} with strings */
 	json_t *o = json_loads(text, 0, NULL);
+	json_t *image = json_object_get(o, "image");
+	if (json_is_object(image) && json_is_string(json_object_get(image, "media")) &&
+	    json_is_string(json_object_get(image, "alt")))
+		a->image = json_incref(image);
 	json_t *c = json_object_get(o, "corrections"), *v;
 	a->corrections = json_array();
 	size_t i;
@@ -720,10 +736,63 @@ static int read_uri(const json_t *in, struct article *a, struct article_error *e
 	return 0;
 }
 
+/* image: {"media": id, "alt": required, "caption", "credit"}; what the server adds to it
+ * (size, renditions, urls) may come back in a PUT of a GET and is made again; null: none. */
+static int read_image(const json_t *in, struct article *a, struct article_error *err)
+{
+	json_t *image = json_object_get(in, "image");
+	if (!image)
+		return 0;
+	a->image_given = true;
+	if (json_is_null(image))
+		return 0;
+	if (!json_is_object(image))
+		return fail(
+		    err, "image",
+		    "must be {\"media\": ID, \"alt\": ..., \"caption\": ..., \"credit\": ...} "
+		    "or null");
+	const char *media = json_string_value(json_object_get(image, "media"));
+	if (!media || !media_id_valid(media))
+		return fail(
+		    err, "image.media",
+		    "must be the id of an uploaded image (%d hex digits, from POST /api/media)",
+		    MEDIA_ID_LEN);
+	json_t *out = json_pack("{s:s}", "media", media);
+	static const char *const texts[] = {"alt", "caption", "credit"};
+	for (size_t i = 0; i < 3; i++) {
+		char field[16];
+		snprintf(field, sizeof(field), "image.%s", texts[i]);
+		json_t *v = json_object_get(image, texts[i]);
+		const char *t = json_string_value(v);
+		if (v && !json_is_null(v) && !t) {
+			json_decref(out);
+			return fail(err, field, "must be a string");
+		}
+		char *trim = trimmed(t ? t : "");
+		bool bad = article_utf8_len(trim) > MEDIA_TEXT_MAX || has_controls(trim, false);
+		if (bad || (i == 0 && !*trim)) {
+			free(trim);
+			json_decref(out);
+			return i == 0 && !bad
+			           ? fail(err, field,
+			                  "is required: say what the image shows, for "
+			                  "readers who cannot see it")
+			           : fail(err, field,
+			                  "must be at most %d characters, without control "
+			                  "characters",
+			                  MEDIA_TEXT_MAX);
+		}
+		json_object_set_new(out, texts[i], json_string(trim));
+		free(trim);
+	}
+	a->image = out;
+	return 0;
+}
+
 static const char *const known_fields[] = {
     "title",      "body",     "slug", "summary", "published_at", "status",    "source",
     "editor",     "author",   "tags", "id",      "url",          "body_html", "created_at",
-    "updated_at", "language", "uri",  "authors", "corrections",
+    "updated_at", "language", "uri",  "authors", "corrections",  "image",
 };
 
 static int read_only_fields(const json_t *in, enum article_mode mode, struct article *a,
@@ -875,7 +944,8 @@ int article_from_json(const json_t *in, enum article_mode mode, int64_t now, str
 	    person(in, "editor", &a->editor, err) < 0 || person(in, "author", &a->author, err) < 0)
 		return -1;
 	if (read_language(in, a, err) < 0 || read_uri(in, a, err) < 0 ||
-	    read_authors(in, a, err) < 0 || read_corrections(in, a, err) < 0)
+	    read_authors(in, a, err) < 0 || read_corrections(in, a, err) < 0 ||
+	    read_image(in, a, err) < 0)
 		return -1;
 	return read_tags(in, a, err);
 }
@@ -911,6 +981,112 @@ const char *article_language(const struct article *a, const char *site_language)
 	return a->language && *a->language ? a->language : site_language;
 }
 
+json_t *article_image_json(const struct article *a, const char *base_url)
+{
+	if (!a->image)
+		return json_null();
+	json_t *o = json_pack("{s:O, s:O, s:O, s:O}", "media", json_object_get(a->image, "media"),
+	                      "alt", json_object_get(a->image, "alt"), "caption",
+	                      json_object_get(a->image, "caption"), "credit",
+	                      json_object_get(a->image, "credit"));
+	if (!o)
+		return json_null();
+	const json_t *rs = json_object_get(a->image, "renditions");
+	const json_t *main = media_main_rendition(rs);
+	if (!main)
+		return o;
+	json_object_set(o, "width", json_object_get(a->image, "width"));
+	json_object_set(o, "height", json_object_get(a->image, "height"));
+	json_object_set_new(o, "url",
+	                    json_sprintf("%s/media/%s", base_url,
+	                                 json_string_value(json_object_get(main, "path"))));
+	json_t *list = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(rs, i, r)
+	{
+		json_array_append_new(
+		    list, json_pack("{s:O, s:O, s:O, s:o}", "width", json_object_get(r, "width"),
+		                    "height", json_object_get(r, "height"), "type",
+		                    json_object_get(r, "type"), "url",
+		                    json_sprintf("%s/media/%s", base_url,
+		                                 json_string_value(json_object_get(r, "path")))));
+	}
+	json_object_set_new(o, "renditions", list);
+	return o;
+}
+
+/* The picture of a body's image: what cmark made of ![alt](media:ID) is
+ * <img src="media:ID" alt="ALT" /> (or with a title), its alt already escaped. */
+static int link_body(struct article *a, article_media_fn lookup, void *arg,
+                     struct article_error *err)
+{
+	static const char open[] = "<img src=\"media:";
+	if (!strstr(a->body_html, open))
+		return 0;
+	struct buf out = BUF_INIT;
+	const char *p = a->body_html, *hit;
+	a->media = xcalloc(ARTICLE_IMAGES_MAX, sizeof(char *));
+	while ((hit = strstr(p, open))) {
+		buf_append(&out, p, (size_t)(hit - p));
+		const char *id = hit + sizeof(open) - 1;
+		const char *end = strstr(id, " />");
+		const char *alt = strstr(id, "\" alt=\"");
+		char mid[MEDIA_ID_LEN + 1];
+		size_t idlen = strcspn(id, "\"");
+		snprintf(mid, sizeof(mid), "%.*s",
+		         (int)(idlen < MEDIA_ID_LEN ? idlen : MEDIA_ID_LEN), id);
+		if (!end || !alt || alt > end || idlen != MEDIA_ID_LEN || !media_id_valid(mid)) {
+			buf_cleanup(&out);
+			return fail(err, "body", "media:%.*s is not an uploaded image's id",
+			            (int)(idlen > 32 ? 32 : idlen), id);
+		}
+		json_t *rec = lookup(mid, arg);
+		if (!rec) {
+			buf_cleanup(&out);
+			return fail(err, "body", "no uploaded image media:%s", mid);
+		}
+		if (a->nmedia == ARTICLE_IMAGES_MAX) {
+			json_decref(rec);
+			buf_cleanup(&out);
+			return fail(err, "body", "must have at most %d media: images",
+			            ARTICLE_IMAGES_MAX);
+		}
+		a->media[a->nmedia++] = xstrdup(mid);
+		alt += 7;
+		char *alt_html = xstrndup(alt, strcspn(alt, "\""));
+		media_picture_html(&out, rec, alt_html, MEDIA_SIZES);
+		free(alt_html);
+		json_decref(rec);
+		p = end + 3;
+	}
+	buf_puts(&out, p);
+	free(a->body_html);
+	a->body_html = buf_steal(&out, NULL);
+	return 0;
+}
+
+int article_link_media(struct article *a, article_media_fn lookup, void *arg,
+                       struct article_error *err)
+{
+	for (size_t i = 0; i < a->nmedia; i++)
+		free(a->media[i]);
+	free(a->media);
+	a->media = NULL;
+	a->nmedia = 0;
+	if (a->image) {
+		const char *id = json_string_value(json_object_get(a->image, "media"));
+		json_t *rec = lookup(id, arg);
+		if (!rec)
+			return fail(err, "image.media", "no uploaded image '%s'", id);
+		json_object_set(a->image, "width", json_object_get(rec, "width"));
+		json_object_set(a->image, "height", json_object_get(rec, "height"));
+		json_object_set(a->image, "renditions", json_object_get(rec, "renditions"));
+		json_decref(rec);
+	}
+	return link_body(a, lookup, arg, err);
+}
+
 json_t *article_to_json(const struct article *a, const char *base_url, const char *site_language,
                         bool with_body)
 {
@@ -940,6 +1116,7 @@ json_t *article_to_json(const struct article *a, const char *base_url, const cha
 	json_object_set_new(o, "authors", authors);
 	json_object_set_new(o, "corrections",
 	                    a->corrections ? json_copy(a->corrections) : json_array());
+	json_object_set_new(o, "image", article_image_json(a, base_url));
 	json_object_set_new(o, "language", json_string(article_language(a, site_language)));
 	if (a->uri && *a->uri)
 		json_object_set_new(o, "uri", json_string(a->uri));

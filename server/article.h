@@ -22,6 +22,7 @@
 #define ARTICLE_HANDLE_MAX      60 /* an account's handle: a slug of at most this many characters */
 #define ARTICLE_CORRECTIONS_MAX 50
 #define ARTICLE_CORRECTION_MAX  2000 /* characters of one correction's text */
+#define ARTICLE_IMAGES_MAX      20   /* media:ID images in one body */
 
 /* One record. Strings are owned by the record and never NULL once filled. */
 struct article {
@@ -48,7 +49,13 @@ struct article {
 	bool authors_given;     /* the input named them (else a new story's are its writer's) */
 	json_t *corrections;    /* [{"at": RFC 3339, "text": ...}], oldest first; NULL for none */
 	bool corrections_given; /* the input named them (else a replaced story keeps its own) */
-	char *created_at;       /* RFC 3339 UTC; "" until stored */
+	/* the story's picture (SPEC §12): {"media", "alt", "caption", "credit"} as given, and
+	 * once linked (article_link_media) its "width", "height" and "renditions"; NULL: none */
+	json_t *image;
+	bool image_given; /* the input named it (null included: no picture) */
+	char **media;     /* the media ids body's images name, once linked */
+	size_t nmedia;
+	char *created_at; /* RFC 3339 UTC; "" until stored */
 	char *updated_at;
 	int64_t updated_ts;
 };
@@ -112,7 +119,22 @@ bool article_handle_valid(const char *s);
 /* The time of the record's latest correction (0 for none): dateModified moves with it. */
 int64_t article_corrected_ts(const struct article *a);
 
-/* The record's fields an engine keeps in one text (corrections), as JSON ("" for none), and
+/* a's picture as the API shows it: {"media", "alt", "caption", "credit", "width", "height",
+ * "url" (its main JPEG), "renditions": [{"width", "height", "type", "url"}]}, or JSON null.
+ * A new reference. */
+json_t *article_image_json(const struct article *a, const char *base_url);
+
+/* What article_link_media asks for each media id: its record as stored (a new reference), or
+ * NULL when there is none. */
+typedef json_t *(*article_media_fn)(const char *id, void *arg);
+
+/* Ties a's picture and the media:ID images of its body to their records: the picture gets
+ * its size and renditions, and each image of body_html becomes a responsive <picture>.
+ * Returns 0, or -1 with err naming the field and the id that is no image's. */
+int article_link_media(struct article *a, article_media_fn lookup, void *arg,
+                       struct article_error *err);
+
+/* The record's fields an engine keeps in one text (corrections, image), as JSON ("" for none), and
  * back: a text that is not what article_extra_text wrote leaves a without them. */
 char *article_extra_text(const struct article *a);
 void article_extra_from_text(struct article *a, const char *text);

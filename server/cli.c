@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +20,10 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "media.h"
 #include "mem.h"
 #include "ninjs.h"
+#include "static.h"
 #include "store.h"
 #include "template.h"
 
@@ -46,6 +49,9 @@ const char cli_usage[] =
     "       gazette token list [-c FILE]                   every token (never the secret)\n"
     "       gazette token revoke [-c FILE] ID              a token stops working at once\n"
     "       gazette previews revoke [-c FILE]              every preview link stops working\n"
+    "       gazette media gc [-c FILE]                     remove files under paths.media that\n"
+    "                                                      no image record uses (older than\n"
+    "                                                      10 minutes)\n"
     "       gazette --help | --version\n"
     "\n"
     "  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
@@ -304,7 +310,8 @@ static int collect(const char *name, json_t *doc, struct article **list, size_t 
 		json_t *v;
 		json_object_foreach(doc, key, v)
 		{
-			if (strcmp(key, "accounts") == 0 || strcmp(key, "revisions") == 0) {
+			if (strcmp(key, "accounts") == 0 || strcmp(key, "revisions") == 0 ||
+			    strcmp(key, "media") == 0) {
 				if (!json_is_array(v)) {
 					fprintf(stderr, "%s: %s: must be an array\n", name, key);
 					return 1;
@@ -339,6 +346,39 @@ static int collect(const char *name, json_t *doc, struct article **list, size_t 
 	return bad;
 }
 
+/* An export names its images by id; their files are what paths.media holds, copied by the
+ * operator. An image whose files are not all there is left out (and said so), so a story that
+ * shows it is refused by name rather than imported with a broken picture. */
+static void keep_present_media(const struct config *cfg, json_t *newsroom)
+{
+	json_t *media = json_object_get(newsroom, "media"), *kept = json_array();
+	size_t i, j;
+	json_t *m, *r;
+	json_array_foreach(media, i, m)
+	{
+		bool all = json_is_array(json_object_get(m, "renditions"));
+		json_array_foreach(json_object_get(m, "renditions"), j, r)
+		{
+			const char *path = json_string_value(json_object_get(r, "path"));
+			struct stat st;
+			int fd = path ? static_open(cfg->media_dir, path, &st) : -1;
+			if (fd >= 0)
+				close(fd);
+			all = all && fd >= 0;
+		}
+		if (all)
+			json_array_append(kept, m);
+		else
+			fprintf(stderr,
+			        "media %s: its files are not all under paths.media: not "
+			        "imported\n",
+			        json_is_string(json_object_get(m, "id"))
+			            ? json_string_value(json_object_get(m, "id"))
+			            : "?");
+	}
+	json_object_set_new(newsroom, "media", kept);
+}
+
 int cli_import(int argc, char **argv)
 {
 	const char *file = NULL;
@@ -365,7 +405,7 @@ int cli_import(int argc, char **argv)
 	struct article *list = NULL;
 	size_t n = 0, cap = 0;
 	int bad = 0;
-	json_t *newsroom = json_pack("{s:[], s:[]}", "accounts", "revisions");
+	json_t *newsroom = json_pack("{s:[], s:[], s:[]}", "accounts", "revisions", "media");
 	for (int i = first; i < argc; i++) {
 		json_error_t jerr;
 		bool std_in = strcmp(argv[i], "-") == 0;
@@ -401,11 +441,15 @@ int cli_import(int argc, char **argv)
 		        bad == 1 ? "" : "s");
 
 	struct store *s = NULL;
+	if (!bad)
+		keep_present_media(&cfg, newsroom);
 	if (!bad) {
 		s = open_database(&cfg, &rc);
 		if (s) {
 			size_t failed = 0;
-			int r = store_import_all(s, list, n, newsroom, now, &failed);
+			char why[256] = "";
+			int r =
+			    store_import_all(s, list, n, newsroom, now, &failed, why, sizeof(why));
 			if (r < 0 && n == 0) {
 				fprintf(stderr, "gazette: %s: nothing imported\n",
 				        r == -EINVAL ? "an account or revision is not valid"
@@ -417,7 +461,8 @@ int cli_import(int argc, char **argv)
 				        failed, list[failed].slug,
 				        r == -EEXIST ? "slug taken"
 				        : r == -EINVAL
-				            ? "an author, account or revision is not valid"
+				            ? (*why ? why
+				                    : "an author, account or revision is not valid")
 				            : strerror(-r));
 				rc = 1;
 			} else {
@@ -540,7 +585,7 @@ int cli_migrate(int argc, char **argv)
 		r = store_export_newsroom(from, true, &newsroom);
 	if (r == 0)
 		r = store_import_all(dest, list.items, list.n, newsroom, (int64_t)time(NULL),
-		                     &failed);
+		                     &failed, NULL, 0);
 	json_decref(newsroom);
 	if (r < 0) {
 		fprintf(stderr, "gazette: migration failed (record %zu): %s: nothing copied\n",
@@ -948,6 +993,32 @@ int cli_previews(int argc, char **argv)
 			fprintf(stderr,
 			        "the key of preview links is new: every link made before is "
 			        "dead\n");
+	}
+	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+int cli_media(int argc, char **argv)
+{
+	struct account_options o;
+	if (account_options(argc, argv, &o))
+		return 2;
+	if (argc - o.first != 1 || strcmp(argv[o.first], "gc") != 0)
+		return cli_usage_error("media: the command is 'media gc'%s", "");
+	struct config cfg;
+	int rc;
+	struct store *s = newsroom_store(&cfg, o.file, &rc);
+	if (s) {
+		long n = media_gc(cfg.media_dir, store_media_known, s, MEDIA_GC_GRACE_S);
+		if (n < 0) {
+			fprintf(stderr, "gazette: media gc: %s: %s\n", cfg.media_dir,
+			        strerror((int)-n));
+			rc = 1;
+		} else {
+			fprintf(stderr, "removed %ld file%s no image record uses\n", n,
+			        n == 1 ? "" : "s");
+		}
 	}
 	store_close(s);
 	config_cleanup(&cfg);

@@ -17,5 +17,7 @@ int cli_render(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_previews(int argc, char **argv);
+/* media gc: removes what no image record uses under paths.media (SPEC §12). */
+int cli_media(int argc, char **argv);
 
 #endif

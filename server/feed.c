@@ -9,6 +9,7 @@
 #include "escape.h"
 #include "handlers.h"
 #include "langtag.h"
+#include "media.h"
 #include "mem.h"
 #include "render.h"
 #include "rfc3339.h"
@@ -90,6 +91,17 @@ void feed_atom(struct app *app, const struct request *req, const char *arg, stru
 			json_array_append_new(people,
 			                      json_pack("{s:s, s:b}", "name", a->author, "uri", 0));
 		json_object_set_new(e, "people", people);
+		/* the story's picture, the 1280 JPEG the share previews name (SPEC §12) */
+		const json_t *main =
+		    a->image ? media_main_rendition(json_object_get(a->image, "renditions")) : NULL;
+		if (main)
+			json_object_set_new(
+			    e, "enclosure",
+			    json_pack(
+			        "{s:o, s:s, s:O}", "url",
+			        json_sprintf("%s/media/%s", app->cfg->base_url,
+			                     json_string_value(json_object_get(main, "path"))),
+			        "type", "image/jpeg", "length", json_object_get(main, "bytes")));
 		/* corrections close the entry's content, and move its updated (SPEC §11) */
 		struct buf fixes = BUF_INIT;
 		json_t *c;
@@ -137,10 +149,17 @@ static json_t *sitemap_entries(const struct app *app, const struct article_list 
 		char *url = article_url(a, app->cfg->base_url);
 		struct buf lang = BUF_INIT;
 		langtag_news(article_language(a, app->cfg->site_language), &lang);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s}", "url", url,
-		                                       "updated_at", a->updated_at, "published_at",
-		                                       a->published_at, "title", a->title,
-		                                       "news_language", buf_str(&lang)));
+		json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s}", "url", url, "updated_at",
+		                         a->updated_at, "published_at", a->published_at, "title",
+		                         a->title, "news_language", buf_str(&lang));
+		const json_t *main =
+		    a->image ? media_main_rendition(json_object_get(a->image, "renditions")) : NULL;
+		if (item && main)
+			json_object_set_new(
+			    item, "image_url",
+			    json_sprintf("%s/media/%s", app->cfg->base_url,
+			                 json_string_value(json_object_get(main, "path"))));
+		json_array_append_new(items, item);
 		buf_cleanup(&lang);
 		free(url);
 	}

@@ -1,4 +1,4 @@
-/* files.c - files from paths.static, sent from their descriptor. */
+/* files.c - files from paths.static and paths.media, sent from their descriptor. */
 #include <sys/stat.h>
 
 #include "app.h"
@@ -36,6 +36,23 @@ void files_root(struct app *app, const struct request *req, const char *arg, str
 {
 	(void)arg;
 	serve_file(app, req, req->path + 1, resp);
+}
+
+void files_media(struct app *app, const struct request *req, const char *rel, struct response *resp)
+{
+	struct stat st;
+	int fd = static_open(app->cfg->media_dir, rel, &st);
+	if (fd < 0) {
+		answer_not_found(app, req, resp);
+		return;
+	}
+	resp->fd = fd;
+	resp->fd_size = (size_t)st.st_size;
+	resp->tag = files_tag(&st);
+	resp->content_type = static_content_type(rel);
+	resp->cacheable = true;
+	resp->immutable = true; /* a rendition's name is its content's hash */
+	resp->last_modified = st.st_mtime;
 }
 
 /* What identifies a file's bytes without reading them: device, inode, size, modification. */

@@ -41,6 +41,9 @@ void feed_news_sitemap(struct app *app, const struct request *req, const char *a
 void files_static(struct app *app, const struct request *req, const char *rel,
                   struct response *resp);
 void files_root(struct app *app, const struct request *req, const char *arg, struct response *resp);
+/* GET /media/{path}: a rendition from paths.media, cached by anyone for a year. */
+void files_media(struct app *app, const struct request *req, const char *rel,
+                 struct response *resp);
 /* What identifies a file's bytes without reading them (for its ETag and its cache key). */
 uint64_t files_tag(const struct stat *st);
 /* api.c */
@@ -67,6 +70,11 @@ void api_user_tokens(struct app *app, const struct request *req, const char *han
                      struct response *resp);
 void api_tokens(struct app *app, const struct request *req, const char *id, struct response *resp);
 void api_audit(struct app *app, const struct request *req, const char *arg, struct response *resp);
+/* images (SPEC §12): GET a page of them, POST one (on a worker: the body is in req->body_fd);
+ * GET, PATCH (alt, caption, credit), DELETE one */
+void api_media(struct app *app, const struct request *req, const char *arg, struct response *resp);
+void api_media_item(struct app *app, const struct request *req, const char *id,
+                    struct response *resp);
 
 /* --- answers (routes.c): one writer per format --- */
 

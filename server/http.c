@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -28,6 +31,7 @@
 #include "log.h"
 #include "mem.h"
 #include "routes.h"
+#include "worker.h"
 
 #define URI_MAX  2048 /* the part of a request target kept for the access log */
 #define GZIP_MIN 1024
@@ -65,6 +69,7 @@ struct http {
 	atomic_int inflight;
 	atomic_int nconns;    /* open connections (taken by on_accept, given back at close) */
 	atomic_bool stopping; /* http_stop began: on_accept refuses everything */
+	atomic_int offloaded; /* requests suspended while a worker answers them */
 	unsigned port;
 	struct lingering *lingering; /* under conns_lock */
 };
@@ -102,6 +107,23 @@ struct conn_ctx {
 	struct principal who;      /* ... and who the credentials said */
 	enum http_method method;
 	struct buf body;
+	int body_fd;         /* an offloaded route's body goes to this unnamed file, not to body */
+	bool write_failed;   /* ... and could not all be written (a full disk) */
+	struct offload *job; /* the request a worker is answering, until it is sent */
+};
+
+/* A request answered on a worker (an image upload): what the handler sees is copied from the
+ * connection, which is suspended until the answer is ready. */
+struct offload {
+	struct http *h;
+	struct MHD_Connection *conn;
+	const struct route *route;
+	struct request req;
+	struct response resp;
+	char *path;
+	char client[INET6_ADDRSTRLEN];
+	size_t nheaders, nargs;
+	char **headers, **args; /* name, value, name, value, ... */
 };
 
 /* A finished answer as the cache keeps it: both variants and the 304 of each, headers made
@@ -169,12 +191,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 				cx->next->prev = cx->prev;
 			pthread_mutex_unlock(&h->conns_lock);
 			buf_cleanup(&cx->body);
+			if (cx->body_fd >= 0)
+				close(cx->body_fd);
 			free(cx);
 		}
 		*socket_ctx = NULL;
 		return;
 	}
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
+	cx->body_fd = -1;
 	const union MHD_ConnectionInfo *fi =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	cx->fd = fi ? fi->connect_fd : MHD_INVALID_SOCKET;
@@ -344,6 +369,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			buf_cleanup(&cx->body);
 		else
 			buf_reset(&cx->body);
+		if (cx->body_fd >= 0)
+			close(cx->body_fd);
+		cx->body_fd = -1;
 		atomic_fetch_sub(&h->inflight, 1);
 	}
 }
@@ -475,14 +503,17 @@ static void add_common(struct MHD_Response *r, size_t *bytes, const char *conten
 		add_header(r, bytes, "Content-Security-Policy", csp);
 }
 
+/* Cache-Control of the renditions under /media/: their names are their content's hash */
+static const char immutable[] = "public, max-age=31536000, immutable";
+
 static void add_validators(struct http *h, struct MHD_Response *r, size_t *bytes, const char *etag,
-                           time_t lm)
+                           time_t lm, bool forever)
 {
 	char date[HTTP_DATE_SIZE];
 	http_date_format(lm, date);
 	add_header(r, bytes, MHD_HTTP_HEADER_ETAG, etag);
 	add_header(r, bytes, MHD_HTTP_HEADER_LAST_MODIFIED, date);
-	add_header(r, bytes, MHD_HTTP_HEADER_CACHE_CONTROL, h->cache_control);
+	add_header(r, bytes, MHD_HTTP_HEADER_CACHE_CONTROL, forever ? immutable : h->cache_control);
 	add_header(r, bytes, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 }
 
@@ -499,12 +530,12 @@ static struct MHD_Response *buffer_response(char *data, size_t len, size_t *byte
  * is what every client reads correctly, and caches never take Content-Length from a 304
  * (RFC 9111 3.2). */
 static struct MHD_Response *not_modified_response(struct http *h, size_t *bytes, const char *etag,
-                                                  time_t lm)
+                                                  time_t lm, bool forever)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	*bytes += RESPONSE_BYTES;
 	add_header(r, bytes, "X-Content-Type-Options", "nosniff");
-	add_validators(h, r, bytes, etag, lm);
+	add_validators(h, r, bytes, etag, lm, forever);
 	return r;
 }
 
@@ -565,10 +596,11 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 		a->size_gzip = gz.len;
 		a->gzip = buffer_response(buf_steal(&gz, NULL), a->size_gzip, &a->bytes);
 		add_common(a->gzip, &a->bytes, resp->content_type);
-		add_validators(h, a->gzip, &a->bytes, a->etag_gzip, a->last_modified);
+		add_validators(h, a->gzip, &a->bytes, a->etag_gzip, a->last_modified,
+		               resp->immutable);
 		add_header(a->gzip, &a->bytes, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-		a->not_modified_gzip =
-		    not_modified_response(h, &a->bytes, a->etag_gzip, a->last_modified);
+		a->not_modified_gzip = not_modified_response(h, &a->bytes, a->etag_gzip,
+		                                             a->last_modified, resp->immutable);
 	}
 	buf_cleanup(&gz);
 
@@ -582,8 +614,9 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 		a->plain = buffer_response(buf_steal(&resp->body, NULL), len, &a->bytes);
 	}
 	add_common(a->plain, &a->bytes, resp->content_type);
-	add_validators(h, a->plain, &a->bytes, a->etag, a->last_modified);
-	a->not_modified = not_modified_response(h, &a->bytes, a->etag, a->last_modified);
+	add_validators(h, a->plain, &a->bytes, a->etag, a->last_modified, resp->immutable);
+	a->not_modified =
+	    not_modified_response(h, &a->bytes, a->etag, a->last_modified, resp->immutable);
 	return a;
 }
 
@@ -713,11 +746,152 @@ static void request_init(struct request *req, struct conn_ctx *cx, struct MHD_Co
 	req->method = cx->method;
 	req->path = url;
 	req->body = cx->body.data ? cx->body.data : "";
-	req->body_len = cx->body.len;
+	req->body_len = cx->body_fd >= 0 ? atomic_load(&cx->received) : cx->body.len;
+	req->body_fd = cx->body_fd;
 	req->client = client;
 	req->query = lookup_query;
 	req->header = lookup_header;
 	req->conn = conn;
+}
+
+/* An unnamed file under dir for an upload's body: it vanishes with its descriptor, so a
+ * crash leaves nothing behind. Returns the descriptor or a negative error. */
+static int body_file(const char *dir)
+{
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	/* a file system without O_TMPFILE: a named file, unlinked at once */
+	char *name = xasprintf("%s/.tmp-upload-XXXXXX", dir);
+	fd = mkostemp(name, O_CLOEXEC);
+	int rc = fd >= 0 ? fd : -errno;
+	if (fd >= 0)
+		unlink(name);
+	free(name);
+	return rc;
+}
+
+static int write_all(int fd, const char *data, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		data += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static enum MHD_Result copy_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+	struct offload *o = cls;
+	bool header = kind == MHD_HEADER_KIND;
+	size_t *n = header ? &o->nheaders : &o->nargs;
+	char ***list = header ? &o->headers : &o->args;
+	if (*n >= 2 * (ARGS_MAX + 100))
+		return MHD_NO;
+	*list = xrealloc(*list, (*n + 2) * sizeof(char *));
+	(*list)[(*n)++] = xstrdup(key);
+	(*list)[(*n)++] = xstrdup(value ? value : "");
+	return MHD_YES;
+}
+
+static const char *find_value(char **list, size_t n, const char *name, bool fold)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		if (fold ? strcasecmp(list[i], name) == 0 : strcmp(list[i], name) == 0)
+			return list[i + 1];
+	return NULL;
+}
+
+static const char *offload_query(const struct request *r, const char *name)
+{
+	const struct offload *o = (const void *)((const char *)r - offsetof(struct offload, req));
+	return find_value(o->args, o->nargs, name, false);
+}
+
+static const char *offload_header(const struct request *r, const char *name)
+{
+	const struct offload *o = (const void *)((const char *)r - offsetof(struct offload, req));
+	return find_value(o->headers, o->nheaders, name, true);
+}
+
+static void offload_free(struct offload *o)
+{
+	for (size_t i = 0; i < o->nheaders; i++)
+		free(o->headers[i]);
+	for (size_t i = 0; i < o->nargs; i++)
+		free(o->args[i]);
+	free(o->headers);
+	free(o->args);
+	response_cleanup(&o->resp);
+	free(o->path);
+	free(o);
+}
+
+/* On a worker: the handler, then the connection is resumed to send its answer. */
+static void offload_run(void *arg)
+{
+	struct offload *o = arg;
+	struct response scratch;
+	response_init(&scratch);
+	routes_find(o->h->app, &o->req, &scratch); /* the same row again, for its captures */
+	response_cleanup(&scratch);
+	routes_run(o->h->app, o->route, &o->req, &o->resp);
+	MHD_resume_connection(o->conn);
+}
+
+/* Hands the complete request to a worker and suspends its connection; a full queue is a 503
+ * at once. */
+static enum MHD_Result offload(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+                               const struct route *r, const char *url, const char *client,
+                               const char *method, const char *version)
+{
+	struct offload *o = xcalloc(1, sizeof(*o));
+	o->h = h;
+	o->conn = conn;
+	o->route = r;
+	o->path = xstrdup(url);
+	snprintf(o->client, sizeof(o->client), "%s", client);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, copy_value, o);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, copy_value, o);
+	request_init(&o->req, cx, conn, o->path, o->client);
+	o->req.query = offload_query;
+	o->req.header = offload_header;
+	o->req.conn = NULL;
+	o->req.who = cx->who;
+	response_init(&o->resp);
+	cx->job = o;
+	atomic_fetch_add(&h->offloaded, 1);
+	MHD_suspend_connection(conn);
+	int rc = worker_submit(h->app->workers, offload_run, o);
+	if (rc < 0) {
+		answer_json_error(&o->resp, 503,
+		                  rc == -EAGAIN
+		                      ? "too many images are being processed; try again in a moment"
+		                      : "the server is stopping; try again in a moment");
+		o->resp.retry_after = rc == -EAGAIN ? 5 : 10;
+		MHD_resume_connection(conn);
+	}
+	return MHD_YES;
+}
+
+/* The connection is back from its worker: send what the handler answered. */
+static enum MHD_Result offload_answer(struct conn_ctx *cx, const char *client, const char *method,
+                                      const char *version)
+{
+	struct offload *o = cx->job;
+	cx->job = NULL;
+	enum MHD_Result rc = serve_plain(o->conn, cx, client, method, version, &o->resp, false);
+	atomic_fetch_sub(&o->h->offloaded, 1);
+	offload_free(o);
+	return rc;
 }
 
 /* The first call, with the whole header and none of the body: framing, the target, and for
@@ -778,10 +952,18 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 		cx->body_limit = routes_body_limit(h->app, r);
 		const char *cl =
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		char limit[96];
+		snprintf(limit, sizeof(limit), "request body is larger than %s (%zu bytes)",
+		         routes_body_limit_name(r), cx->body_limit);
 		if (cl && strtoull(cl, NULL, 10) > cx->body_limit) {
 			cx->too_large = true;
-			rc = refuse(conn, cx, client, method, version, 413,
-			            "request body is larger than server.max_body_bytes", true);
+			rc = refuse(conn, cx, client, method, version, 413, limit, true);
+		} else if (routes_offloaded(r) &&
+		           (cx->body_fd = body_file(h->cfg->media_dir)) < 0) {
+			log_error("http: no temporary file for an upload under paths.media: %s",
+			          strerror(-cx->body_fd));
+			rc = refuse(conn, cx, client, method, version, 503,
+			            "the upload cannot be stored right now; try again later", true);
 		} else {
 			cx->linger = false;
 			cx->route = r; /* decided once: answer() does not ask again */
@@ -799,9 +981,16 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
                               const char *url, const char *method, const char *version,
                               const char *client)
 {
-	if (cx->too_large)
-		return refuse(conn, cx, client, method, version, 413,
-		              "request body is larger than server.max_body_bytes", true);
+	if (cx->too_large) {
+		char why[96];
+		snprintf(why, sizeof(why), "request body is larger than %s (%zu bytes)",
+		         routes_body_limit_name(cx->route), cx->body_limit);
+		return refuse(conn, cx, client, method, version, 413, why, true);
+	}
+	if (cx->write_failed)
+		return refuse(
+		    conn, cx, client, method, version, 503,
+		    "the upload could not be stored; nothing was changed, try again later", true);
 	if (cx->too_many_args)
 		return refuse(conn, cx, client, method, version, 414, "too many query arguments",
 		              false);
@@ -815,6 +1004,10 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	response_init(&resp);
 	enum MHD_Result rc;
 	const struct route *r = cx->route;
+	if (r && routes_offloaded(r)) {
+		response_cleanup(&resp);
+		return offload(h, conn, cx, r, url, client, method, version);
+	}
 	if (r) {
 		routes_find(h->app, &req, &resp); /* the same row again, for its captures */
 		req.who = cx->who;
@@ -892,9 +1085,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			atomic_store(&cx->reading_body, false);
 			return MHD_YES;
 		}
-		buf_append(&cx->body, upload_data, n);
+		if (cx->body_fd >= 0) {
+			if (!cx->write_failed && write_all(cx->body_fd, upload_data, n) < 0)
+				cx->write_failed = true;
+		} else {
+			buf_append(&cx->body, upload_data, n);
+		}
 		return MHD_YES;
 	}
+	if (cx->job)
+		return offload_answer(cx, client, method, version);
 	atomic_store(&cx->reading_body, false);
 	if (cx->answered)
 		return MHD_YES;
@@ -942,8 +1142,8 @@ struct http *http_start(struct app *app, struct buf *err)
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, cfg->listen, &sin->sin_addr) == 1) {
@@ -1002,6 +1202,12 @@ void http_stop(struct http *h, unsigned timeout_ms)
 	atomic_store(&h->stopping, true);
 	for (unsigned waited = 0; atomic_load(&h->inflight) > 0 && waited < timeout_ms;
 	     waited += 10) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	/* a suspended connection's worker still holds it: its answer goes out first, however
+	 * long the timeout (an image's renditions take seconds, not minutes) */
+	while (atomic_load(&h->offloaded) > 0) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

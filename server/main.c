@@ -17,7 +17,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve},     {"import", cli_import},     {"export", cli_export},
     {"migrate", cli_migrate}, {"render", cli_render},     {"user", cli_user},
-    {"token", cli_token},     {"previews", cli_previews},
+    {"token", cli_token},     {"previews", cli_previews}, {"media", cli_media},
 };
 
 int main(int argc, char **argv)

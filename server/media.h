@@ -14,6 +14,11 @@
 #define MEDIA_ID_LEN     16 /* hex digits of the SHA-256 of the uploaded bytes */
 #define MEDIA_WIDTHS_MAX 5
 #define MEDIA_TEXT_MAX   1000 /* characters of alt, caption, credit */
+/* How wide a story's pictures are shown (static/style.css: the 42rem column less its padding),
+ * for the browser's choice among the renditions before it has laid out the page. */
+#define MEDIA_SIZES "(max-width: 42rem) calc(100vw - 2.5rem), 39.5rem"
+/* ... and a teaser's small one */
+#define MEDIA_TEASER_SIZES "8rem"
 
 /* The type an image's first bytes say ("image/jpeg", "image/png", "image/webp", "image/gif"),
  * or NULL for anything else (SVG, HTML, ...). */
@@ -47,6 +52,7 @@ int media_intake(const char *dir, size_t max_pixels, const void *data, size_t le
  * no record's (0), left older than grace_s seconds (younger ones may be an upload that has not
  * committed yet, on this instance or another). known < 0 (the store failed) keeps the file.
  * Returns how many files were removed, or a negative error. */
+#define MEDIA_GC_GRACE_S 600 /* what an upload may take between its files and its record */
 long media_gc(const char *dir, int (*known)(const char *id, void *arg), void *arg, int64_t grace_s);
 
 /* The srcset of an image's renditions of type ("image/webp" or "image/jpeg"): "PREFIX/PATH

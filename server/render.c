@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "escape.h"
+#include "media.h"
 #include "mem.h"
 #include "rfc3339.h"
 #include "template.h"
@@ -190,9 +191,52 @@ static json_t *tag_links(const struct article *a)
 }
 
 /* The record as templates see it: the API's JSON plus display fields. */
+/* A story's picture as the templates draw it: the srcsets of both types, the fallback, the
+ * share previews' JPEG (absolute, with its size) and a teaser's small one. NULL: none. */
+static json_t *picture_context(const struct config *cfg, const struct article *a)
+{
+	const json_t *rs = a->image ? json_object_get(a->image, "renditions") : NULL;
+	const json_t *main = media_main_rendition(rs);
+	if (!main)
+		return NULL;
+	struct buf webp = BUF_INIT, jpeg = BUF_INIT;
+	media_srcset(&webp, rs, "image/webp", "");
+	media_srcset(&jpeg, rs, "image/jpeg", "");
+	const char *path = json_string_value(json_object_get(main, "path"));
+	const json_t *small = json_array_get(rs, 1); /* the smallest JPEG: renditions go in pairs */
+	json_t *o = json_pack(
+	    "{s:O, s:O, s:O, s:O, s:O, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s}", "alt",
+	    json_object_get(a->image, "alt"), "caption", json_object_get(a->image, "caption"),
+	    "credit", json_object_get(a->image, "credit"), "width",
+	    json_object_get(a->image, "width"), "height", json_object_get(a->image, "height"),
+	    "webp_srcset", buf_str(&webp), "jpeg_srcset", buf_str(&jpeg), "sizes", MEDIA_SIZES,
+	    "teaser_sizes", MEDIA_TEASER_SIZES, "share_type", "image/jpeg", "share_width",
+	    json_object_get(main, "width"), "share_height", json_object_get(main, "height"),
+	    "teaser_type", "image/jpeg");
+	if (o) {
+		json_object_set_new(o, "src", json_sprintf("/media/%s", path));
+		json_object_set_new(o, "share_url",
+		                    json_sprintf("%s/media/%s", cfg->base_url, path));
+		json_object_set_new(
+		    o, "teaser_src",
+		    json_sprintf("/media/%s", json_string_value(json_object_get(small, "path"))));
+		json_object_set(o, "teaser_width", json_object_get(small, "width"));
+		json_object_set(o, "teaser_height", json_object_get(small, "height"));
+		json_object_set_new(
+		    o, "has_caption",
+		    json_boolean(*json_string_value(json_object_get(o, "caption")) ||
+		                 *json_string_value(json_object_get(o, "credit"))));
+	}
+	buf_cleanup(&webp);
+	buf_cleanup(&jpeg);
+	return o;
+}
+
 static json_t *article_context(const struct config *cfg, const struct article *a, bool with_body)
 {
 	json_t *o = article_to_json(a, cfg->base_url, cfg->site_language, with_body);
+	json_t *picture = picture_context(cfg, a);
+	json_object_set_new(o, "picture", picture ? picture : json_false());
 	char *path = article_path(a);
 	json_object_set_new(o, "path", json_string(path));
 	free(path);
@@ -321,6 +365,24 @@ void render_jsonld(const struct config *cfg, const struct render_story *st, stru
 			                     json_object_get(p, "at")));
 		}
 		json_object_set_new(ld, "correction", fixes);
+	}
+	const json_t *rs = a->image ? json_object_get(a->image, "renditions") : NULL;
+	const json_t *main = media_main_rendition(rs);
+	if (main) {
+		json_t *img =
+		    json_pack("{s:s, s:o, s:O, s:O}", "@type", "ImageObject", "url",
+		              json_sprintf("%s/media/%s", cfg->base_url,
+		                           json_string_value(json_object_get(main, "path"))),
+		              "width", json_object_get(main, "width"), "height",
+		              json_object_get(main, "height"));
+		const char *caption = json_string_value(json_object_get(a->image, "caption"));
+		const char *credit = json_string_value(json_object_get(a->image, "credit"));
+		if (img && caption && *caption)
+			json_object_set_new(img, "caption", json_string(caption));
+		if (img && credit && *credit)
+			json_object_set_new(img, "creditText", json_string(credit));
+		if (img)
+			json_object_set_new(ld, "image", json_pack("[o]", img));
 	}
 	json_object_set_new(ld, "inLanguage", json_string(article_language(a, cfg->site_language)));
 	json_object_set_new(ld, "mainEntityOfPage", json_string(url));

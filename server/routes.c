@@ -29,6 +29,12 @@
 #include "static.h"
 #include "store.h"
 
+/* What a route's body is, and so its limit and where it goes. */
+enum body_kind {
+	BODY_JSON,  /* in memory, at most server.max_body_bytes */
+	BODY_IMAGE, /* to a temporary file, at most media.max_bytes; the handler runs on a worker */
+};
+
 /* How a GET's answer is found again in the cache. */
 enum key_rule {
 	KEY_NONE,   /* never from the cache: always the handler */
@@ -49,7 +55,7 @@ struct route {
 	bool drafts; /* it reads ?status=all: drafts, for a contributor and up */
 	enum key_rule key;
 	const char *const *params; /* the query parameters the handler reads, NULL-terminated */
-	size_t body_max;           /* 0: server.max_body_bytes */
+	enum body_kind body;
 };
 
 void response_init(struct response *resp)
@@ -286,52 +292,68 @@ static const char *const audit_params[] = {"page", "per_page", NULL};
 
 static const struct route table[] = {
     /* methods, pattern, deep, handler, Allow, read, write, drafts, cache key, params, body */
-    {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, 0},
-    {GET_HEAD, "/articles/*", false, page_article, GH, NONE, NONE, false, KEY_PARAMS, none, 0},
-    {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, 0},
-    {GET_HEAD, "/authors/*", false, page_author, GH, NONE, NONE, false, KEY_PARAMS, page_only, 0},
-    {GET_HEAD, "/search", false, page_search, GH, NONE, NONE, false, KEY_PARAMS, search_params, 0},
+    {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON},
+    {GET_HEAD, "/articles/*", false, page_article, GH, NONE, NONE, false, KEY_PARAMS, none,
+     BODY_JSON},
+    {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON},
+    {GET_HEAD, "/authors/*", false, page_author, GH, NONE, NONE, false, KEY_PARAMS, page_only,
+     BODY_JSON},
+    {GET_HEAD, "/search", false, page_search, GH, NONE, NONE, false, KEY_PARAMS, search_params,
+     BODY_JSON},
     /* a draft's signed preview: checked on every request, never kept */
-    {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, 0},
-    {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, 0},
-    {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, NONE, NONE, false, KEY_PARAMS, none, 0},
+    {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON},
+    {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, BODY_JSON},
+    {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, NONE, NONE, false, KEY_PARAMS, none,
+     BODY_JSON},
     /* its 48-hour window moves with the clock, not with writes: never kept */
     {GET_HEAD, "/news-sitemap.xml", false, feed_news_sitemap, GH, NONE, NONE, false, KEY_NONE, none,
-     0},
-    {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, 0},
-    {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, 0},
-    {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, 0},
-    {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, 0},
+     BODY_JSON},
+    {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON},
+    {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON},
+    {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON},
+    {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON},
     /* articles: anyone reads what is public; a contributor writes drafts (auth_may_write
      * decides which), an editor everything */
     {GET_HEAD | HTTP_POST, "/api/articles", false, api_articles, "GET, HEAD, POST", NONE,
-     CONTRIBUTOR, true, KEY_PARAMS, list_params, 0},
+     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
-     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, 0},
+     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, BODY_JSON},
     /* the history holds deleted and embargoed stories: an editor's */
     {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, EDITOR, NONE, false, KEY_NONE,
-     none, 0},
+     none, BODY_JSON},
     {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, EDITOR, NONE, false,
-     KEY_NONE, none, 0},
+     KEY_NONE, none, BODY_JSON},
     {HTTP_POST, "/api/articles/*/revisions/*/restore", false, api_restore, "POST", NONE, EDITOR,
-     false, KEY_NONE, none, 0},
+     false, KEY_NONE, none, BODY_JSON},
     {HTTP_POST, "/api/articles/*/preview", false, api_preview, "POST", NONE, CONTRIBUTOR, false,
-     KEY_NONE, none, 0},
+     KEY_NONE, none, BODY_JSON},
     /* the wire's documents replace stories whatever their state: an editor's */
-    {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", NONE, EDITOR, false, KEY_NONE, none, 0},
-    {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, NONE, NONE, true, KEY_PARAMS, status_only, 0},
+    {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", NONE, EDITOR, false, KEY_NONE, none,
+     BODY_JSON},
+    {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, NONE, NONE, true, KEY_PARAMS, status_only,
+     BODY_JSON},
     /* accounts and tokens (an admin's), and who the caller is (anyone with a token) */
-    {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, 0},
+    {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, BODY_JSON},
     {GET_HEAD | HTTP_POST, "/api/users", false, api_users, "GET, HEAD, POST", ADMIN, ADMIN, false,
-     KEY_NONE, audit_params, 0},
+     KEY_NONE, audit_params, BODY_JSON},
     {GET_HEAD | HTTP_PATCH, "/api/users/*", false, api_user, "GET, HEAD, PATCH", ADMIN, ADMIN,
-     false, KEY_NONE, none, 0},
+     false, KEY_NONE, none, BODY_JSON},
     {HTTP_POST, "/api/users/*/tokens", false, api_user_tokens, "POST", NONE, ADMIN, false, KEY_NONE,
-     none, 0},
-    {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, 0},
+     none, BODY_JSON},
+    {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, BODY_JSON},
     {HTTP_DELETE, "/api/tokens/*", false, api_tokens, "DELETE", NONE, ADMIN, false, KEY_NONE, none,
-     0},
-    {GET_HEAD, "/api/audit", false, api_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params, 0},
+     BODY_JSON},
+    {GET_HEAD, "/api/audit", false, api_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params,
+     BODY_JSON},
+    /* images (SPEC §12): a contributor uploads and describes them, an editor deletes */
+    {GET_HEAD | HTTP_POST, "/api/media", false, api_media, "GET, HEAD, POST", CONTRIBUTOR,
+     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE},
+    {GET_HEAD | HTTP_PATCH, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE",
+     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON},
+    {HTTP_DELETE, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE", NONE, EDITOR,
+     false, KEY_NONE, none, BODY_JSON},
+    /* the renditions, by content hash: they never change */
+    {GET_HEAD, "/media/*", true, files_media, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON},
 };
 
 /* Whether path fits pattern, each '*' capturing one segment (one or more bytes without '/';
@@ -372,11 +394,22 @@ static bool fits(const struct route *r, const char *path, struct request *req)
 /* The row for req's path with its captures set; NULL when no pattern matches. */
 static const struct route *match(struct request *req)
 {
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (fits(&table[i], req->path, req))
+	/* a path may have a row per method (their permissions differ): the one that takes the
+	 * method, else the first, for its 405 */
+	const struct route *first = NULL;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (!fits(&table[i], req->path, req))
+			continue;
+		if (table[i].methods & req->method)
 			return &table[i];
-	req->arg = req->arg2 = NULL;
-	return NULL;
+		if (!first)
+			first = &table[i];
+	}
+	if (first)
+		fits(first, req->path, req);
+	else
+		req->arg = req->arg2 = NULL;
+	return first;
 }
 
 const struct route *routes_find(const struct app *app, struct request *req, struct response *resp)
@@ -397,7 +430,17 @@ const struct route *routes_find(const struct app *app, struct request *req, stru
 
 size_t routes_body_limit(const struct app *app, const struct route *r)
 {
-	return r->body_max ? r->body_max : app->cfg->max_body_bytes;
+	return r->body == BODY_IMAGE ? app->cfg->media_max_bytes : app->cfg->max_body_bytes;
+}
+
+const char *routes_body_limit_name(const struct route *r)
+{
+	return r && r->body == BODY_IMAGE ? "media.max_bytes" : "server.max_body_bytes";
+}
+
+bool routes_offloaded(const struct route *r)
+{
+	return r->body == BODY_IMAGE;
 }
 
 /* The least role req needs on r. */

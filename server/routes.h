@@ -31,6 +31,7 @@ struct request {
 	const char *path; /* percent-decoded, without the query */
 	const char *body;
 	size_t body_len;
+	int body_fd; /* >= 0 for an offloaded route: the body_len bytes of its body, in a file */
 	const char *client; /* address for logs and rate limits */
 	const char *(*query)(const struct request *r, const char *name);
 	const char *(*header)(const struct request *r, const char *name);
@@ -51,6 +52,7 @@ struct response {
 	size_t fd_size;
 	uint64_t tag;   /* with fd: what identifies the file's bytes, for the ETag */
 	bool cacheable; /* public: ETag, Last-Modified, Cache-Control public, kept in the cache */
+	bool immutable; /* with cacheable: never changes (Cache-Control immutable, a year) */
 	bool private_answer;  /* for one reader only: Cache-Control private, no-store; noindex */
 	time_t last_modified; /* for cacheable answers: when what it shows last changed */
 	char *location;
@@ -73,8 +75,12 @@ struct route; /* one row of the table */
  * not. */
 const struct route *routes_find(const struct app *app, struct request *req, struct response *resp);
 
-/* The largest request body the route takes. */
+/* The largest request body the route takes, and the key that sets it (for the 413). */
 size_t routes_body_limit(const struct app *app, const struct route *r);
+const char *routes_body_limit_name(const struct route *r);
+/* Whether the route's body goes to a temporary file (req->body_fd) and its handler runs on a
+ * worker thread, off the request threads (image uploads). */
+bool routes_offloaded(const struct route *r);
 
 /* Decides the route's permission from req's headers and query alone, so that it can be
  * answered before a body is read. Sets req->who from the credentials a route that needs them

@@ -11,6 +11,7 @@
 
 #include "gate.h"
 #include "log.h"
+#include "media.h"
 #include "mem.h"
 #include "rfc3339.h"
 #include "secret.h"
@@ -100,6 +101,7 @@ static struct store_filter visible(bool public_only, int64_t now)
 /* Authors share the tag index under '@' and their handle: a page by author is a page by
  * key, in both engines, from the same covering index as a tag's. */
 #define AUTHOR_MARK '@'
+#define MEDIA_MARK  '!' /* an index key of a story that shows an image: '!' and its id */
 
 bool store_is_public(const struct article *a, int64_t now)
 {
@@ -118,7 +120,7 @@ void store_tags_from_text(struct article *a, const char *tags)
 		size_t n = strcspn(tags, " ");
 		if (*tags == AUTHOR_MARK && n > 1 && a->nauthors < ARTICLE_AUTHORS_MAX)
 			a->authors[a->nauthors++] = xstrndup(tags + 1, n - 1);
-		else if (*tags != AUTHOR_MARK && a->ntags < ARTICLE_TAGS_MAX)
+		else if (*tags != AUTHOR_MARK && *tags != MEDIA_MARK && a->ntags < ARTICLE_TAGS_MAX)
 			a->tags[a->ntags++] = xstrndup(tags, n);
 		tags += n;
 		while (*tags == ' ')
@@ -133,6 +135,17 @@ size_t store_index_keys(const struct article *a, char **keys)
 		keys[n++] = xstrdup(a->tags[i]);
 	for (size_t i = 0; i < a->nauthors && n < STORE_KEYS_MAX; i++)
 		keys[n++] = xasprintf("%c%s", AUTHOR_MARK, a->authors[i]);
+	/* the images it shows, each once: what a media delete asks (SPEC §12, 409 while used) */
+	const char *image = a->image ? json_string_value(json_object_get(a->image, "media")) : NULL;
+	if (image && n < STORE_KEYS_MAX)
+		keys[n++] = xasprintf("%c%s", MEDIA_MARK, image);
+	for (size_t i = 0; i < a->nmedia && n < STORE_KEYS_MAX; i++) {
+		bool seen = image && strcmp(image, a->media[i]) == 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(a->media[j], a->media[i]) == 0;
+		if (!seen)
+			keys[n++] = xasprintf("%c%s", MEDIA_MARK, a->media[i]);
+	}
 	return n;
 }
 
@@ -357,6 +370,7 @@ static json_t *time_json(int64_t t)
 #define DOC_SLUG     "slug"     /* key a slug a story no longer has: {"id"} */
 #define DOC_COUNTER  "counter"  /* key a name: the last number given */
 #define DOC_SECRET   "secret"   /* key "links": the key that signs preview links */
+#define DOC_MEDIA    "media"    /* key an image's id: its record (SPEC §12) */
 
 static int doc_get_json(struct store_engine *e, bool writer, const char *kind, const char *key,
                         int64_t seq, json_t **out)
@@ -668,6 +682,22 @@ static int finish(struct store *s, int rc)
 	return end_write(s, rc, false);
 }
 
+/* The images a story shows, read in its write's transaction. */
+struct media_lookup {
+	struct store_engine *e;
+	int rc; /* a failure of the store, not a missing image */
+};
+
+static json_t *media_lookup(const char *id, void *arg)
+{
+	struct media_lookup *ml = arg;
+	json_t *rec = NULL;
+	int rc = doc_get_json(ml->e, true, DOC_MEDIA, id, 0, &rec);
+	if (rc < 0 && rc != -ENOENT)
+		ml->rc = rc;
+	return rc == 0 ? rec : NULL;
+}
+
 /* Before a story is written by who: its rule, then the authors (a new story's default to its
  * writer's account, a replaced one keeps its own), each an account; a replaced story keeps its
  * corrections unless the input names them (a correction is never dropped by an edit that
@@ -711,6 +741,20 @@ static int authorize(struct store_engine *e, struct store_actor *who, const stru
 		}
 		if (rc < 0)
 			return rc;
+	}
+	if (!a->image_given && old && old->image) {
+		json_decref(a->image);
+		a->image = json_deep_copy(old->image);
+	}
+	struct media_lookup ml = {e, 0};
+	struct article_error aerr;
+	if (article_link_media(a, media_lookup, &ml, &aerr) < 0) {
+		if (ml.rc < 0)
+			return ml.rc;
+		if (who)
+			snprintf(who->why, sizeof(who->why), "%.60s: %.190s", aerr.field,
+			         aerr.message);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -925,6 +969,24 @@ static int import_newsroom(struct store_engine *e, const json_t *newsroom)
 		if (c < 0)
 			return (int)c;
 	}
+	/* images by id (their files are paths.media's, which the caller checked): one the
+	 * database has stays as it is */
+	json_array_foreach(json_object_get(newsroom, "media"), i, v)
+	{
+		const char *id = str_of(v, "id");
+		if (!media_id_valid(id) || !json_is_array(json_object_get(v, "renditions")))
+			return -EINVAL;
+		char *had = NULL;
+		rc = e->ops->doc_get(e, true, DOC_MEDIA, id, 0, &had);
+		free(had);
+		if (rc == 0)
+			continue;
+		if (rc != -ENOENT)
+			return rc;
+		rc = doc_put_json(e, DOC_MEDIA, id, 0, v);
+		if (rc < 0)
+			return rc;
+	}
 	/* a migration's tokens, as stored (hashes), each checked against its account here */
 	json_array_foreach(json_object_get(newsroom, "tokens"), i, v)
 	{
@@ -956,11 +1018,11 @@ static int import_newsroom(struct store_engine *e, const json_t *newsroom)
 
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed)
 {
-	return store_import_all(s, list, n, NULL, now, failed);
+	return store_import_all(s, list, n, NULL, now, failed, NULL, 0);
 }
 
 int store_import_all(struct store *s, struct article *list, size_t n, const json_t *newsroom,
-                     int64_t now, size_t *failed)
+                     int64_t now, size_t *failed, char *why, size_t why_len)
 {
 	*failed = 0;
 	int rc = s->e->ops->begin(s->e, true);
@@ -972,8 +1034,11 @@ int store_import_all(struct store *s, struct article *list, size_t n, const json
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool created;
 		rc = upsert(s->e, &cli, &list[i], now, true, &created);
-		if (rc < 0)
+		if (rc < 0) {
 			*failed = i;
+			if (why)
+				snprintf(why, why_len, "%s", cli.why);
+		}
 	}
 	if (rc == 0) {
 		char object[48];
@@ -986,7 +1051,9 @@ int store_import_all(struct store *s, struct article *list, size_t n, const json
 int store_export_newsroom(struct store *s, bool secrets, json_t **out)
 {
 	json_t *accounts = json_array(), *revisions = json_array(), *tokens = json_array();
-	*out = json_pack("{s:o, s:o}", "accounts", accounts, "revisions", revisions);
+	json_t *media = json_array();
+	*out = json_pack("{s:o, s:o, s:o}", "accounts", accounts, "revisions", revisions, "media",
+	                 media);
 	if (secrets) {
 		json_object_set_new(*out, "tokens", tokens);
 		json_t *key = NULL;
@@ -996,9 +1063,9 @@ int store_export_newsroom(struct store *s, bool secrets, json_t **out)
 	} else {
 		json_decref(tokens);
 	}
-	const char *kinds[] = {DOC_ACCOUNT, DOC_REVISION, DOC_TOKEN_ID};
-	json_t *into[] = {accounts, revisions, tokens};
-	for (int k = 0; k < (secrets ? 3 : 2); k++) {
+	const char *kinds[] = {DOC_ACCOUNT, DOC_REVISION, DOC_MEDIA, DOC_TOKEN_ID};
+	json_t *into[] = {accounts, revisions, media, tokens};
+	for (int k = 0; k < (secrets ? 4 : 3); k++) {
 		for (unsigned offset = 0;; offset += 1000) {
 			struct store_docs d;
 			int rc = s->e->ops->doc_list(s->e, false, kinds[k], NULL, 1000, offset,
@@ -1452,4 +1519,111 @@ int store_secret(struct store *s, char **out)
 int store_secret_rotate(struct store *s, struct store_actor *who)
 {
 	return secret_put(s, who, true, NULL);
+}
+
+/* --- media (SPEC §12) --- */
+
+int store_media_get(struct store *s, const char *id, json_t **out)
+{
+	return doc_get_json(s->e, false, DOC_MEDIA, id, 0, out);
+}
+
+int store_media_list(struct store *s, unsigned page, unsigned per_page, json_t **out)
+{
+	return doc_page(s, DOC_MEDIA, NULL, page, per_page, false, "media", out);
+}
+
+int store_media_add(struct store *s, struct store_actor *who, json_t *rec, int64_t now,
+                    json_t **out)
+{
+	struct store_engine *e = s->e;
+	const char *id = str_of(rec, "id");
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	json_t *had = NULL;
+	rc = doc_get_json(e, true, DOC_MEDIA, id, 0, &had);
+	if (rc == 0) {
+		/* the same bytes again: the same image, as it was described first */
+		e->ops->rollback(e);
+		*out = had;
+		return 1;
+	}
+	if (rc == -ENOENT) {
+		json_object_set_new(rec, "created_at", time_json(now));
+		json_object_set_new(rec, "updated_at", time_json(now));
+		json_object_set_new(rec, "account", json_string(who ? who->account : "system"));
+		rc = doc_put_json(e, DOC_MEDIA, id, 0, rec);
+	}
+	if (rc == 0)
+		rc = audit_object(e, who, "media.create", "media", id, now);
+	rc = end_write(s, rc, true);
+	if (rc == 0)
+		*out = json_incref(rec);
+	return rc;
+}
+
+int store_media_update(struct store *s, struct store_actor *who, const char *id,
+                       const json_t *changes, int64_t now, json_t **out)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	json_t *rec = NULL;
+	rc = doc_get_json(e, true, DOC_MEDIA, id, 0, &rec);
+	if (rc == 0) {
+		json_object_update(rec, (json_t *)changes);
+		json_object_set_new(rec, "updated_at", time_json(now));
+		rc = doc_put_json(e, DOC_MEDIA, id, 0, rec);
+	}
+	if (rc == 0)
+		rc = audit_object(e, who, "media.update", "media", id, now);
+	rc = end_write(s, rc, true);
+	if (rc == 0 && out)
+		*out = json_incref(rec);
+	json_decref(rec);
+	return rc;
+}
+
+/* Whether a story of any status shows the image: 1, 0 or a negative error. */
+static int media_used(struct store_engine *e, const char *id)
+{
+	char key[MEDIA_ID_LEN + 2];
+	snprintf(key, sizeof(key), "%c%s", MEDIA_MARK, id);
+	struct store_page p = {.filter = visible(false, 0), .tag = key, .limit = 1};
+	struct article_list l;
+	memset(&l, 0, sizeof(l));
+	int rc = e->ops->list(e, &p, &l);
+	if (rc == 0)
+		rc = l.total > 0;
+	article_list_cleanup(&l);
+	return rc;
+}
+
+int store_media_delete(struct store *s, struct store_actor *who, const char *id, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	json_t *rec = NULL;
+	rc = doc_get_json(e, true, DOC_MEDIA, id, 0, &rec);
+	json_decref(rec);
+	int used = rc == 0 ? media_used(e, id) : 0;
+	rc = used < 0 ? used : used ? -ENOTEMPTY : rc;
+	if (rc == 0)
+		rc = e->ops->doc_delete(e, DOC_MEDIA, id, 0);
+	if (rc == 0)
+		rc = audit_object(e, who, "media.delete", "media", id, now);
+	return end_write(s, rc, true);
+}
+
+int store_media_known(const char *id, void *arg)
+{
+	struct store *s = arg;
+	char *doc = NULL;
+	int rc = s->e->ops->doc_get(s->e, false, DOC_MEDIA, id, 0, &doc);
+	free(doc);
+	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }

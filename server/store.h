@@ -194,15 +194,18 @@ int store_upsert(struct store *s, struct article *a, int64_t now, bool *created)
 int store_import(struct store *s, struct article *list, size_t n, int64_t now, size_t *failed);
 
 /* The newsroom's records an export carries (SPEC §11), never a secret: every account (without
- * its password) and every revision (each with its story's "story_id"), as {"accounts": [...],
- * "revisions": [...]}. With secrets (gazette migrate: the same newsroom in another database),
- * also the tokens as stored (their SHA-256, never a token), the accounts' password hashes and
- * the key of preview links, so that nobody is locked out by a move. */
+ * its password) and every revision (each with its story's "story_id") and every image's record, as
+ * {"accounts": [...], "revisions": [...], "media": [...]}. With secrets (gazette migrate: the same
+ * newsroom in another database), also the tokens as stored (their SHA-256, never a token), the
+ * accounts' password hashes and the key of preview links, so that nobody is locked out by a move.
+ */
 int store_export_newsroom(struct store *s, bool secrets, json_t **out);
 /* store_import with an export's newsroom records (NULL: none) first, in the same transaction:
- * accounts (an existing handle is kept as it is), then revisions (by story id and number). */
+ * accounts (an existing handle is kept as it is), then revisions (by story id and number),
+ * then images (by id). When a record fails, why (why_len bytes; may be NULL) says why when
+ * a rule refused it (an author or an image that is not there). */
 int store_import_all(struct store *s, struct article *list, size_t n, const json_t *newsroom,
-                     int64_t now, size_t *failed);
+                     int64_t now, size_t *failed, char *why, size_t why_len);
 
 /* Every article (drafts and scheduled too), ordered by id, with bodies. */
 int store_export(struct store *s, struct article_list *out);
@@ -222,5 +225,27 @@ void store_fts_query(struct buf *out, const char *q);
 /* Where the words of q past the first max begin (a pointer into q), or NULL when q has at
  * most max words. */
 const char *store_words_beyond(const char *q, unsigned max);
+
+/* --- media (SPEC §12) --- */
+
+/* An image's record: {"id", "type", "width", "height", "bytes", "frames", "renditions",
+ * "alt", "caption", "credit", "account", "created_at", "updated_at"}. */
+int store_media_get(struct store *s, const char *id, json_t **out);
+/* A page of them by id: {"media": [...], "total": N}. */
+int store_media_list(struct store *s, unsigned page, unsigned per_page, json_t **out);
+/* Stores rec (media_intake's, with alt, caption and credit set) with its audit entry, once
+ * its files are on disk. Returns 0 (*out: rec as stored), 1 when the same image was stored
+ * before (*out: that record; nothing written) or a negative error. */
+int store_media_add(struct store *s, struct store_actor *who, json_t *rec, int64_t now,
+                    json_t **out);
+/* Applies changes (alt, caption, credit) to the image id: 0, -ENOENT or an error. */
+int store_media_update(struct store *s, struct store_actor *who, const char *id,
+                       const json_t *changes, int64_t now, json_t **out);
+/* Removes the image's record (its files go with media_gc): 0, -ENOENT, -ENOTEMPTY while a
+ * story of any status shows it, or an error. */
+int store_media_delete(struct store *s, struct store_actor *who, const char *id, int64_t now);
+/* For media_gc: 1 when an image id has a record, 0 when not, or a negative error (arg: the
+ * store). */
+int store_media_known(const char *id, void *arg);
 
 #endif

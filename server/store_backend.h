@@ -115,9 +115,10 @@ struct store_ops {
 };
 
 /* The keys of a record an engine keeps in its tag index (for listings by tag or author), in
- * order: its tags, then '@' and each author's handle (a tag never holds an '@'). Fills keys
+ * order: its tags, then '@' and each author's handle (a tag never holds an '@'), then '!' and
+ * each image it shows. Fills keys
  * (at least STORE_KEYS_MAX places; the caller frees each) and returns how many. */
-#define STORE_KEYS_MAX (ARTICLE_TAGS_MAX + ARTICLE_AUTHORS_MAX)
+#define STORE_KEYS_MAX (ARTICLE_TAGS_MAX + ARTICLE_AUTHORS_MAX + 1 + ARTICLE_IMAGES_MAX)
 size_t store_index_keys(const struct article *a, char **keys);
 
 /* An engine stores a record's index keys as one text, separated by spaces (a key never holds

@@ -863,7 +863,9 @@ static void test_to_json(void **state)
 	a.updated_at = xstrdup("2023-01-12T07:00:00Z");
 
 	json_t *o = article_to_json(&a, "https://news.example.org", "en", true);
-	assert_int_equal(json_object_size(o), 18); /* with authors and corrections (SPEC §11) */
+	/* with authors and corrections (SPEC §11) and image (SPEC §12, null: none) */
+	assert_int_equal(json_object_size(o), 19);
+	assert_true(json_is_null(json_object_get(o, "image")));
 	/* the site's language when the story has none of its own; uri only when it has one */
 	assert_string_equal(json_string_value(json_object_get(o, "language")), "en");
 	assert_null(json_object_get(o, "uri"));
@@ -909,7 +911,7 @@ static void test_to_json(void **state)
 
 	/* lists leave the body out */
 	o = article_to_json(&a, "http://localhost:8080", "en", false);
-	assert_int_equal(json_object_size(o), 16);
+	assert_int_equal(json_object_size(o), 17);
 	assert_null(json_object_get(o, "body"));
 	assert_null(json_object_get(o, "body_html"));
 	assert_non_null(json_object_get(o, "summary"));
@@ -935,6 +937,90 @@ static void test_cleanup_twice(void **state)
 	assert_int_equal(a.ntags, 0);
 }
 
+/* The media records a test knows: one image, 1000 x 500, in 320 and 640. */
+static json_t *one_image(const char *id, void *arg)
+{
+	(void)arg;
+	if (strcmp(id, "00112233445566aa") != 0)
+		return NULL;
+	return load_json("{'id':'00112233445566aa','width':1000,'height':500,'renditions':["
+	                 "{'width':320,'height':160,'type':'image/webp','path':'00/a-320.webp'},"
+	                 "{'width':320,'height':160,'type':'image/jpeg','path':'00/a-320.jpg'},"
+	                 "{'width':640,'height':320,'type':'image/webp','path':'00/a-640.webp'},"
+	                 "{'width':640,'height':320,'type':'image/jpeg','path':'00/a-640.jpg'}]}");
+}
+
+/* image: the field's rules, and linking it and the body's media:ID images to their records */
+static void test_image(void **state)
+{
+	(void)state;
+	struct article a;
+	struct article_error err;
+	static const struct {
+		const char *image, *field, *message;
+	} bad[] = {
+	    {"'x'", "image", "must be"},
+	    {"{'alt':'x'}", "image.media", "must be the id"},
+	    {"{'media':'../x','alt':'x'}", "image.media", "must be the id"},
+	    {"{'media':'00112233445566aa'}", "image.alt", "is required"},
+	    {"{'media':'00112233445566aa','alt':'   '}", "image.alt", "is required"},
+	    {"{'media':'00112233445566aa','alt':'x','caption':5}", "image.caption",
+	     "must be a string"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = xasprintf("{'title':'T','body':'B','image':%s}", bad[i].image);
+		article_init(&a);
+		assert_int_equal(parse(load_json(text), ARTICLE_API, &a, &err), -1);
+		assert_string_equal(err.field, bad[i].field);
+		assert_non_null(strstr(err.message, bad[i].message));
+		article_cleanup(&a);
+		free(text);
+	}
+	article_init(&a);
+	assert_int_equal(
+	    parse(load_json("{'title':'T','body':'Hi\\n\\n![A <b> & c](media:00112233445566aa)"
+	                    "\\n\\n![x](media:ffffffffffffffff)',"
+	                    "'image':{'media':'00112233445566aa','alt':' Alt ','credit':'C'}}"),
+	          ARTICLE_API, &a, &err),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(a.image, "alt")), "Alt");
+	/* the second image is no record's: the body is refused by its id */
+	assert_int_equal(article_link_media(&a, one_image, NULL, &err), -1);
+	assert_string_equal(err.field, "body");
+	assert_string_equal(err.message, "no uploaded image media:ffffffffffffffff");
+	article_cleanup(&a);
+
+	article_init(&a);
+	assert_int_equal(
+	    parse(load_json("{'title':'T','body':'![A <b> & c](media:00112233445566aa)',"
+	                    "'image':{'media':'00112233445566aa','alt':'Alt'}}"),
+	          ARTICLE_API, &a, &err),
+	    0);
+	assert_int_equal(article_link_media(&a, one_image, NULL, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(a.image, "width")), 1000);
+	assert_int_equal(a.nmedia, 1);
+	assert_non_null(strstr(a.body_html, "<picture><source type=\"image/webp\" srcset=\"/media/"
+	                                    "00/a-320.webp 320w, /media/00/a-640.webp 640w\""));
+	assert_non_null(strstr(a.body_html, "alt=\"A &lt;b&gt; &amp; c\" loading=\"lazy\""));
+	assert_non_null(strstr(a.body_html, "width=\"1000\" height=\"500\""));
+	assert_null(strstr(a.body_html, "media:"));
+	json_t *o = article_to_json(&a, "https://n.example", "en", true);
+	json_t *img = json_object_get(o, "image");
+	assert_string_equal(json_string_value(json_object_get(img, "url")),
+	                    "https://n.example/media/00/a-640.jpg");
+	assert_int_equal(json_array_size(json_object_get(img, "renditions")), 4);
+	json_decref(o);
+	/* kept in the engines' extra text, and read back */
+	char *extra = article_extra_text(&a);
+	struct article back;
+	article_init(&back);
+	article_extra_from_text(&back, extra);
+	assert_true(json_equal(back.image, a.image));
+	article_cleanup(&back);
+	free(extra);
+	article_cleanup(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -953,6 +1039,7 @@ int main(void)
 	    cmocka_unit_test(test_summary_without_spaces),
 	    cmocka_unit_test(test_markdown_html),
 	    cmocka_unit_test(test_to_json),
+	    cmocka_unit_test(test_image),
 	    cmocka_unit_test(test_cleanup_twice),
 	};
 	return cmocka_run_group_tests_name("article", tests, NULL, NULL);

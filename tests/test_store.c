@@ -1215,7 +1215,8 @@ static void test_newsroom_export_import(void **state)
 	setup(&gs);
 	struct fixture *h = gs;
 	size_t failed = 0;
-	assert_int_equal(store_import_all(h->s, all.items, all.n, newsroom, NOW + 2, &failed), 0);
+	assert_int_equal(
+	    store_import_all(h->s, all.items, all.n, newsroom, NOW + 2, &failed, NULL, 0), 0);
 	json_t *revs = NULL;
 	assert_int_equal(store_revisions(h->s, "carried", 0, &revs), 0);
 	assert_int_equal(json_array_size(json_object_get(revs, "revisions")), 3);
