@@ -758,7 +758,9 @@ static void request_init(struct request *req, struct conn_ctx *cx, struct MHD_Co
  * crash leaves nothing behind. Returns the descriptor or a negative error. */
 static int body_file(const char *dir)
 {
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) == 0)
+		chmod(dir, 0755); /* nginx reads the renditions beside: not the service's umask */
+	else if (errno != EEXIST)
 		return -errno;
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))

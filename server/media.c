@@ -224,9 +224,12 @@ static int encode(VipsImage *img, bool webp, void **bytes, size_t *len)
 	return rc;
 }
 
+/* A folder nginx may read whatever the service's umask (0755), made once. */
 static int mkdir_once(const char *path)
 {
-	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+	if (mkdir(path, 0755) == 0)
+		return chmod(path, 0755) == 0 ? 0 : -errno;
+	return errno == EEXIST ? 0 : -errno;
 }
 
 static int fsync_dir(const char *path)

@@ -224,6 +224,14 @@ class Server:
         raise AssertionError("no VmRSS for %d" % self.proc.pid)
 
 
+def make_image(binary, kind, w, h, path, seed=1):
+    """An image made by tests/mkimage (libvips), built beside the gazette binary: its bytes."""
+    tool = os.path.join(os.path.dirname(os.path.abspath(binary)), "tests", "mkimage")
+    subprocess.run([tool, kind, str(w), str(h), path, str(seed)], check=True)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def post(s, body, want=201, **kw):
     """POSTs an article to s with its token: the one helper every suite uses. With want (the
     default 201) it checks the status and returns the record; with want=None it returns

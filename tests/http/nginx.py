@@ -70,6 +70,9 @@ class Nginx:
         else:
             site = substitute(site, "127.0.0.1:8080", "127.0.0.1:%d" % gazette_port)
         site = substitute(site, "/srv/gazette/static", static_dir)
+        # paths.media beside paths.static, as the harness's servers have them
+        site = substitute(site, "/srv/gazette/media",
+                          os.path.join(os.path.dirname(static_dir.rstrip("/")), "media"))
         site = substitute(site, "/var/cache/nginx/gazette", os.path.join(self.prefix, "cache"))
         site = substitute(site, r"listen\s+80;", "listen 127.0.0.1:%d;" % self.port, pattern=True)
         site = substitute(site, r"listen\s+\[::\]:80;", "listen [::1]:%d;" % self.port

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from harness import Server, check, eq, run
+from harness import Server, check, eq, make_image, run
 from seed import SEED, SEED_SLUG
 
 BINARY = sys.argv[1]
@@ -25,6 +25,10 @@ CHROMIUM = "/usr/bin/chromium"
 # DevTools-injected scripts are not subject to the page's script-src 'none'.
 WATCH_CSP = """
 window.__csp = [];
+window.__shift = 0;
+new PerformanceObserver(list => list.getEntries().forEach(e => {
+    if (!e.hadRecentInput) window.__shift += e.value; }))
+    .observe({type: 'layout-shift', buffered: true});
 document.addEventListener('securitypolicyviolation', e =>
     window.__csp.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));
 """
@@ -152,9 +156,9 @@ class Tab:
     def send(self, method, params=None):
         return self.b.send(method, params, session=self.session)
 
-    def viewport(self, width, height, mobile=False):
+    def viewport(self, width, height, mobile=False, scale=1):
         self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
-                                                         "deviceScaleFactor": 1,
+                                                         "deviceScaleFactor": scale,
                                                          "mobile": mobile})
 
     def load(self, url):
@@ -326,8 +330,53 @@ def offsite_images_allowed(s, tab, tmp):
           "the data: image was drawn")
 
 
+def story_picture(s, tab, tmp):
+    """A story with a picture: the rendition Chromium picks at 1280 px (a desktop, 1 pixel per
+    point) and at 390 px (a phone, 3 pixels per point), and nothing moves as the images load
+    (the layout-shift entries the browser records add up to 0)."""
+    photo = make_image(BINARY, "photo", 3000, 2000, os.path.join(tmp, "photo.jpg"))
+    st, _, m = s.json("POST", "/api/media?alt=Cranes", photo, auth=True,
+                      headers={"Content-Type": "image/jpeg"})
+    eq(st, 201, m)
+    prefix = "/media/%s/%s-" % (m["id"][:2], m["id"])
+    st, _, a = s.json("POST", "/api/articles", {
+        "title": "Cranes", "summary": "Cranes at dusk.",
+        "body": "\n\n".join(["A paragraph of text that fills the column, again and again."] * 12 +
+                             ["![The quay](media:%s)" % m["id"]]),
+        "image": {"media": m["id"], "alt": "Cranes", "caption": "Dusk", "credit": "Ann Lee"}},
+        auth=True)
+    eq(st, 201, a)
+    url = "http://127.0.0.1:%d/articles/cranes" % s.port
+    for width, height, scale, mobile, want in ((1280, 800, 1, False, "640.webp"),
+                                               (390, 844, 3, True, "1280.webp")):
+        tab.viewport(width, height, mobile=mobile, scale=scale)
+        tab.load(url)
+        deadline = time.time() + 10
+        while not tab.eval("document.querySelector('.lead img').complete") and time.time() < deadline:
+            time.sleep(0.05)
+        src = tab.eval("document.querySelector('.lead img').currentSrc")
+        check(src.endswith(prefix + want), "at %d px x%d: %s, want %s" % (width, scale, src, want))
+        box = tab.eval("(() => { const r = document.querySelector('.lead img')"
+                       ".getBoundingClientRect(); return [r.width, r.height]; })()")
+        check(abs(box[1] - box[0] * 2000 / 3000) < 1.5, "the picture keeps its shape: %r" % box)
+        # the body's picture, below the first screen, loads lazily: scroll to it
+        tab.eval("document.querySelector('.body picture img').scrollIntoView()")
+        deadline = time.time() + 10
+        while not tab.eval("document.querySelector('.body picture img').complete") and \
+                time.time() < deadline:
+            time.sleep(0.05)
+        check(tab.eval("document.querySelector('.body picture img').currentSrc").endswith(want))
+        time.sleep(0.3)
+        eq(tab.eval("window.__shift"), 0, "layout shift at %d px" % width)
+        eq(tab.problems(), [], "the story with a picture at %d px" % width)
+        shot = tab.screenshot(os.path.join(tmp, "picture-%d.png" % width))
+        eq(png_size(shot), (width * scale, height * scale))
+
+
 run([
     ("front page in Chromium", with_browser(front_page)),
+    ("a story's picture: the rendition chosen at 1280 and 390 px, no layout shift",
+     with_browser(story_picture)),
     ("off-site and data: images pass the CSP", with_browser(offsite_images_allowed)),
     ("story page in Chromium at 1280 and 390 px", with_browser(story_page)),
     ("a CSP violation is reported", with_browser(csp_violations_are_seen)),

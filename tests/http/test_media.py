@@ -22,7 +22,7 @@ import threading
 import time
 import zlib
 
-from harness import Server, check, eq, run
+from harness import SOURCE_ROOT, Server, check, eq, run
 
 BINARY = sys.argv[1]
 MKIMAGE = sys.argv[2]
@@ -498,6 +498,42 @@ def export_import(site):
         other.cleanup()
 
 
+def readme_pictures():
+    """README, "Pictures": the two commands as printed, against a server with the local admin
+    token scripts/run makes, and the picture on the page, in the feed and the share tags."""
+    with open(os.path.join(SOURCE_ROOT, "README.md")) as f:
+        readme = f.read()
+    part = readme[readme.index("## Pictures"):]
+    block = part[part.index("```sh\n") + 6:]
+    block = block[:block.index("```")]
+    s = Server(BINARY, token=BOOT)
+    try:
+        s.start()
+        st, _, _ = s.json("POST", "/api/users", {"handle": "admin", "name": "Admin", "role": "admin"},
+                          headers={"Authorization": "Bearer " + BOOT})
+        eq(st, 201)
+        st, _, t = s.json("POST", "/api/users/admin/tokens", {"name": "local"},
+                          headers={"Authorization": "Bearer " + BOOT})
+        with open(os.path.join(s.dir, "local-admin.token"), "w") as f:
+            f.write(t["token"] + "\n")
+        make("photo", 3000, 2000, "readme.jpg", seed=42)
+        shutil.copy(os.path.join(IMAGES, "readme.jpg"), os.path.join(s.dir, "photo.jpg"))
+        script = block.replace("http://localhost:8080", "http://127.0.0.1:%d" % s.port)
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=s.dir, capture_output=True)
+        eq(r.returncode, 0, r.stderr)
+        st, _, a = s.json("GET", "/api/articles/cranes-at-dusk")
+        eq(st, 200, a)
+        share = a["image"]["url"]
+        check(share.endswith("-1280.jpg"), share)
+        html = s.get("/articles/cranes-at-dusk")[2].decode()
+        check('<meta property="og:image" content="%s">' % share in html)
+        check('<figcaption>Zarubino <span class="credit">Ann Lee</span></figcaption>' in html)
+        check('<link rel="enclosure" type="image/jpeg"' in s.get("/feed.xml")[2].decode())
+        eq(s.stop(), 0)
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     try:
         run([
@@ -509,6 +545,7 @@ if __name__ == "__main__":
                 "server": {"threads": "1"}})),
             ("kill -9 during uploads, and the collector", site_test(crash_and_collect)),
             ("export names images, import refuses a story without its image", site_test(export_import)),
+            ("the README's pictures, as printed", readme_pictures),
         ])
     finally:
         shutil.rmtree(IMAGES, ignore_errors=True)
