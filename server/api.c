@@ -683,9 +683,9 @@ static void media_upload(struct app *app, const struct request *req, struct resp
 	static const char *const names[] = {"alt", "caption", "credit"};
 	for (size_t i = 0; i < 3; i++) {
 		const char *v = req->query(req, names[i]);
-		if (v)
-			json_object_set_new(given, names[i],
-			                    json_string(v) ? json_string(v) : json_integer(0));
+		json_t *text = v ? json_string(v) : NULL;
+		if (v) /* not UTF-8: a number, which media_texts refuses by name */
+			json_object_set_new(given, names[i], text ? text : json_integer(0));
 	}
 	char why[256];
 	if (media_texts(given, texts, why, sizeof(why)) < 0) {

@@ -67,6 +67,16 @@ static void vips_warning(const gchar *domain, GLogLevelFlags level, const gchar 
 	log_debug("media: %s", message);
 }
 
+/* libvips's progress notes (which loader, which shrink): not worth a log line per upload */
+static void vips_quiet(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                       gpointer arg)
+{
+	(void)domain;
+	(void)level;
+	(void)message;
+	(void)arg;
+}
+
 static void start_vips(void)
 {
 	if (VIPS_INIT("gazette") != 0) {
@@ -76,8 +86,8 @@ static void start_vips(void)
 	}
 	/* an upload reaches no loader but these: not SVG, PDF, ImageMagick, matrix or CSV, all
 	 * of which libvips would otherwise try on bytes it recognises */
-	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
-	                  vips_warning, NULL);
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, vips_warning, NULL);
+	g_log_set_handler("VIPS", G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, vips_quiet, NULL);
 	vips_block_untrusted_set(TRUE);
 	vips_operation_block_set("VipsForeignLoad", TRUE);
 	vips_operation_block_set("VipsForeignLoadJpeg", FALSE);

@@ -40,6 +40,12 @@ static void make_image(int w, int h, int bands, const char *suffix, int orientat
 		img = b[1], g_object_ref(img);
 	else
 		assert_int_equal(vips_bandjoin(planes, &img, bands, NULL), 0);
+	if (strstr(suffix, "bitdepth=16")) { /* 16 bits a sample: the pixels widened too */
+		VipsImage *wide = NULL;
+		assert_int_equal(vips_colourspace(img, &wide, VIPS_INTERPRETATION_RGB16, NULL), 0);
+		g_object_unref(img);
+		img = wide;
+	}
 	if (orientation)
 		vips_image_set_int(img, "orientation", orientation);
 	assert_int_equal(vips_image_write_to_buffer(img, suffix, out, len, NULL), 0);
