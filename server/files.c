@@ -7,11 +7,12 @@
 #include "hash.h"
 #include "static.h"
 
-static void serve_file(struct app *app, const struct request *req, const char *rel,
-                       struct response *resp)
+/* rel under root; forever: a rendition, whose name is its content's hash */
+static void serve_file(struct app *app, const struct request *req, const char *root,
+                       const char *rel, bool forever, struct response *resp)
 {
 	struct stat st;
-	int fd = static_open(app->cfg->static_dir, rel, &st);
+	int fd = static_open(root, rel, &st);
 	if (fd < 0) {
 		answer_not_found(app, req, resp);
 		return;
@@ -23,36 +24,25 @@ static void serve_file(struct app *app, const struct request *req, const char *r
 	resp->tag = files_tag(&st);
 	resp->content_type = static_content_type(rel);
 	resp->cacheable = true;
+	resp->immutable = forever;
 	resp->last_modified = st.st_mtime;
 }
 
 void files_static(struct app *app, const struct request *req, const char *rel,
                   struct response *resp)
 {
-	serve_file(app, req, rel, resp);
+	serve_file(app, req, app->cfg->static_dir, rel, false, resp);
 }
 
 void files_root(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
-	serve_file(app, req, req->path + 1, resp);
+	serve_file(app, req, app->cfg->static_dir, req->path + 1, false, resp);
 }
 
 void files_media(struct app *app, const struct request *req, const char *rel, struct response *resp)
 {
-	struct stat st;
-	int fd = static_open(app->cfg->media_dir, rel, &st);
-	if (fd < 0) {
-		answer_not_found(app, req, resp);
-		return;
-	}
-	resp->fd = fd;
-	resp->fd_size = (size_t)st.st_size;
-	resp->tag = files_tag(&st);
-	resp->content_type = static_content_type(rel);
-	resp->cacheable = true;
-	resp->immutable = true; /* a rendition's name is its content's hash */
-	resp->last_modified = st.st_mtime;
+	serve_file(app, req, app->cfg->media_dir, rel, true, resp);
 }
 
 /* What identifies a file's bytes without reading them: device, inode, size, modification. */

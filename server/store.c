@@ -1346,6 +1346,21 @@ static int tokens_follow(struct store_engine *e, const json_t *acct)
 	return rc;
 }
 
+/* In a transaction: the document (kind, key) with changes applied and updated_at now, stored
+ * again; *doc is it (the caller's reference, also on failure when it was read). */
+static int doc_change(struct store_engine *e, const char *kind, const char *key,
+                      const json_t *changes, int64_t now, json_t **doc)
+{
+	*doc = NULL;
+	int rc = doc_get_json(e, true, kind, key, 0, doc);
+	if (rc == 0) {
+		json_object_update(*doc, (json_t *)changes);
+		json_object_set_new(*doc, "updated_at", time_json(now));
+		rc = doc_put_json(e, kind, key, 0, *doc);
+	}
+	return rc;
+}
+
 int store_account_update(struct store *s, struct store_actor *who, const char *handle,
                          const json_t *changes, int64_t now, json_t **out)
 {
@@ -1354,12 +1369,7 @@ int store_account_update(struct store *s, struct store_actor *who, const char *h
 	if (rc < 0)
 		return rc;
 	json_t *acct = NULL;
-	rc = doc_get_json(e, true, DOC_ACCOUNT, handle, 0, &acct);
-	if (rc == 0) {
-		json_object_update(acct, (json_t *)changes);
-		json_object_set_new(acct, "updated_at", time_json(now));
-		rc = doc_put_json(e, DOC_ACCOUNT, handle, 0, acct);
-	}
+	rc = doc_change(e, DOC_ACCOUNT, handle, changes, now, &acct);
 	if (rc == 0 && (json_object_get(changes, "role") || json_object_get(changes, "disabled")))
 		rc = tokens_follow(e, acct);
 	if (rc == 0)
@@ -1571,12 +1581,7 @@ int store_media_update(struct store *s, struct store_actor *who, const char *id,
 	if (rc < 0)
 		return rc;
 	json_t *rec = NULL;
-	rc = doc_get_json(e, true, DOC_MEDIA, id, 0, &rec);
-	if (rc == 0) {
-		json_object_update(rec, (json_t *)changes);
-		json_object_set_new(rec, "updated_at", time_json(now));
-		rc = doc_put_json(e, DOC_MEDIA, id, 0, rec);
-	}
+	rc = doc_change(e, DOC_MEDIA, id, changes, now, &rec);
 	if (rc == 0)
 		rc = audit_object(e, who, "media.update", "media", id, now);
 	rc = end_write(s, rc, true);

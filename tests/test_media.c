@@ -53,6 +53,30 @@ static void make_image(int w, int h, int bands, const char *suffix, int orientat
 	g_object_unref(x);
 }
 
+/* Each intake test's own folder, paths.media inside it. */
+struct fix {
+	char *dir, *media;
+};
+
+static int fix_setup(void **state)
+{
+	struct fix *f = xcalloc(1, sizeof(*f));
+	f->dir = tmpdir_new();
+	f->media = xasprintf("%s/media", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int fix_teardown(void **state)
+{
+	struct fix *f = *state;
+	tmpdir_remove(f->dir);
+	free(f->dir);
+	free(f->media);
+	free(f);
+	return 0;
+}
+
 static void test_sniff(void **state)
 {
 	(void)state;
@@ -102,9 +126,7 @@ static unsigned count_files(const char *dir)
 
 static void test_intake_jpeg(void **state)
 {
-	(void)state;
-	char *dir = tmpdir_new();
-	char *media = xasprintf("%s/media", dir);
+	const char *media = ((struct fix *)*state)->media;
 	void *data;
 	size_t len;
 	/* 1500 x 1000 stored, orientation 6: shown 1000 wide and 1500 high */
@@ -164,17 +186,12 @@ static void test_intake_jpeg(void **state)
 	json_decref(rec);
 	g_free(data);
 	buf_cleanup(&why);
-	free(media);
-	tmpdir_remove(dir);
-	free(dir);
 }
 
 /* Each refusal has its status, a message, and writes nothing. */
 static void test_refusals(void **state)
 {
-	(void)state;
-	char *dir = tmpdir_new();
-	char *media = xasprintf("%s/media", dir);
+	const char *media = ((struct fix *)*state)->media;
 	void *jpeg, *png;
 	size_t jlen, plen;
 	make_image(400, 300, 3, ".jpg", 0, &jpeg, &jlen);
@@ -215,18 +232,13 @@ static void test_refusals(void **state)
 	g_free(jpeg);
 	g_free(png);
 	buf_cleanup(&why);
-	free(media);
-	tmpdir_remove(dir);
-	free(dir);
 }
 
 /* A 16-bit PNG with alpha, a grey one and a small one: 8-bit sRGB renditions, alpha kept in
  * WebP only, one rendition at its own width below 320. */
 static void test_kinds(void **state)
 {
-	(void)state;
-	char *dir = tmpdir_new();
-	char *media = xasprintf("%s/media", dir);
+	const char *media = ((struct fix *)*state)->media;
 	void *data;
 	size_t len;
 	json_t *rec = NULL;
@@ -261,9 +273,6 @@ static void test_kinds(void **state)
 	json_decref(rec);
 	g_free(data);
 	buf_cleanup(&why);
-	free(media);
-	tmpdir_remove(dir);
-	free(dir);
 }
 
 static int known_none(const char *id, void *arg)
@@ -284,9 +293,7 @@ static int known_all(const char *id, void *arg)
  * stay; other names are never touched. */
 static void test_gc(void **state)
 {
-	(void)state;
-	char *dir = tmpdir_new();
-	char *media = xasprintf("%s/media", dir);
+	const char *media = ((struct fix *)*state)->media;
 	void *data;
 	size_t len;
 	make_image(400, 300, 3, ".jpg", 0, &data, &len);
@@ -309,9 +316,6 @@ static void test_gc(void **state)
 	json_decref(rec);
 	g_free(data);
 	buf_cleanup(&why);
-	free(media);
-	tmpdir_remove(dir);
-	free(dir);
 }
 
 /* --- the worker pool --- */
@@ -356,9 +360,12 @@ int main(void)
 	if (VIPS_INIT("test_media") != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sniff),       cmocka_unit_test(test_widths),
-	    cmocka_unit_test(test_intake_jpeg), cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_kinds),       cmocka_unit_test(test_gc),
+	    cmocka_unit_test(test_sniff),
+	    cmocka_unit_test(test_widths),
+	    cmocka_unit_test_setup_teardown(test_intake_jpeg, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_kinds, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_gc, fix_setup, fix_teardown),
 	    cmocka_unit_test(test_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
