@@ -26,7 +26,7 @@ BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
 	libpq-dev nettle-dev libargon2-dev libvips-dev libcmocka-dev)
 
 # Tools the tests drive as a user would: PostgreSQL (tests/http/pg.py starts its own),
-# nginx in front of the server (test_nginx.py), a headless browser (test_browser.py), strace for the unit's system call filter, Pillow and exiftool to make and inspect images, slowhttptest
+# nginx in front of the server (test_nginx.py), a headless browser (test_browser.py), strace for the unit's system call filter, exiftool to read back what images keep, slowhttptest
 # for slow-client attacks, clang-format for the formatting check. Installed by scripts/test only.
 TEST_PACKAGES=(postgresql-15 postgresql-client-15 nginx chromium strace valgrind slowhttptest clang-format python3-jsonschema
-	python3-pil libimage-exiftool-perl)
+	libimage-exiftool-perl)
