@@ -703,6 +703,20 @@ static void media_upload(struct app *app, const struct request *req, struct resp
 			goto out;
 		}
 	}
+	/* the same bytes again are the same image: answered as stored, nothing made or written
+	 * (a rendition's file never changes under its name) */
+	char id[MEDIA_ID_LEN + 1];
+	media_id_of(data ? data : "", req->body_len, id);
+	json_t *had = NULL;
+	int known = req->body_len ? store_media_get(app->store, id, &had) : -ENOENT;
+	if (known == 0) {
+		if (data)
+			munmap(data, req->body_len);
+		resp->location = xasprintf("/api/media/%s", id);
+		answer_json(resp, 200, media_json(app, had));
+		json_decref(had);
+		goto out;
+	}
 	json_t *rec = NULL;
 	struct buf msg = BUF_INIT;
 	int refused = media_intake(app->cfg->media_dir, app->cfg->media_max_pixels, data,

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "hash.h"
+#include "media.h"
 #include "static.h"
 
 /* rel under root; forever: a rendition, whose name is its content's hash */
@@ -42,6 +43,11 @@ void files_root(struct app *app, const struct request *req, const char *arg, str
 
 void files_media(struct app *app, const struct request *req, const char *rel, struct response *resp)
 {
+	/* the renditions' own names only: nothing else that may lie in the folder */
+	if (!media_file_valid(rel, NULL, NULL, NULL)) {
+		answer_not_found(app, req, resp);
+		return;
+	}
 	serve_file(app, req, app->cfg->media_dir, rel, true, resp);
 }
 

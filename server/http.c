@@ -352,6 +352,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return cx;
 }
 
+static void offload_free(struct offload *o);
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -372,6 +374,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		if (cx->body_fd >= 0)
 			close(cx->body_fd);
 		cx->body_fd = -1;
+		/* a resumed connection that ended before its answer went out (never one that is
+		 * suspended: libmicrohttpd does not end those) */
+		if (cx->job) {
+			offload_free(cx->job);
+			cx->job = NULL;
+			atomic_fetch_sub(&h->offloaded, 1);
+		}
 		atomic_fetch_sub(&h->inflight, 1);
 	}
 }
@@ -849,6 +858,9 @@ static void offload_run(void *arg)
 	MHD_resume_connection(o->conn);
 }
 
+static enum MHD_Result offload_answer(struct conn_ctx *cx, const char *client, const char *method,
+                                      const char *version);
+
 /* Hands the complete request to a worker and suspends its connection; a full queue is a 503
  * at once. */
 static enum MHD_Result offload(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
@@ -870,7 +882,15 @@ static enum MHD_Result offload(struct http *h, struct MHD_Connection *conn, stru
 	o->req.who = cx->who;
 	response_init(&o->resp);
 	cx->job = o;
+	/* counted before stopping is read: http_stop sets stopping before it waits for the count
+	 * to fall to 0, so either it waits for this one or this one sees it stopping and is not
+	 * suspended (libmicrohttpd aborts when it is stopped with a suspended connection) */
 	atomic_fetch_add(&h->offloaded, 1);
+	if (atomic_load(&h->stopping)) {
+		answer_json_error(&o->resp, 503, "the server is stopping; try again in a moment");
+		o->resp.retry_after = 10;
+		return offload_answer(cx, client, method, version);
+	}
 	MHD_suspend_connection(conn);
 	int rc = worker_submit(h->app->workers, offload_run, o);
 	if (rc < 0) {
@@ -960,7 +980,7 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 		if (cl && strtoull(cl, NULL, 10) > cx->body_limit) {
 			cx->too_large = true;
 			rc = refuse(conn, cx, client, method, version, 413, limit, true);
-		} else if (routes_offloaded(r) &&
+		} else if (routes_offloaded(r, cx->method) &&
 		           (cx->body_fd = body_file(h->cfg->media_dir)) < 0) {
 			log_error("http: no temporary file for an upload under paths.media: %s",
 			          strerror(-cx->body_fd));
@@ -1006,7 +1026,7 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	response_init(&resp);
 	enum MHD_Result rc;
 	const struct route *r = cx->route;
-	if (r && routes_offloaded(r)) {
+	if (r && routes_offloaded(r, cx->method)) {
 		response_cleanup(&resp);
 		return offload(h, conn, cx, r, url, client, method, version);
 	}
@@ -1208,8 +1228,12 @@ void http_stop(struct http *h, unsigned timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	/* a suspended connection's worker still holds it: its answer goes out first, however
-	 * long the timeout (an image's renditions take seconds, not minutes) */
+	 * long the timeout (an image's renditions take seconds, not minutes), and is sent */
 	while (atomic_load(&h->offloaded) > 0) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	for (unsigned waited = 0; atomic_load(&h->inflight) > 0 && waited < 2000; waited += 10) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

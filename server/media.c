@@ -13,8 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <vips/vips.h>
+#include <webp/encode.h>
 #include <webp/mux.h>
 
+#include "escape.h"
 #include "log.h"
 #include "mem.h"
 #include "secret.h"
@@ -43,6 +45,65 @@ size_t media_widths(unsigned width, unsigned out[MEDIA_WIDTHS_MAX])
 	if (n == 0 && width > 0)
 		out[n++] = width;
 	return n;
+}
+
+void media_id_of(const void *data, size_t len, char id[MEDIA_ID_LEN + 1])
+{
+	char hex[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(data, len, hex);
+	memcpy(id, hex, MEDIA_ID_LEN);
+	id[MEDIA_ID_LEN] = '\0';
+}
+
+bool media_file_valid(const char *rel, const char *id, unsigned *width, bool *webp)
+{
+	/* "<2 hex>/<id>-<width>.webp" or ".jpg": what media_intake names, nothing else */
+	char own[MEDIA_ID_LEN + 1];
+	if (strlen(rel) < 3 + MEDIA_ID_LEN + 3 || rel[2] != '/')
+		return false;
+	memcpy(own, rel + 3, MEDIA_ID_LEN);
+	own[MEDIA_ID_LEN] = '\0';
+	if (!media_id_valid(own) || strncmp(rel, own, 2) != 0 || (id && strcmp(own, id) != 0))
+		return false;
+	const char *p = rel + 3 + MEDIA_ID_LEN;
+	if (*p++ != '-' || *p < '1' || *p > '9')
+		return false;
+	char *end;
+	unsigned long w = strtoul(p, &end, 10);
+	bool is_webp = strcmp(end, ".webp") == 0;
+	if ((!is_webp && strcmp(end, ".jpg") != 0) || w > 100000 || end - p > 6)
+		return false;
+	if (width)
+		*width = (unsigned)w;
+	if (webp)
+		*webp = is_webp;
+	return true;
+}
+
+bool media_record_valid(const json_t *rec)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	const json_t *rs = json_object_get(rec, "renditions");
+	if (!id || !media_id_valid(id) || !json_is_array(rs) || json_array_size(rs) == 0 ||
+	    json_array_size(rs) > 2 * MEDIA_WIDTHS_MAX)
+		return false;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rs, i, r)
+	{
+		const char *path = json_string_value(json_object_get(r, "path"));
+		const char *type = json_string_value(json_object_get(r, "type"));
+		unsigned w;
+		bool webp;
+		if (!path || !type || !media_file_valid(path, id, &w, &webp) ||
+		    strcmp(type, webp ? "image/webp" : "image/jpeg") != 0 ||
+		    json_integer_value(json_object_get(r, "width")) != (json_int_t)w ||
+		    json_integer_value(json_object_get(r, "height")) < 1 ||
+		    json_integer_value(json_object_get(r, "bytes")) < 1)
+			return false;
+	}
+	return json_integer_value(json_object_get(rec, "width")) >= 1 &&
+	       json_integer_value(json_object_get(rec, "height")) >= 1;
 }
 
 bool media_id_valid(const char *s)
@@ -193,15 +254,21 @@ static int webp_without_metadata(void **bytes, size_t *len)
 	WebPData in = {*bytes, *len}, out;
 	WebPDataInit(&out);
 	WebPMux *mux = WebPMuxCreate(&in, 0);
-	if (!mux)
+	if (!mux) {
+		g_free(*bytes);
+		*bytes = NULL;
 		return -1;
+	}
 	WebPMuxDeleteChunk(mux, "EXIF");
 	WebPMuxDeleteChunk(mux, "XMP ");
 	WebPMuxDeleteChunk(mux, "ICCP");
 	int rc = WebPMuxAssemble(mux, &out) == WEBP_MUX_OK ? 0 : -1;
 	WebPMuxDelete(mux);
-	if (rc < 0)
+	if (rc < 0) {
+		g_free(*bytes);
+		*bytes = NULL;
 		return -1;
+	}
 	g_free(*bytes);
 	*bytes = g_memdup2(out.bytes, out.size);
 	*len = out.size;
@@ -340,15 +407,25 @@ int media_intake(const char *dir, size_t max_pixels, const void *data, size_t le
 
 	unsigned ws[MEDIA_WIDTHS_MAX];
 	size_t nw = media_widths((unsigned)w, ws);
+	/* WebP holds at most 16383 pixels a side: a rendition as tall as that is left out, and
+	 * an image whose smallest one is taller is refused (a long screenshot) */
+	unsigned smallest = ws[0];
+	while (nw > 0 && (h * ws[nw - 1] + w / 2) / w > WEBP_MAX_DIMENSION)
+		nw--;
+	if (nw == 0) {
+		buf_printf(why,
+		           "the image is %llu x %llu pixels: too tall for its renditions (at "
+		           "%u pixels wide it would be more than %d high)",
+		           (unsigned long long)w, (unsigned long long)h, smallest,
+		           WEBP_MAX_DIMENSION);
+		return MEDIA_BAD;
+	}
 	VipsImage *big = decode(data, len, ws[nw - 1], why);
 	if (!big)
 		return MEDIA_BAD;
 
-	char hex[SECRET_HEX_LEN + 1];
-	secret_sha256_hex(data, len, hex);
 	char id[MEDIA_ID_LEN + 1];
-	memcpy(id, hex, MEDIA_ID_LEN);
-	id[MEDIA_ID_LEN] = '\0';
+	media_id_of(data, len, id);
 	char *folder = xasprintf("%s/%.2s", dir, id);
 	int rc = mkdir_once(dir);
 	if (rc == 0)
@@ -436,8 +513,12 @@ long media_gc(const char *dir, int (*known)(const char *id, void *arg), void *ar
 	while ((d = readdir(top))) {
 		if (strlen(d->d_name) != 2 || strspn(d->d_name, "0123456789abcdef") != 2)
 			continue;
-		char *folder = xasprintf("%s/%s", dir, d->d_name);
-		DIR *sub = opendir(folder);
+		/* never a folder a symbolic link names: nothing outside dir is collected */
+		int fd =
+		    openat(dirfd(top), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *sub = fd >= 0 ? fdopendir(fd) : NULL;
+		if (fd >= 0 && !sub)
+			close(fd);
 		struct dirent *f;
 		while (sub && (f = readdir(sub))) {
 			char id[MEDIA_ID_LEN + 1];
@@ -455,7 +536,6 @@ long media_gc(const char *dir, int (*known)(const char *id, void *arg), void *ar
 		}
 		if (sub)
 			closedir(sub);
-		free(folder);
 	}
 	closedir(top);
 	return removed;
@@ -477,7 +557,9 @@ void media_srcset(struct buf *out, const json_t *renditions, const char *type, c
 	{
 		if (strcmp(str_at(r, "type"), type) != 0)
 			continue;
-		buf_printf(out, "%s%s/media/%s %lldw", n++ ? ", " : "", prefix, str_at(r, "path"),
+		buf_printf(out, "%s%s/media/", n++ ? ", " : "", prefix);
+		escape_html(out, str_at(r, "path"), strlen(str_at(r, "path")));
+		buf_printf(out, " %lldw",
 		           (long long)json_integer_value(json_object_get(r, "width")));
 	}
 }
@@ -509,8 +591,9 @@ void media_picture_html(struct buf *out, const json_t *image, const char *alt_ht
 		return;
 	buf_puts(out, "<picture><source type=\"image/webp\" srcset=\"");
 	media_srcset(out, rs, "image/webp", "");
-	buf_printf(out, "\" sizes=\"%s\"><img src=\"/media/%s\" srcset=\"", sizes,
-	           json_string_value(json_object_get(main, "path")));
+	buf_printf(out, "\" sizes=\"%s\"><img src=\"/media/", sizes);
+	escape_html(out, str_at(main, "path"), strlen(str_at(main, "path")));
+	buf_puts(out, "\" srcset=\"");
 	media_srcset(out, rs, "image/jpeg", "");
 	buf_printf(out,
 	           "\" sizes=\"%s\" width=\"%lld\" height=\"%lld\" alt=\"%s\" loading=\"lazy\" "

@@ -30,6 +30,14 @@ size_t media_widths(unsigned width, unsigned out[MEDIA_WIDTHS_MAX]);
 
 /* Whether s is a media id (MEDIA_ID_LEN lowercase hex digits). */
 bool media_id_valid(const char *s);
+/* The id of an image of these bytes: the first MEDIA_ID_LEN hex digits of their SHA-256. */
+void media_id_of(const void *data, size_t len, char id[MEDIA_ID_LEN + 1]);
+/* Whether rel (under paths.media) is a name media_intake gives: "<2 hex>/<id>-<width>.webp"
+ * or ".jpg", of id when id is not NULL; with its width and type when asked. */
+bool media_file_valid(const char *rel, const char *id, unsigned *width, bool *webp);
+/* Whether a record (an import's) is one media_intake could have made: its id, and renditions
+ * each named, typed and sized as the intake names them. */
+bool media_record_valid(const json_t *rec);
 
 /* The intake's refusals: each a status and a message for the client. */
 enum media_refusal {

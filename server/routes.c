@@ -438,9 +438,9 @@ const char *routes_body_limit_name(const struct route *r)
 	return r && r->body == BODY_IMAGE ? "media.max_bytes" : "server.max_body_bytes";
 }
 
-bool routes_offloaded(const struct route *r)
+bool routes_offloaded(const struct route *r, enum http_method method)
 {
-	return r->body == BODY_IMAGE;
+	return r->body == BODY_IMAGE && method == HTTP_POST;
 }
 
 /* The least role req needs on r. */

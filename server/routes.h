@@ -79,8 +79,8 @@ const struct route *routes_find(const struct app *app, struct request *req, stru
 size_t routes_body_limit(const struct app *app, const struct route *r);
 const char *routes_body_limit_name(const struct route *r);
 /* Whether the route's body goes to a temporary file (req->body_fd) and its handler runs on a
- * worker thread, off the request threads (image uploads). */
-bool routes_offloaded(const struct route *r);
+ * worker thread, off the request threads (image uploads: a POST). */
+bool routes_offloaded(const struct route *r, enum http_method method);
 
 /* Decides the route's permission from req's headers and query alone, so that it can be
  * answered before a body is read. Sets req->who from the credentials a route that needs them

@@ -110,6 +110,50 @@ static void test_widths(void **state)
 	assert_false(media_id_valid("0123456789ABCDEF"));
 	assert_false(media_id_valid("0123456789abcde"));
 	assert_false(media_id_valid("../../etc/passwd"));
+
+	/* the names the intake gives, and nothing else */
+	unsigned fw;
+	bool webp;
+	assert_true(media_file_valid("01/0123456789abcdef-640.webp", NULL, &fw, &webp));
+	assert_true(fw == 640 && webp);
+	assert_true(
+	    media_file_valid("01/0123456789abcdef-1920.jpg", "0123456789abcdef", &fw, &webp));
+	assert_true(fw == 1920 && !webp);
+	static const char *const bad[] = {
+	    "02/0123456789abcdef-640.webp", /* another folder */
+	    "01/0123456789abcdef-640.png",
+	    "01/0123456789abcdef-0640.jpg",
+	    "01/0123456789abcdef.jpg",
+	    "01/0123456789abcdef-640.jpg/x",
+	    "../0123456789abcdef-640.jpg",
+	    "01/../../etc/passwd",
+	    "01/.tmp-0123456789abcdef-640.jpg",
+	    "01/0123456789abcdef-640.jpg\"><script>",
+	    "",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(media_file_valid(bad[i], NULL, NULL, NULL));
+	assert_false(
+	    media_file_valid("01/0123456789abcdef-640.jpg", "0123456789abcdee", NULL, NULL));
+
+	/* an import's record: every rendition named, typed and sized as the intake does */
+	json_t *rec = load_json("{'id':'0123456789abcdef','width':700,'height':500,'renditions':["
+	                        "{'width':320,'height':229,'type':'image/webp','bytes':9,"
+	                        "'path':'01/0123456789abcdef-320.webp'}]}");
+	assert_true(media_record_valid(rec));
+	json_object_set_new(json_array_get(json_object_get(rec, "renditions"), 0), "path",
+	                    json_string("01/fedcba9876543210-320.webp"));
+	assert_false(media_record_valid(rec)); /* another image's file */
+	json_object_set_new(json_array_get(json_object_get(rec, "renditions"), 0), "path",
+	                    json_string("01/0123456789abcdef-320.jpg"));
+	assert_false(media_record_valid(rec)); /* a JPEG's name, a WebP's type */
+	json_object_set_new(json_array_get(json_object_get(rec, "renditions"), 0), "path",
+	                    json_string("01/0123456789abcdef-640.webp"));
+	assert_false(media_record_valid(rec)); /* another width */
+	json_decref(rec);
+	char id[MEDIA_ID_LEN + 1];
+	media_id_of("abc", 3, id); /* SHA-256("abc") = ba7816bf8f01cfea... */
+	assert_string_equal(id, "ba7816bf8f01cfea");
 }
 
 /* The number of files under dir and its folders. */
@@ -221,6 +265,15 @@ static void test_refusals(void **state)
 	assert_string_equal(buf_str(&why),
 	                    "the image is 400 x 300 pixels, more than media.max_pixels (100000)");
 	buf_reset(&why);
+	/* a long screenshot: at 320 pixels wide more than WebP's 16383 high */
+	void *tall;
+	size_t tlen;
+	make_image(400, 25000, 1, ".png", 0, &tall, &tlen);
+	assert_int_equal(media_intake(media, 50000000, tall, tlen, "image/png", &rec, &why),
+	                 MEDIA_BAD);
+	assert_non_null(strstr(buf_str(&why), "too tall for its renditions"));
+	buf_reset(&why);
+	g_free(tall);
 	/* garbage after a JPEG's signature */
 	char junk[64];
 	memset(junk, 'x', sizeof(junk));

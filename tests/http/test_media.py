@@ -262,6 +262,10 @@ def photo_to_story(site):
     eq(st, 201, d)
     eq(site.call("DELETE", "/api/media/" + m2["id"], who="ed")[0], 409, "a draft's body shows it")
     eq(site.call("GET", "/media/%s/%s-320.jpg/../../config.ini" % (m["id"][:2], m["id"]))[0], 404)
+    # only the renditions' own names are served from the folder
+    with open(os.path.join(site.media_dir, m["id"][:2], "notes.html"), "w") as f:
+        f.write("<script>alert(1)</script>")
+    eq(site.call("GET", "/media/%s/notes.html" % m["id"][:2])[0], 404)
     # the audit log has each write
     st, _, log = site.call("GET", "/api/audit?per_page=100", who="root")
     actions = [e["action"] for e in log["entries"]]
