@@ -649,30 +649,15 @@ static json_t *media_json(const struct app *app, json_t *rec)
 	return o;
 }
 
-/* alt, caption and credit from obj (the query of an upload, or a PATCH's body) into out;
- * -1 with why filled when one is not text or too long. */
+/* alt, caption and credit from in (an upload's query, or a PATCH's body) into out, by
+ * article.c's one rule for them; -1 with why filled. */
 static int media_texts(const json_t *in, json_t *out, char *why, size_t why_len)
 {
-	static const char *const names[] = {"alt", "caption", "credit"};
-	for (size_t i = 0; i < 3; i++) {
-		json_t *v = json_object_get(in, names[i]);
-		if (!v)
-			continue;
-		const char *t = json_string_value(v);
-		if (!t || !text_is_utf8(t) || article_utf8_len(t) > MEDIA_TEXT_MAX) {
-			snprintf(why, why_len, "%s: must be text of at most %d characters",
-			         names[i], MEDIA_TEXT_MAX);
-			return -1;
-		}
-		for (const char *p = t; *p; p++)
-			if ((unsigned char)*p < 0x20) {
-				snprintf(why, why_len, "%s: must not contain control characters",
-				         names[i]);
-				return -1;
-			}
-		json_object_set_new(out, names[i], json_string(t));
-	}
-	return 0;
+	struct article_error err;
+	if (article_image_texts(in, "", false, out, &err) == 0)
+		return 0;
+	snprintf(why, why_len, "%.60s: %.180s", err.field, err.message);
+	return -1;
 }
 
 /* POST /api/media: the body (in req->body_fd) is the image; runs on a worker thread. */

@@ -736,6 +736,37 @@ static int read_uri(const json_t *in, struct article *a, struct article_error *e
 	return 0;
 }
 
+int article_image_texts(const json_t *in, const char *prefix, bool whole, json_t *out,
+                        struct article_error *err)
+{
+	static const char *const texts[] = {"alt", "caption", "credit"};
+	for (size_t i = 0; i < 3; i++) {
+		char field[32];
+		snprintf(field, sizeof(field), "%s%s", prefix, texts[i]);
+		json_t *v = json_object_get(in, texts[i]);
+		const char *t = json_string_value(v);
+		if (!whole && !v)
+			continue;
+		if (v && !json_is_null(v) && !t)
+			return fail(err, field, "must be a string");
+		char *trim = trimmed(t ? t : "");
+		bool bad = article_utf8_len(trim) > MEDIA_TEXT_MAX || has_controls(trim, false);
+		if (bad || (whole && i == 0 && !*trim)) {
+			free(trim);
+			return !bad ? fail(err, field,
+			                   "is required: say what the image shows, for readers who "
+			                   "cannot see it")
+			            : fail(err, field,
+			                   "must be at most %d characters, without control "
+			                   "characters",
+			                   MEDIA_TEXT_MAX);
+		}
+		json_object_set_new(out, texts[i], json_string(trim));
+		free(trim);
+	}
+	return 0;
+}
+
 /* image: {"media": id, "alt": required, "caption", "credit"}; what the server adds to it
  * (size, renditions, urls) may come back in a PUT of a GET and is made again; null: none. */
 static int read_image(const json_t *in, struct article *a, struct article_error *err)
@@ -758,32 +789,9 @@ static int read_image(const json_t *in, struct article *a, struct article_error 
 		    "must be the id of an uploaded image (%d hex digits, from POST /api/media)",
 		    MEDIA_ID_LEN);
 	json_t *out = json_pack("{s:s}", "media", media);
-	static const char *const texts[] = {"alt", "caption", "credit"};
-	for (size_t i = 0; i < 3; i++) {
-		char field[16];
-		snprintf(field, sizeof(field), "image.%s", texts[i]);
-		json_t *v = json_object_get(image, texts[i]);
-		const char *t = json_string_value(v);
-		if (v && !json_is_null(v) && !t) {
-			json_decref(out);
-			return fail(err, field, "must be a string");
-		}
-		char *trim = trimmed(t ? t : "");
-		bool bad = article_utf8_len(trim) > MEDIA_TEXT_MAX || has_controls(trim, false);
-		if (bad || (i == 0 && !*trim)) {
-			free(trim);
-			json_decref(out);
-			return i == 0 && !bad
-			           ? fail(err, field,
-			                  "is required: say what the image shows, for "
-			                  "readers who cannot see it")
-			           : fail(err, field,
-			                  "must be at most %d characters, without control "
-			                  "characters",
-			                  MEDIA_TEXT_MAX);
-		}
-		json_object_set_new(out, texts[i], json_string(trim));
-		free(trim);
+	if (article_image_texts(image, "image.", true, out, err) < 0) {
+		json_decref(out);
+		return -1;
 	}
 	a->image = out;
 	return 0;

@@ -124,6 +124,13 @@ int64_t article_corrected_ts(const struct article *a);
  * A new reference. */
 json_t *article_image_json(const struct article *a, const char *base_url);
 
+/* An image's alt, caption and credit from in into out, trimmed: text of at most
+ * MEDIA_TEXT_MAX characters without control characters, fields named prefix + key. whole: all
+ * three, an absent one empty and alt required (a story's picture); else only those in in (an
+ * edit). Returns 0, or -1 with err filled. */
+int article_image_texts(const json_t *in, const char *prefix, bool whole, json_t *out,
+                        struct article_error *err);
+
 /* What article_link_media asks for each media id: its record as stored (a new reference), or
  * NULL when there is none. */
 typedef json_t *(*article_media_fn)(const char *id, void *arg);

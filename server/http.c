@@ -29,6 +29,7 @@
 #include "hash.h"
 #include "http_parse.h"
 #include "log.h"
+#include "media.h"
 #include "mem.h"
 #include "routes.h"
 #include "worker.h"
@@ -767,17 +768,16 @@ static void request_init(struct request *req, struct conn_ctx *cx, struct MHD_Co
  * crash leaves nothing behind. Returns the descriptor or a negative error. */
 static int body_file(const char *dir)
 {
-	if (mkdir(dir, 0755) == 0)
-		chmod(dir, 0755); /* nginx reads the renditions beside: not the service's umask */
-	else if (errno != EEXIST)
-		return -errno;
+	int rc = media_folder(dir);
+	if (rc < 0)
+		return rc;
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
 		return fd >= 0 ? fd : -errno;
 	/* a file system without O_TMPFILE: a named file, unlinked at once */
 	char *name = xasprintf("%s/.tmp-upload-XXXXXX", dir);
 	fd = mkostemp(name, O_CLOEXEC);
-	int rc = fd >= 0 ? fd : -errno;
+	rc = fd >= 0 ? fd : -errno;
 	if (fd >= 0)
 		unlink(name);
 	free(name);

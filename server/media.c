@@ -303,8 +303,7 @@ static int encode(VipsImage *img, bool webp, void **bytes, size_t *len)
 	return rc;
 }
 
-/* A folder nginx may read whatever the service's umask (0755), made once. */
-static int mkdir_once(const char *path)
+int media_folder(const char *path)
 {
 	if (mkdir(path, 0755) == 0)
 		return chmod(path, 0755) == 0 ? 0 : -errno;
@@ -427,9 +426,9 @@ int media_intake(const char *dir, size_t max_pixels, const void *data, size_t le
 	char id[MEDIA_ID_LEN + 1];
 	media_id_of(data, len, id);
 	char *folder = xasprintf("%s/%.2s", dir, id);
-	int rc = mkdir_once(dir);
+	int rc = media_folder(dir);
 	if (rc == 0)
-		rc = mkdir_once(folder);
+		rc = media_folder(folder);
 
 	json_t *renditions = json_array();
 	for (size_t i = 0; rc == 0 && i < nw; i++) {
@@ -562,6 +561,21 @@ void media_srcset(struct buf *out, const json_t *renditions, const char *type, c
 		buf_printf(out, " %lldw",
 		           (long long)json_integer_value(json_object_get(r, "width")));
 	}
+}
+
+const json_t *media_small_rendition(const json_t *renditions)
+{
+	const json_t *small = NULL;
+	size_t i;
+	json_t *r;
+	json_array_foreach(renditions, i, r)
+	{
+		if (strcmp(str_at(r, "type"), "image/jpeg") == 0 &&
+		    (!small || json_integer_value(json_object_get(r, "width")) <
+		                   json_integer_value(json_object_get(small, "width"))))
+			small = r;
+	}
+	return small;
 }
 
 const json_t *media_main_rendition(const json_t *renditions)

@@ -70,6 +70,13 @@ void media_srcset(struct buf *out, const json_t *renditions, const char *type, c
  * else the widest. NULL when there is none. Borrowed from renditions. */
 const json_t *media_main_rendition(const json_t *renditions);
 
+/* The smallest JPEG rendition (a teaser's), or NULL. Borrowed from renditions. */
+const json_t *media_small_rendition(const json_t *renditions);
+
+/* Makes the folder path (paths.media, or one of its own) once, readable by nginx whatever the
+ * service's umask (0755). Returns 0 or a negative errno. */
+int media_folder(const char *path);
+
 /* The responsive picture of an image for a story's body: <picture> with the WebP srcset, the
  * JPEG fallback, sizes, width, height and lazy loading. alt_html is already escaped. */
 void media_picture_html(struct buf *out, const json_t *image, const char *alt_html,

@@ -203,7 +203,7 @@ static json_t *picture_context(const struct config *cfg, const struct article *a
 	media_srcset(&webp, rs, "image/webp", "");
 	media_srcset(&jpeg, rs, "image/jpeg", "");
 	const char *path = json_string_value(json_object_get(main, "path"));
-	const json_t *small = json_array_get(rs, 1); /* the smallest JPEG: renditions go in pairs */
+	const json_t *small = media_small_rendition(rs);
 	json_t *o = json_pack(
 	    "{s:O, s:O, s:O, s:O, s:O, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:s}", "alt",
 	    json_object_get(a->image, "alt"), "caption", json_object_get(a->image, "caption"),
