@@ -19,7 +19,9 @@
 #include "handlers.h"
 #include "mem.h"
 #include "ninjs.h"
+#include "outbox.h"
 #include "store.h"
+#include "surrogate.h"
 
 void api_healthz(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
@@ -249,6 +251,9 @@ static void get_article(struct app *app, const struct request *req, const char *
 			answer_article(app, resp, 200, &a);
 		resp->cacheable = !all && resp->status == 200;
 		resp->last_modified = (time_t)content_shown_since(&a, now);
+		struct buf keys = BUF_INIT;
+		surrogate_article(&keys, a.id);
+		answer_surrogate(resp, &keys);
 	} else {
 		answer_store_failed(app, req, resp, rc);
 	}
@@ -828,4 +833,134 @@ void api_media_item(struct app *app, const struct request *req, const char *id,
 out:
 	json_decref(changes);
 	json_decref(in);
+}
+
+/* --- webhooks (SPEC §13): an admin's --- */
+
+/* A webhook as the API shows it: never its secret (only the answer that made it does). */
+static json_t *webhook_json(const json_t *hook)
+{
+	json_t *o = json_deep_copy(hook);
+	json_object_del(o, "secret");
+	if (!json_object_get(o, "disabled_reason"))
+		json_object_set_new(o, "disabled_reason", json_null());
+	return o;
+}
+
+void api_webhooks(struct app *app, const struct request *req, const char *arg,
+                  struct response *resp)
+{
+	(void)arg;
+	int rc;
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		json_t *all = NULL;
+		rc = store_webhooks(app->store, &all);
+		if (rc < 0) {
+			answer_store_failed(app, req, resp, rc);
+			return;
+		}
+		json_t *list = json_array(), *hook;
+		size_t i;
+		json_array_foreach(json_object_get(all, "webhooks"), i, hook)
+		    json_array_append_new(list, webhook_json(hook));
+		json_decref(all);
+		answer_json(resp, 200, json_pack("{s:o}", "webhooks", list));
+		return;
+	}
+	json_t *in = read_json(req, resp, false), *hook = NULL;
+	if (!in)
+		return;
+	struct store_actor who;
+	char rid[33];
+	routes_actor(req, &who, rid);
+	if (outbox_webhook_fields(in, false, app->cfg->webhooks_allow_private, &hook, who.why,
+	                          sizeof(who.why)) < 0) {
+		answer_json_error(resp, 422, who.why);
+		json_decref(in);
+		return;
+	}
+	rc = store_webhook_add(app->store, &who, hook, handler_now());
+	if (rc == -ENOSPC) {
+		answer_json_errorf(resp, 409, "a newsroom has at most %d webhooks",
+		                   STORE_WEBHOOKS_MAX);
+	} else if (rc < 0) {
+		answer_store_failed(app, req, resp, rc);
+	} else {
+		/* the one answer that shows the secret: the receiver needs it to check signatures
+		 */
+		json_t *out = webhook_json(hook);
+		json_object_set(out, "secret", json_object_get(hook, "secret"));
+		char *loc = xasprintf("/api/webhooks/%lld",
+		                      (long long)json_integer_value(json_object_get(hook, "id")));
+		resp->location = loc;
+		answer_json(resp, 201, out);
+	}
+	json_decref(hook);
+	json_decref(in);
+}
+
+void api_webhook(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	int64_t id = path_number(arg);
+	if (!id) {
+		answer_not_found(app, req, resp);
+		return;
+	}
+	json_t *hook = NULL;
+	int rc;
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		rc = store_webhook_get(app->store, id, &hook);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_json(resp, 200, webhook_json(hook));
+		json_decref(hook);
+		return;
+	}
+	struct store_actor who;
+	char rid[33];
+	routes_actor(req, &who, rid);
+	if (req->method == HTTP_DELETE) {
+		rc = store_webhook_delete(app->store, &who, id, handler_now());
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			resp->status = 204;
+		return;
+	}
+	json_t *in = read_json(req, resp, false), *changes = NULL;
+	if (!in)
+		return;
+	if (outbox_webhook_fields(in, true, app->cfg->webhooks_allow_private, &changes, who.why,
+	                          sizeof(who.why)) < 0) {
+		answer_json_error(resp, 422, who.why);
+	} else {
+		rc = store_webhook_update(app->store, &who, id, changes, handler_now(), &hook);
+		if (rc < 0)
+			answer_store_failed(app, req, resp, rc);
+		else
+			answer_json(resp, 200, webhook_json(hook));
+		json_decref(hook);
+	}
+	json_decref(changes);
+	json_decref(in);
+}
+
+void api_deliveries(struct app *app, const struct request *req, const char *arg,
+                    struct response *resp)
+{
+	int64_t id = path_number(arg);
+	json_t *hook = NULL;
+	int rc = id ? store_webhook_get(app->store, id, &hook) : -ENOENT;
+	json_decref(hook);
+	if (rc < 0) {
+		answer_store_failed(app, req, resp, rc);
+		return;
+	}
+	unsigned page, per_page;
+	json_t *out = NULL;
+	if (!paging(req, resp, 50, &page, &per_page))
+		return;
+	rc = store_deliveries(app->store, id, page, per_page, &out);
+	answer_read(app, req, resp, rc, out);
 }

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "log.h"
 #include "media.h"
+#include "outbox.h"
 #include "render.h"
 #include "store.h"
 #include "worker.h"
@@ -28,6 +29,13 @@ static void collect_media(void *arg)
 		log_info("media: %ld files no image record uses were removed", n);
 	else if (n < 0)
 		log_warn("media: paths.media could not be read: %s", strerror((int)-n));
+}
+
+void app_outbound(struct store *s, const struct config *cfg)
+{
+	struct store_outbound out = {cfg->base_url, cfg->site_language, *cfg->websub_hub != '\0',
+	                             *cfg->purge_url != '\0'};
+	store_set_outbound(s, &out);
 }
 
 int app_open(struct app *app, const struct config *cfg, struct buf *err)
@@ -47,6 +55,20 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err)
 		return 1;
 	struct store_limits limits = {cfg->query_timeout_ms, &app->expensive};
 	store_set_limits(app->store, &limits);
+	app_outbound(app->store, cfg);
+	struct outbox_options out = {
+	    .base_url = cfg->base_url,
+	    .purge_url = cfg->purge_url,
+	    .websub_hub = cfg->websub_hub,
+	    .allow_private = cfg->webhooks_allow_private,
+	    .retry_s = cfg->webhooks_retry_s,
+	    .nretry = cfg->webhooks_nretry,
+	    .give_up_s = cfg->webhooks_give_up_s,
+	};
+	app->outbox = outbox_start(app->store, &out, err);
+	if (!app->outbox)
+		return 1;
+	store_on_outbox(app->store, outbox_kick, app->outbox);
 	app->changes = changes_new(app->store, app->render);
 	changes_poll(app->changes, (int64_t)time(NULL));
 	app->auth = auth_new(cfg->token, app->store);
@@ -62,6 +84,10 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err)
 
 void app_close(struct app *app)
 {
+	/* the deliveries in flight end (or are given back) while the store is still open */
+	if (app->store)
+		store_on_outbox(app->store, NULL, NULL);
+	outbox_stop(app->outbox);
 	worker_pool_free(app->workers);
 	auth_free(app->auth);
 	changes_free(app->changes);

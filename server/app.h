@@ -9,6 +9,7 @@ struct auth;
 struct changes;
 struct config;
 struct http;
+struct outbox;
 struct render;
 struct store;
 struct worker_pool;
@@ -22,7 +23,13 @@ struct app {
 	struct auth *auth;
 	struct gate expensive;       /* listings and searches running at once */
 	struct worker_pool *workers; /* image renditions, off the request threads */
+	struct outbox *outbox;       /* webhooks, WebSub pings, purges (SPEC §13) */
 };
+
+/* Tells s what the events and outbox rows its writes make need from cfg (the site's address
+ * and language, whether a hub and a cache are to be told): for the server and the command
+ * line alike. */
+void app_outbound(struct store *s, const struct config *cfg);
 
 /* Builds app for cfg (which must outlive it): the templates, the store with its bounds, the
  * content generation, authentication. Returns 0, or the exit status (2 for a template error,

@@ -205,6 +205,8 @@ static struct store *open_database(const struct config *cfg, int *rc)
 	if (!s) {
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
 		*rc = 1;
+	} else {
+		app_outbound(s, cfg); /* an import's stories are news too: the server delivers it */
 	}
 	buf_cleanup(&err);
 	return s;

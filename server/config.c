@@ -27,7 +27,9 @@ enum kind {
 	K_LEVEL,
 	K_LOG,
 	K_LANG,
-	K_DBURL
+	K_DBURL,
+	K_OUTURL,  /* "" or an http(s) URL kept as written */
+	K_SCHEDULE /* seconds, comma-separated */
 };
 
 struct key {
@@ -69,6 +71,11 @@ static const struct key keys[] = {
     {"auth", "token_file", K_PATH, OFF(token_file), 0, 0},
     {"cache", "max_age_s", K_UINT, OFF(cache_max_age_s), 0, 31536000},
     {"cache", "max_bytes", K_SIZE, OFF(cache_max_bytes), 65536, 1ULL << 40},
+    {"webhooks", "allow_private", K_BOOL, OFF(webhooks_allow_private), 0, 0},
+    {"webhooks", "retry_s", K_SCHEDULE, OFF(webhooks_retry_s), 1, 604800},
+    {"webhooks", "give_up_s", K_UINT, OFF(webhooks_give_up_s), 1, 30 * 86400},
+    {"feeds", "websub_hub", K_OUTURL, OFF(websub_hub), 0, 0},
+    {"purge", "url", K_OUTURL, OFF(purge_url), 0, 0},
     {"log", "access_log", K_LOG, OFF(access_log), 0, 0},
     {"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
@@ -112,6 +119,12 @@ void config_init(struct config *cfg)
 	cfg->token_file = xstrdup("");
 	cfg->cache_max_age_s = 60;
 	cfg->cache_max_bytes = 64u << 20;
+	static const unsigned schedule[] = {10, 30, 120, 600, 3600, 10800};
+	memcpy(cfg->webhooks_retry_s, schedule, sizeof(schedule));
+	cfg->webhooks_nretry = sizeof(schedule) / sizeof(schedule[0]);
+	cfg->webhooks_give_up_s = 86400;
+	cfg->websub_hub = xstrdup("");
+	cfg->purge_url = xstrdup("");
 	cfg->access_log = xstrdup("-");
 	cfg->log_level = LOG_INFO;
 }
@@ -133,6 +146,8 @@ void config_cleanup(struct config *cfg)
 	                 &cfg->media_dir,
 	                 &cfg->token,
 	                 &cfg->token_file,
+	                 &cfg->websub_hub,
+	                 &cfg->purge_url,
 	                 &cfg->access_log};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
@@ -329,6 +344,59 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 		}
 		free(*(char **)field);
 		*(char **)field = buf_steal(&tag, NULL);
+		return 0;
+	}
+	case K_OUTURL:
+		if (*value &&
+		    ((strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) ||
+		     has_control(value) || strchr(value, ' ') || strlen(value) > 2000)) {
+			buf_printf(err, "%s.%s: '%s' is not an absolute http:// or https:// URL",
+			           k->section, k->name, value);
+			return -1;
+		}
+		set_str(field, value);
+		return 0;
+	case K_SCHEDULE: {
+		unsigned got[CONFIG_SCHEDULE_MAX];
+		size_t steps = 0;
+		const char *p = value;
+		for (;;) {
+			char item[24];
+			size_t len = strcspn(p, ",");
+			while (len && *p == ' ') {
+				p++;
+				len--;
+			}
+			size_t end = len;
+			while (end && p[end - 1] == ' ')
+				end--;
+			if (steps == CONFIG_SCHEDULE_MAX || end == 0 || end >= sizeof(item)) {
+				steps = 0;
+				break;
+			}
+			memcpy(item, p, end);
+			item[end] = '\0';
+			unsigned long long secs;
+			if (parse_uint(item, k->min, k->max, &secs) < 0) {
+				steps = 0;
+				break;
+			}
+			got[steps++] = (unsigned)secs;
+			p += len;
+			if (*p != ',')
+				break;
+			p++;
+		}
+		if (steps == 0) {
+			buf_printf(
+			    err,
+			    "%s.%s: '%s' is not a list of 1 to %d whole numbers of seconds from "
+			    "%llu to %llu, separated by commas",
+			    k->section, k->name, value, CONFIG_SCHEDULE_MAX, k->min, k->max);
+			return -1;
+		}
+		memcpy(field, got, steps * sizeof(unsigned));
+		cfg->webhooks_nretry = steps;
 		return 0;
 	}
 	case K_DBURL:

@@ -8,6 +8,8 @@
 #include "buf.h"
 #include "log.h"
 
+#define CONFIG_SCHEDULE_MAX 16 /* steps of webhooks.retry_s */
+
 struct config {
 	char *file; /* the file it was read from, or NULL for built-in defaults */
 
@@ -44,6 +46,14 @@ struct config {
 
 	unsigned cache_max_age_s;
 	size_t cache_max_bytes; /* what the answer cache may hold, all of it counted */
+
+	/* outbound (SPEC §13) */
+	bool webhooks_allow_private; /* webhooks may point at loopback and private addresses */
+	unsigned webhooks_retry_s[CONFIG_SCHEDULE_MAX]; /* seconds before each retry */
+	size_t webhooks_nretry;
+	unsigned webhooks_give_up_s; /* no retry after this long */
+	char *websub_hub;            /* "" for none */
+	char *purge_url;             /* "" for none: where BAN requests go */
 
 	char *access_log; /* "-", "off" or a resolved path */
 	enum log_level log_level;

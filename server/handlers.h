@@ -73,12 +73,20 @@ void api_audit(struct app *app, const struct request *req, const char *arg, stru
 /* images (SPEC §12): GET a page of them, POST one (on a worker: the body is in req->body_fd);
  * GET, PATCH (alt, caption, credit), DELETE one */
 void api_media(struct app *app, const struct request *req, const char *arg, struct response *resp);
+void api_webhooks(struct app *app, const struct request *req, const char *arg,
+                  struct response *resp);
+void api_webhook(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
+void api_deliveries(struct app *app, const struct request *req, const char *arg,
+                    struct response *resp);
 void api_media_item(struct app *app, const struct request *req, const char *id,
                     struct response *resp);
 
 /* --- answers (routes.c): one writer per format --- */
 
 /* value as the JSON body (the reference is taken); a value that cannot be written is a 500. */
+/* keys (surrogate.h's, emptied) become resp's Surrogate-Key when resp is cacheable. */
+void answer_surrogate(struct response *resp, struct buf *keys);
 void answer_json(struct response *resp, unsigned status, json_t *value);
 void answer_json_errorf(struct response *resp, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

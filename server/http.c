@@ -609,6 +609,8 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 		add_validators(h, a->gzip, &a->bytes, a->etag_gzip, a->last_modified,
 		               resp->immutable);
 		add_header(a->gzip, &a->bytes, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+		if (resp->surrogate)
+			add_header(a->gzip, &a->bytes, "Surrogate-Key", resp->surrogate);
 		a->not_modified_gzip = not_modified_response(h, &a->bytes, a->etag_gzip,
 		                                             a->last_modified, resp->immutable);
 	}
@@ -625,6 +627,9 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 	}
 	add_common(a->plain, &a->bytes, resp->content_type);
 	add_validators(h, a->plain, &a->bytes, a->etag, a->last_modified, resp->immutable);
+	/* what a cache in front (deploy/varnish.vcl) bans it by when what it shows changes */
+	if (resp->surrogate)
+		add_header(a->plain, &a->bytes, "Surrogate-Key", resp->surrogate);
 	a->not_modified =
 	    not_modified_response(h, &a->bytes, a->etag, a->last_modified, resp->immutable);
 	return a;

@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "render.h"
 #include "store.h"
+#include "surrogate.h"
 
 static void placeholder(struct app *app, const struct request *req, struct response *resp,
                         int64_t changed)
@@ -90,6 +91,12 @@ static void listing(struct app *app, const struct request *req, struct response 
 	}
 	buf_cleanup(&err);
 	article_list_cleanup(&list);
+	struct buf keys = BUF_INIT;
+	if (tag && !q)
+		surrogate_tag(&keys, tag);
+	else if (author)
+		surrogate_author(&keys, json_string_value(json_object_get(author, "handle")));
+	answer_surrogate(resp, &keys);
 }
 
 void page_front(struct app *app, const struct request *req, const char *arg, struct response *resp)
@@ -197,6 +204,9 @@ void page_article(struct app *app, const struct request *req, const char *slug,
 		return;
 	}
 	story_page(app, req, resp, &a, false, now);
+	struct buf keys = BUF_INIT;
+	surrogate_article(&keys, a.id);
+	answer_surrogate(resp, &keys);
 	article_cleanup(&a);
 }
 

@@ -28,6 +28,7 @@
 #include "secret.h"
 #include "static.h"
 #include "store.h"
+#include "surrogate.h"
 
 /* What a route's body is, and so its limit and where it goes. */
 enum body_kind {
@@ -56,6 +57,8 @@ struct route {
 	enum key_rule key;
 	const char *const *params; /* the query parameters the handler reads, NULL-terminated */
 	enum body_kind body;
+	/* the Surrogate-Key of its cacheable answers (SPEC §13), when it is one fixed name */
+	const char *surrogate;
 };
 
 void response_init(struct response *resp)
@@ -74,6 +77,8 @@ void response_cleanup(struct response *resp)
 	resp->fd = -1;
 	free(resp->location);
 	resp->location = NULL;
+	free(resp->surrogate);
+	resp->surrogate = NULL;
 }
 
 int64_t handler_now(void)
@@ -188,6 +193,15 @@ void answer_rendered(const struct app *app, const struct request *req, struct re
 	buf_cleanup(err);
 }
 
+void answer_surrogate(struct response *resp, struct buf *keys)
+{
+	if (resp->cacheable && keys->len) {
+		free(resp->surrogate);
+		resp->surrogate = buf_steal(keys, NULL);
+	}
+	buf_cleanup(keys);
+}
+
 void answer_json(struct response *resp, unsigned status, json_t *value)
 {
 	resp->status = status;
@@ -291,69 +305,88 @@ static const char *const audit_params[] = {"page", "per_page", NULL};
 #define ADMIN       ROLE_ADMIN
 
 static const struct route table[] = {
-    /* methods, pattern, deep, handler, Allow, read, write, drafts, cache key, params, body */
-    {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON},
+    /* methods, pattern, deep, handler, Allow, read, write, drafts, cache key, params, body,
+     * Surrogate-Key (NULL: the handler names it, or the answer is never cached) */
+    {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON,
+     SURROGATE_FRONT},
     {GET_HEAD, "/articles/*", false, page_article, GH, NONE, NONE, false, KEY_PARAMS, none,
-     BODY_JSON},
-    {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON},
+     BODY_JSON, NULL},
+    {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON,
+     NULL},
     {GET_HEAD, "/authors/*", false, page_author, GH, NONE, NONE, false, KEY_PARAMS, page_only,
-     BODY_JSON},
+     BODY_JSON, NULL},
     {GET_HEAD, "/search", false, page_search, GH, NONE, NONE, false, KEY_PARAMS, search_params,
-     BODY_JSON},
+     BODY_JSON, SURROGATE_SEARCH},
     /* a draft's signed preview: checked on every request, never kept */
-    {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON},
-    {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, BODY_JSON},
+    {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
+     NULL},
+    {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, BODY_JSON,
+     SURROGATE_FEED},
     {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, NONE, NONE, false, KEY_PARAMS, none,
-     BODY_JSON},
+     BODY_JSON, SURROGATE_SITEMAP},
     /* its 48-hour window moves with the clock, not with writes: never kept */
     {GET_HEAD, "/news-sitemap.xml", false, feed_news_sitemap, GH, NONE, NONE, false, KEY_NONE, none,
-     BODY_JSON},
-    {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON},
-    {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON},
-    {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON},
-    {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON},
+     BODY_JSON, SURROGATE_SITEMAP},
+    {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
+     SURROGATE_STATIC},
+    {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
+     SURROGATE_STATIC},
+    {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
+     SURROGATE_STATIC},
+    {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
+     NULL},
     /* articles: anyone reads what is public; a contributor writes drafts (auth_may_write
      * decides which), an editor everything */
     {GET_HEAD | HTTP_POST, "/api/articles", false, api_articles, "GET, HEAD, POST", NONE,
-     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON},
+     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON, SURROGATE_FRONT},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
-     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, BODY_JSON},
+     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, BODY_JSON, NULL},
     /* the history holds deleted and embargoed stories: an editor's */
     {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, EDITOR, NONE, false, KEY_NONE,
-     none, BODY_JSON},
+     none, BODY_JSON, NULL},
     {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, EDITOR, NONE, false,
-     KEY_NONE, none, BODY_JSON},
+     KEY_NONE, none, BODY_JSON, NULL},
     {HTTP_POST, "/api/articles/*/revisions/*/restore", false, api_restore, "POST", NONE, EDITOR,
-     false, KEY_NONE, none, BODY_JSON},
+     false, KEY_NONE, none, BODY_JSON, NULL},
     {HTTP_POST, "/api/articles/*/preview", false, api_preview, "POST", NONE, CONTRIBUTOR, false,
-     KEY_NONE, none, BODY_JSON},
+     KEY_NONE, none, BODY_JSON, NULL},
     /* the wire's documents replace stories whatever their state: an editor's */
     {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", NONE, EDITOR, false, KEY_NONE, none,
-     BODY_JSON},
+     BODY_JSON, NULL},
     {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, NONE, NONE, true, KEY_PARAMS, status_only,
-     BODY_JSON},
+     BODY_JSON, NULL},
     /* accounts and tokens (an admin's), and who the caller is (anyone with a token) */
-    {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, BODY_JSON},
+    {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, BODY_JSON,
+     NULL},
     {GET_HEAD | HTTP_POST, "/api/users", false, api_users, "GET, HEAD, POST", ADMIN, ADMIN, false,
-     KEY_NONE, audit_params, BODY_JSON},
+     KEY_NONE, audit_params, BODY_JSON, NULL},
     {GET_HEAD | HTTP_PATCH, "/api/users/*", false, api_user, "GET, HEAD, PATCH", ADMIN, ADMIN,
-     false, KEY_NONE, none, BODY_JSON},
+     false, KEY_NONE, none, BODY_JSON, NULL},
     {HTTP_POST, "/api/users/*/tokens", false, api_user_tokens, "POST", NONE, ADMIN, false, KEY_NONE,
-     none, BODY_JSON},
-    {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, BODY_JSON},
+     none, BODY_JSON, NULL},
+    {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, BODY_JSON,
+     NULL},
     {HTTP_DELETE, "/api/tokens/*", false, api_tokens, "DELETE", NONE, ADMIN, false, KEY_NONE, none,
-     BODY_JSON},
+     BODY_JSON, NULL},
     {GET_HEAD, "/api/audit", false, api_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params,
-     BODY_JSON},
+     BODY_JSON, NULL},
     /* images (SPEC §12): a contributor uploads and describes them, an editor deletes */
     {GET_HEAD | HTTP_POST, "/api/media", false, api_media, "GET, HEAD, POST", CONTRIBUTOR,
-     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE},
+     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE, NULL},
     {GET_HEAD | HTTP_PATCH, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE",
-     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON},
+     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON, NULL},
     {HTTP_DELETE, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE", NONE, EDITOR,
-     false, KEY_NONE, none, BODY_JSON},
+     false, KEY_NONE, none, BODY_JSON, NULL},
+    /* webhooks (SPEC §13): an admin's, with their delivery logs */
+    {GET_HEAD | HTTP_POST, "/api/webhooks", false, api_webhooks, "GET, HEAD, POST", ADMIN, ADMIN,
+     false, KEY_NONE, none, BODY_JSON, NULL},
+    {GET_HEAD | HTTP_PATCH | HTTP_DELETE, "/api/webhooks/*", false, api_webhook,
+     "GET, HEAD, PATCH, DELETE", ADMIN, ADMIN, false, KEY_NONE, none, BODY_JSON, NULL},
+    {GET_HEAD, "/api/webhooks/*/deliveries", false, api_deliveries, GH, ADMIN, NONE, false,
+     KEY_NONE, audit_params, BODY_JSON, NULL},
     /* the renditions, by content hash: they never change */
-    {GET_HEAD, "/media/*", true, files_media, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON},
+    {GET_HEAD, "/media/*", true, files_media, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
+     SURROGATE_MEDIA},
 };
 
 /* Whether path fits pattern, each '*' capturing one segment (one or more bytes without '/';
@@ -586,6 +619,8 @@ void routes_run(struct app *app, const struct route *r, const struct request *re
                 struct response *resp)
 {
 	r->handler(app, req, req->arg, resp);
+	if (resp->cacheable && !resp->surrogate && r->surrogate)
+		resp->surrogate = xstrdup(r->surrogate);
 }
 
 void routes_handle(struct app *app, struct request *req, struct response *resp)

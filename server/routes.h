@@ -56,6 +56,7 @@ struct response {
 	bool private_answer;  /* for one reader only: Cache-Control private, no-store; noindex */
 	time_t last_modified; /* for cacheable answers: when what it shows last changed */
 	char *location;
+	char *surrogate;   /* with cacheable: its Surrogate-Key (surrogate.h), freed with resp */
 	const char *allow; /* for 405 */
 	bool www_authenticate;
 	unsigned retry_after;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "rfc3339.h"
 #include "secret.h"
 #include "store_backend.h"
+#include "surrogate.h"
 #include "textsearch.h"
 
 #define FTS_MAX_BYTES 512
@@ -47,6 +49,10 @@ struct store {
 	struct store_limits limits;
 	void (*on_commit)(void *arg);
 	void *on_commit_arg;
+	struct store_outbound out;
+	void (*on_outbox)(void *arg);
+	void *on_outbox_arg;
+	atomic_bool outbox_wrote;   /* the transaction running wrote outbox rows */
 	pthread_mutex_t count_lock; /* the public count, kept for one generation */
 	uint64_t count_generation;
 	int64_t count;
@@ -74,6 +80,8 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	s->e->ops->close(s->e);
+	free(s->out.base_url);
+	free(s->out.site_language);
 	pthread_mutex_destroy(&s->count_lock);
 	free(s);
 }
@@ -371,6 +379,8 @@ static json_t *time_json(int64_t t)
 #define DOC_COUNTER  "counter"  /* key a name: the last number given */
 #define DOC_SECRET   "secret"   /* key "links": the key that signs preview links */
 #define DOC_MEDIA    "media"    /* key an image's id: its record (SPEC §12) */
+#define DOC_WEBHOOK  "webhook"  /* key its id: the webhook, its secret included (SPEC §13) */
+#define DOC_DELIVERY "delivery" /* key a webhook's id, seq n: its delivery log */
 
 static int doc_get_json(struct store_engine *e, bool writer, const char *kind, const char *key,
                         int64_t seq, json_t **out)
@@ -674,6 +684,8 @@ static int end_write_at(struct store *s, int rc, bool quiet, int64_t now)
 		e->ops->rollback(e);
 	if (rc == 0 && !quiet && s->on_commit)
 		s->on_commit(s->on_commit_arg);
+	if (atomic_exchange(&s->outbox_wrote, false) && rc == 0 && s->on_outbox)
+		s->on_outbox(s->on_outbox_arg);
 	return rc;
 }
 
@@ -691,6 +703,10 @@ static int finish(struct store *s, int rc, int64_t now)
 	int64_t clock = (int64_t)time(NULL);
 	return end_write_at(s, rc, false, now <= clock && now >= clock - 5 ? now : clock);
 }
+
+static int announce(struct store *s, const struct article *old, const struct article *new_,
+                    int64_t now);
+static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold);
 
 /* The images a story shows, read in its write's transaction. */
 struct media_lookup {
@@ -789,6 +805,8 @@ int store_create_as(struct store *s, struct store_actor *who, struct article *a,
 	if (rc == 0)
 		rc = revision(e, who, "article.create", a, now, 0);
 	if (rc == 0)
+		rc = announce(s, NULL, a, now);
+	if (rc == 0)
 		rc = audit_article(e, who, "article.create", a->slug, now);
 	return finish(s, rc, now);
 }
@@ -822,6 +840,8 @@ int store_replace_as(struct store *s, struct store_actor *who, const char *slug,
 	if (rc == 0)
 		rc = revision(e, who, "article.replace", a, now, 0);
 	if (rc == 0)
+		rc = announce(s, &old, a, now);
+	if (rc == 0)
 		rc = audit_article(e, who, "article.replace", a->slug, now);
 	free(created_at);
 	article_cleanup(&old);
@@ -853,6 +873,8 @@ int store_delete_as(struct store *s, struct store_actor *who, const char *slug, 
 	if (rc == 0)
 		rc = e->ops->remove(e, old.id);
 	if (rc == 0)
+		rc = announce(s, &old, NULL, now);
+	if (rc == 0)
 		rc = audit_article(e, who, "article.delete", slug, now);
 	article_cleanup(&old);
 	return finish(s, rc, now);
@@ -866,9 +888,10 @@ int store_delete(struct store *s, const char *slug)
 /* Stores a as the new version of the record it names (the one under its uri when it has one,
  * else the one at its slug), or as a new record. An import (keep) keeps the id and times it
  * brings. */
-static int upsert(struct store_engine *e, struct store_actor *who, struct article *a, int64_t now,
-                  bool keep, bool *created)
+static int upsert(struct store *s, struct store_actor *who, struct article *a, int64_t now,
+                  bool keep, bool quiet, bool *created)
 {
+	struct store_engine *e = s->e;
 	char *created_at = NULL, *old_slug = NULL;
 	int64_t id = 0;
 	if (*a->uri) {
@@ -901,6 +924,9 @@ static int upsert(struct store_engine *e, struct store_actor *who, struct articl
 		              : id > 0 ? "article.replace"
 		                       : "article.create",
 		              a, now, 0);
+	/* a copy of a whole newsroom (an export, a migration) is no news */
+	if (rc == 0 && !quiet)
+		rc = announce(s, id > 0 ? &old : NULL, a, now);
 	free(created_at);
 	free(old_slug);
 	article_cleanup(&old);
@@ -914,7 +940,7 @@ int store_upsert_as(struct store *s, struct store_actor *who, struct article *a,
 	int rc = e->ops->begin(e, false);
 	if (rc < 0)
 		return rc;
-	rc = upsert(e, who, a, now, false, created);
+	rc = upsert(s, who, a, now, false, false, created);
 	if (rc == 0)
 		rc = audit_article(e, who, *created ? "article.create" : "article.replace", a->slug,
 		                   now);
@@ -1043,7 +1069,7 @@ int store_import_all(struct store *s, struct article *list, size_t n, const json
 		rc = import_newsroom(s->e, newsroom);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool created;
-		rc = upsert(s->e, &cli, &list[i], now, true, &created);
+		rc = upsert(s, &cli, &list[i], now, true, newsroom != NULL, &created);
 		if (rc < 0) {
 			*failed = i;
 			if (why)
@@ -1225,6 +1251,10 @@ int store_restore_as(struct store *s, struct store_actor *who, const char *slug,
 		free(a->updated_at);
 		a->updated_at = xstrdup("");
 	}
+	struct article old;
+	article_init(&old);
+	if (rc == 0 && !deleted)
+		rc = e->ops->load(e, at, &old);
 	if (rc == 0 && deleted) {
 		int64_t owner = slug_owner(e, a->slug);
 		rc = owner < 0 ? (int)owner : owner && owner != id ? -EEXIST : 0;
@@ -1250,6 +1280,9 @@ int store_restore_as(struct store *s, struct store_actor *who, const char *slug,
 	}
 	if (rc == 0)
 		rc = revision(e, who, "article.restore", a, now, n);
+	if (rc == 0)
+		rc = announce(s, deleted ? NULL : &old, a, now);
+	article_cleanup(&old);
 	if (rc == 0)
 		rc = audit_article(e, who, "article.restore", a->slug, now);
 	json_decref(rev);
@@ -1577,6 +1610,12 @@ int store_media_add(struct store *s, struct store_actor *who, json_t *rec, int64
 	}
 	if (rc == 0)
 		rc = audit_object(e, who, "media.create", "media", id, now);
+	if (rc == 0) {
+		json_t *ev = json_pack("{s:s, s:o, s:O}", "event", STORE_EVENT_MEDIA, "created_at",
+		                       time_json(now), "media", rec);
+		rc = ev ? fire(s, ev, store_clock_ms(), "") : -EIO;
+		json_decref(ev);
+	}
 	rc = end_write(s, rc, true);
 	if (rc == 0)
 		*out = json_incref(rec);
@@ -1641,4 +1680,420 @@ int store_media_known(const char *id, void *arg)
 	int rc = s->e->ops->doc_get(s->e, false, DOC_MEDIA, id, 0, &doc);
 	free(doc);
 	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
+/* --- outbound (SPEC §13): the outbox rows a change writes, webhooks, the delivery log --- */
+
+void store_outbox_rows_cleanup(struct store_outbox_rows *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->items[i].kind);
+		free(r->items[i].target);
+		free(r->items[i].hold);
+		free(r->items[i].doc);
+	}
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+void store_set_outbound(struct store *s, const struct store_outbound *o)
+{
+	free(s->out.base_url);
+	free(s->out.site_language);
+	s->out.base_url = xstrdup(o->base_url ? o->base_url : "");
+	s->out.site_language = xstrdup(o->site_language ? o->site_language : "");
+	s->out.websub = o->websub;
+	s->out.purge = o->purge;
+}
+
+void store_on_outbox(struct store *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_outbox = fn;
+	s->on_outbox_arg = arg;
+}
+
+int64_t store_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In a transaction: one delivery of kind (to the webhook target) due at due_ms. */
+static int outbox_put(struct store *s, const char *kind, const char *target, const char *hold,
+                      int64_t due_ms, json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	if (!text)
+		return -EIO;
+	struct store_outbox_row r = {.kind = (char *)kind,
+	                             .target = (char *)target,
+	                             .hold = (char *)hold,
+	                             .due_ms = due_ms,
+	                             .first_ms = due_ms,
+	                             .doc = text};
+	int rc = s->e->ops->outbox_add(s->e, &r);
+	free(text);
+	if (rc == 0)
+		atomic_store(&s->outbox_wrote, true);
+	return rc;
+}
+
+/* The webhooks, in a transaction. */
+static int webhooks_in_txn(struct store_engine *e, struct store_docs *d)
+{
+	return e->ops->doc_list(e, true, DOC_WEBHOOK, NULL, STORE_WEBHOOKS_MAX, 0, false, d);
+}
+
+static bool hook_wants(const json_t *hook, const char *event)
+{
+	if (!json_is_true(json_object_get(hook, "active")))
+		return false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(hook, "events"), i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), event) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* In a transaction: event (its "event", "created_at" and subject set; its id is set here)
+ * to every active webhook that takes it, due at due_ms, cancelled by a later write of hold. */
+static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold)
+{
+	struct store_engine *e = s->e;
+	char id[33], delivery[33];
+	if (secret_random_hex(16, id) < 0)
+		return -EIO;
+	json_object_set_new(event, "id", json_string(id));
+	struct store_docs d;
+	int rc = webhooks_in_txn(e, &d);
+	for (size_t i = 0; rc == 0 && i < d.n; i++) {
+		json_t *hook = json_loads(d.items[i].doc, 0, NULL);
+		if (hook && hook_wants(hook, str_of(event, "event"))) {
+			/* one delivery per webhook: its id is what a receiver sees again on a retry
+			 */
+			rc = secret_random_hex(16, delivery) < 0 ? -EIO : 0;
+			json_t *doc = json_pack("{s:s, s:O}", "delivery", delivery, "event", event);
+			if (rc == 0)
+				rc = doc ? outbox_put(s, STORE_OUTBOX_WEBHOOK, d.items[i].key, hold,
+				                      due_ms, doc)
+				         : -EIO;
+			json_decref(doc);
+		}
+		json_decref(hook);
+	}
+	store_docs_cleanup(&d);
+	return rc;
+}
+
+/* In a transaction: the purge of keys at due_ms, and again a moment later: an instance (or a
+ * process) that had not yet seen the change when the cache asked it again would have given
+ * the old page, which the second purge sends away. */
+static int purge(struct store *s, const char *keys, int64_t due_ms, const char *hold)
+{
+	if (!s->out.purge || !*keys)
+		return 0;
+	json_t *doc = json_pack("{s:s}", "keys", keys);
+	int rc = doc ? outbox_put(s, STORE_OUTBOX_PURGE, "", hold, due_ms, doc) : -EIO;
+	if (rc == 0)
+		rc =
+		    outbox_put(s, STORE_OUTBOX_PURGE, "", hold, due_ms + STORE_PURGE_AGAIN_MS, doc);
+	json_decref(doc);
+	return rc;
+}
+
+static int websub(struct store *s, int64_t due_ms, const char *hold)
+{
+	if (!s->out.websub)
+		return 0;
+	json_t *doc = json_object();
+	int rc = outbox_put(s, STORE_OUTBOX_WEBSUB, "", hold, due_ms, doc);
+	json_decref(doc);
+	return rc;
+}
+
+/* The story as an event carries it: the API's object. */
+static json_t *event_article(struct store *s, const struct article *a)
+{
+	return article_to_json(a, s->out.base_url, s->out.site_language, true);
+}
+
+/* The members of the old version that the new one changed, with their old values (its
+ * updated_at aside: every write moves it). */
+static json_t *changed_fields(struct store *s, const struct article *old,
+                              const struct article *new_)
+{
+	json_t *prev = json_object();
+	if (!old || !new_)
+		return prev;
+	json_t *o = event_article(s, old), *n = event_article(s, new_);
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+	{
+		if (strcmp(k, "updated_at") != 0 && !json_equal(v, json_object_get(n, k)))
+			json_object_set(prev, k, v);
+	}
+	json_object_foreach(n, k, v)
+	{
+		if (!json_object_get(o, k))
+			json_object_set_new(prev, k, json_null());
+	}
+	json_decref(o);
+	json_decref(n);
+	return prev;
+}
+
+static json_t *article_event(struct store *s, const char *name, const struct article *a,
+                             json_t *previous, int64_t at)
+{
+	return json_pack("{s:s, s:o, s:o, s:o}", "event", name, "created_at", time_json(at),
+	                 "article", event_article(s, a), "previous", previous);
+}
+
+/* In a write's transaction: what the change from old to new_ (either NULL) tells the world
+ * (SPEC §13: one action, one event). What readers see at now decides: a story that becomes
+ * public fires article.published, one that stays public and changed article.updated, one
+ * that stops being public article.unpublished (or article.deleted when it is gone). A story
+ * scheduled for later fires article.published at its time, from a row due then, which the
+ * next write of the story cancels; drafts fire nothing. Caches are purged and the hub pinged
+ * whenever readers saw either version. */
+static int announce(struct store *s, const struct article *old, const struct article *new_,
+                    int64_t now)
+{
+	struct store_engine *e = s->e;
+	const struct article *any = new_ ? new_ : old;
+	char hold[24];
+	snprintf(hold, sizeof(hold), "%lld", (long long)any->id);
+	int64_t now_ms = store_clock_ms();
+	/* what was waiting for this story's time is replaced by what this write says */
+	int rc = e->ops->outbox_cancel(e, hold, now_ms);
+	bool was = old && store_is_public(old, now), is = new_ && store_is_public(new_, now);
+	bool later = new_ && !is && strcmp(new_->status, PUBLIC_STATUS) == 0;
+	json_t *prev = changed_fields(s, old, new_);
+	bool changed = json_object_size(prev) > 0 || !old || !new_;
+	const char *name = NULL;
+	if (!was && is)
+		name = STORE_EVENT_PUBLISHED;
+	else if (was && is && changed)
+		name = STORE_EVENT_UPDATED;
+	else if (was && !new_)
+		name = STORE_EVENT_DELETED;
+	else if (was && !is)
+		name = STORE_EVENT_UNPUBLISHED;
+	if (rc == 0 && name) {
+		json_t *ev = article_event(s, name, new_ ? new_ : old, json_incref(prev), now);
+		rc = ev ? fire(s, ev, now_ms, "") : -EIO;
+		json_decref(ev);
+	}
+	if (rc == 0 && (was || is) && changed) {
+		struct buf keys = BUF_INIT;
+		surrogate_change(&keys, old, new_);
+		rc = purge(s, buf_str(&keys), now_ms, "");
+		buf_cleanup(&keys);
+		if (rc == 0)
+			rc = websub(s, now_ms, "");
+	}
+	if (rc == 0 && later) {
+		/* its time: pages are purged a second after it, once every instance's generation
+		 * has moved past the publication (they look every 250 ms) */
+		int64_t at_ms = new_->published_ts * 1000;
+		json_t *ev =
+		    article_event(s, STORE_EVENT_PUBLISHED, new_,
+		                  was ? json_object() : json_incref(prev), new_->published_ts);
+		rc = ev ? fire(s, ev, at_ms, hold) : -EIO;
+		json_decref(ev);
+		struct buf keys = BUF_INIT;
+		surrogate_change(&keys, NULL, new_);
+		if (rc == 0)
+			rc = purge(s, buf_str(&keys), at_ms + 1000, hold);
+		buf_cleanup(&keys);
+		if (rc == 0)
+			rc = websub(s, at_ms + 1000, hold);
+	}
+	json_decref(prev);
+	return rc;
+}
+
+/* --- webhooks --- */
+
+static int cmp_webhook(const void *a, const void *b)
+{
+	int64_t x = int_of(*(json_t *const *)a, "id"), y = int_of(*(json_t *const *)b, "id");
+	return (x > y) - (x < y);
+}
+
+int store_webhooks(struct store *s, json_t **out)
+{
+	struct store_docs d;
+	int rc =
+	    s->e->ops->doc_list(s->e, false, DOC_WEBHOOK, NULL, STORE_WEBHOOKS_MAX, 0, false, &d);
+	if (rc < 0)
+		return rc;
+	json_t **hooks = xcalloc(d.n ? d.n : 1, sizeof(*hooks));
+	size_t n = 0;
+	for (size_t i = 0; i < d.n; i++)
+		if ((hooks[n] = json_loads(d.items[i].doc, 0, NULL)) != NULL)
+			n++;
+	qsort(hooks, n, sizeof(*hooks), cmp_webhook);
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, hooks[i]);
+	free(hooks);
+	store_docs_cleanup(&d);
+	*out = json_pack("{s:o}", "webhooks", list);
+	return 0;
+}
+
+int store_webhook_get(struct store *s, int64_t id, json_t **out)
+{
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return doc_get_json(s->e, false, DOC_WEBHOOK, key, 0, out);
+}
+
+int store_webhook_add(struct store *s, struct store_actor *who, json_t *hook, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	struct store_docs d;
+	rc = webhooks_in_txn(e, &d);
+	if (rc == 0 && d.total >= STORE_WEBHOOKS_MAX)
+		rc = -ENOSPC;
+	store_docs_cleanup(&d);
+	int64_t id = rc == 0 ? counter_next(e, DOC_WEBHOOK, 0) : 0;
+	if (id < 0)
+		rc = (int)id;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	if (rc == 0) {
+		json_object_set_new(hook, "id", json_integer(id));
+		if (!json_object_get(hook, "active"))
+			json_object_set_new(hook, "active", json_true());
+		json_object_set_new(hook, "created_at", time_json(now));
+		json_object_set_new(hook, "updated_at", time_json(now));
+		rc = doc_put_json(e, DOC_WEBHOOK, key, 0, hook);
+	}
+	if (rc == 0)
+		rc = audit_object(e, who, "webhook.create", "webhook", key, now);
+	return end_write(s, rc, true);
+}
+
+int store_webhook_update(struct store *s, struct store_actor *who, int64_t id,
+                         const json_t *changes, int64_t now, json_t **out)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	json_t *hook = NULL;
+	rc = doc_change(e, DOC_WEBHOOK, key, changes, now, &hook);
+	/* turned on again: the reason it was turned off is history (in the delivery log) */
+	if (rc == 0 && json_is_true(json_object_get(changes, "active"))) {
+		json_object_set_new(hook, "disabled_reason", json_null());
+		rc = doc_put_json(e, DOC_WEBHOOK, key, 0, hook);
+	}
+	if (rc == 0)
+		rc = audit_object(e, who, "webhook.update", "webhook", key, now);
+	rc = end_write(s, rc, true);
+	if (rc == 0 && out)
+		*out = json_incref(hook);
+	json_decref(hook);
+	return rc;
+}
+
+int store_webhook_delete(struct store *s, struct store_actor *who, int64_t id, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	json_t *hook = NULL;
+	rc = doc_get_json(e, true, DOC_WEBHOOK, key, 0, &hook);
+	json_decref(hook);
+	if (rc == 0)
+		rc = e->ops->doc_delete(e, DOC_WEBHOOK, key, 0);
+	if (rc == 0)
+		rc = audit_object(e, who, "webhook.delete", "webhook", key, now);
+	return end_write(s, rc, true);
+}
+
+int store_deliveries(struct store *s, int64_t id, unsigned page, unsigned per_page, json_t **out)
+{
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return doc_page(s, DOC_DELIVERY, key, page, per_page, true, "deliveries", out);
+}
+
+/* --- the outbox's workers --- */
+
+int store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, unsigned limit,
+                       struct store_outbox_rows *out)
+{
+	return s->e->ops->outbox_claim(s->e, now_ms, lease_ms, limit, out);
+}
+
+int64_t store_outbox_backlog(struct store *s)
+{
+	return s->e->ops->outbox_backlog(s->e);
+}
+
+/* In a transaction: entry as the next line of the webhook's delivery log, the oldest beyond
+ * STORE_DELIVERIES_KEPT dropped. */
+static int log_delivery(struct store_engine *e, const char *webhook, json_t *entry)
+{
+	char counter[40];
+	snprintf(counter, sizeof(counter), "%s/%s", DOC_DELIVERY, webhook);
+	int64_t n = counter_next(e, counter, 0);
+	if (n < 0)
+		return (int)n;
+	json_object_set_new(entry, "n", json_integer(n));
+	int rc = doc_put_json(e, DOC_DELIVERY, webhook, n, entry);
+	if (rc == 0 && n > STORE_DELIVERIES_KEPT)
+		rc = e->ops->doc_delete(e, DOC_DELIVERY, webhook, n - STORE_DELIVERIES_KEPT);
+	return rc;
+}
+
+/* In a transaction: the webhook turned off, with why; its audit entry is the system's. */
+static int webhook_disable(struct store_engine *e, const char *webhook, const char *why,
+                           int64_t now)
+{
+	json_t *changes = json_pack("{s:b, s:s}", "active", 0, "disabled_reason", why);
+	json_t *hook = NULL;
+	int rc = doc_change(e, DOC_WEBHOOK, webhook, changes, now, &hook);
+	json_decref(changes);
+	json_decref(hook);
+	if (rc == -ENOENT)
+		return 0; /* deleted meanwhile */
+	if (rc == 0)
+		rc = audit_object(e, NULL, "webhook.disable", "webhook", webhook, now);
+	return rc;
+}
+
+int store_outbox_settle(struct store *s, const struct store_settle *list, size_t n, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = e->ops->begin(e, false);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct store_settle *x = &list[i];
+		if (x->entry && x->webhook)
+			rc = log_delivery(e, x->webhook, x->entry);
+		if (rc == 0)
+			rc = x->retry ? e->ops->outbox_retry(e, x->row, x->due_ms, x->attempts)
+			              : e->ops->outbox_remove(e, x->row);
+		if (rc == 0 && x->disable && x->webhook)
+			rc = webhook_disable(e, x->webhook, x->disable, now);
+	}
+	return end_write(s, rc, true);
 }

@@ -248,4 +248,71 @@ int store_media_delete(struct store *s, struct store_actor *who, const char *id,
  * store). */
 int store_media_known(const char *id, void *arg);
 
+/* --- outbound (SPEC §13): events, webhooks, the outbox --- */
+
+/* The events a webhook may take. */
+#define STORE_EVENT_PUBLISHED   "article.published"
+#define STORE_EVENT_UPDATED     "article.updated"
+#define STORE_EVENT_UNPUBLISHED "article.unpublished"
+#define STORE_EVENT_DELETED     "article.deleted"
+#define STORE_EVENT_MEDIA       "media.created"
+/* The kinds of outbox rows. */
+#define STORE_OUTBOX_WEBHOOK  "webhook"
+#define STORE_OUTBOX_WEBSUB   "websub"
+#define STORE_OUTBOX_PURGE    "purge"
+#define STORE_WEBHOOKS_MAX    100  /* webhooks a newsroom may have */
+#define STORE_DELIVERIES_KEPT 1000 /* lines of each webhook's delivery log */
+#define STORE_PURGE_AGAIN_MS  2000 /* a purge is sent again this long after the first */
+
+/* What the events and rows a write makes say beyond the record: the site's address and
+ * language (for the story's url), and whether the feed's hub and a cache are told. */
+struct store_outbound {
+	char *base_url, *site_language;
+	bool websub, purge;
+};
+/* Copies o; call before the store is shared between threads. Without it, events carry
+ * urls without a host and no hub or cache is told. */
+void store_set_outbound(struct store *s, const struct store_outbound *o);
+/* Calls fn(arg) after every commit of this process that wrote outbox rows. */
+void store_on_outbox(struct store *s, void (*fn)(void *arg), void *arg);
+/* The wall clock in Unix milliseconds, as outbox rows are timed (every instance alike). */
+int64_t store_clock_ms(void);
+
+/* Every webhook by id, secrets included (the caller shows none): {"webhooks": [...]}. A
+ * webhook: {"id", "url", "events", "secret", "active", "disabled_reason", "created_at",
+ * "updated_at"}. */
+int store_webhooks(struct store *s, json_t **out);
+int store_webhook_get(struct store *s, int64_t id, json_t **out);
+/* Stores hook ({"url", "events", "secret"}, checked by the caller) as a new webhook: its id,
+ * active and times are set in it. -ENOSPC past STORE_WEBHOOKS_MAX. */
+int store_webhook_add(struct store *s, struct store_actor *who, json_t *hook, int64_t now);
+/* Applies changes (url, events, secret, active) to webhook id; *out (when not NULL) is it as
+ * stored. 0, -ENOENT or an error. */
+int store_webhook_update(struct store *s, struct store_actor *who, int64_t id,
+                         const json_t *changes, int64_t now, json_t **out);
+int store_webhook_delete(struct store *s, struct store_actor *who, int64_t id, int64_t now);
+/* A page of webhook id's delivery log, newest first: {"deliveries": [...], "total": N}. */
+int store_deliveries(struct store *s, int64_t id, unsigned page, unsigned per_page, json_t **out);
+
+/* Up to limit outbox rows due by now_ms that no worker holds, each held until now_ms +
+ * lease_ms (store_backend.h's struct; free with store_outbox_rows_cleanup). */
+struct store_outbox_rows;
+int store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, unsigned limit,
+                       struct store_outbox_rows *out);
+/* The rows waiting in the outbox, or a negative error. */
+int64_t store_outbox_backlog(struct store *s);
+
+/* What became of one claimed row. */
+struct store_settle {
+	int64_t row;
+	bool retry; /* due again at due_ms after attempts tries; else removed */
+	int64_t due_ms;
+	int attempts;
+	const char *webhook; /* its webhook's id; NULL: not a webhook's */
+	json_t *entry;       /* the line for the webhook's delivery log; NULL: none */
+	const char *disable; /* not NULL: the webhook is turned off, for this reason */
+};
+/* Applies list (n of them) in one transaction, which changes nothing readers see. */
+int store_outbox_settle(struct store *s, const struct store_settle *list, size_t n, int64_t now);
+
 #endif

@@ -46,6 +46,26 @@ struct store_docs {
 
 void store_docs_cleanup(struct store_docs *d);
 
+/* One delivery waiting in the outbox (SPEC §13): what it is is store.c's and outbox.c's, the
+ * engine keeps the columns. Times are Unix milliseconds. */
+struct store_outbox_row {
+	int64_t id;       /* the engine's, never reused */
+	char *kind;       /* "webhook", "websub", "purge" */
+	char *target;     /* the webhook's id; "" for the others */
+	char *hold;       /* what a later write may cancel (a scheduled story's id); "" */
+	int64_t due_ms;   /* not claimed before this */
+	int64_t first_ms; /* when it was first due (its retries end a while after) */
+	int attempts;     /* tries made */
+	char *doc;        /* the delivery's JSON */
+};
+
+struct store_outbox_rows {
+	struct store_outbox_row *items;
+	size_t n;
+};
+
+void store_outbox_rows_cleanup(struct store_outbox_rows *r);
+
 /* Every operation returns 0 (or the value it names) or a negative errno: -ENOENT none such,
  * -EEXIST a unique key taken, -EROFS not writable, -ENOSPC full, -EBUSY locked too long,
  * -ETIMEDOUT past the deadline, -EIO anything else (the engine logs the details). Reads may
@@ -112,6 +132,22 @@ struct store_ops {
 	 * other way round when descending, and their total. */
 	int (*doc_list)(struct store_engine *e, bool writer, const char *kind, const char *key,
 	                unsigned limit, unsigned offset, bool descending, struct store_docs *out);
+
+	/* The outbox. In a transaction: a new row (its id and attempts ignored). */
+	int (*outbox_add)(struct store_engine *e, const struct store_outbox_row *r);
+	/* A statement of its own (no write lock of the store's): up to limit rows due by now_ms
+	 * that nobody holds, each then held until now_ms + lease_ms. Two claims, from two
+	 * instances at once, never get one row (PostgreSQL: FOR UPDATE SKIP LOCKED). */
+	int (*outbox_claim)(struct store_engine *e, int64_t now_ms, int64_t lease_ms,
+	                    unsigned limit, struct store_outbox_rows *out);
+	/* In a transaction: row id is gone (delivered, given up), or due again at due_ms after
+	 * attempts tries and held by nobody. */
+	int (*outbox_remove)(struct store_engine *e, int64_t id);
+	int (*outbox_retry)(struct store_engine *e, int64_t id, int64_t due_ms, int attempts);
+	/* In a transaction: removes the rows of hold that are due after after_ms. */
+	int (*outbox_cancel)(struct store_engine *e, const char *hold, int64_t after_ms);
+	/* The rows waiting, or a negative error. */
+	int64_t (*outbox_backlog)(struct store_engine *e);
 };
 
 /* The keys of a record an engine keeps in its tag index (for listings by tag or author), in

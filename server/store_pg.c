@@ -16,7 +16,7 @@
 #include "store_backend.h"
 #include "textsearch.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 /* pg_advisory_xact_lock's key: migrations and writes of every instance take it in turn */
 #define LOCK_KEY "7165627974657301"
 #define CHANNEL  "gazette_changes"
@@ -69,6 +69,20 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " seq bigint NOT NULL,"
     " doc text NOT NULL,"
     " PRIMARY KEY (kind, key, seq));",
+    /* 3: the outbox (SPEC §13): deliveries written in the transaction of the change they
+     * announce, claimed by due time by any instance */
+    "CREATE TABLE outbox ("
+    " id bigserial PRIMARY KEY,"
+    " kind text NOT NULL,"
+    " target text NOT NULL,"
+    " hold text NOT NULL,"
+    " due_ms bigint NOT NULL,"
+    " first_ms bigint NOT NULL,"
+    " lease_ms bigint NOT NULL DEFAULT 0,"
+    " attempts integer NOT NULL DEFAULT 0,"
+    " doc text NOT NULL);"
+    "CREATE INDEX outbox_due ON outbox (due_ms, id);"
+    "CREATE INDEX outbox_hold ON outbox (hold, due_ms) WHERE hold <> '';",
 };
 
 /* Columns every read selects, in this order (row_to_article reads them by position). The
@@ -129,6 +143,12 @@ enum stmt {
 	S_DOC_LIST_KIND,
 	S_DOC_LIST_KIND_DESC,
 	S_DOC_NEXT,
+	S_OUTBOX_ADD,
+	S_OUTBOX_CLAIM,
+	S_OUTBOX_REMOVE,
+	S_OUTBOX_RETRY,
+	S_OUTBOX_CANCEL,
+	S_OUTBOX_BACKLOG,
 	NSTMT
 };
 
@@ -198,6 +218,20 @@ static const char *const sql[NSTMT] = {
     [S_DOC_NEXT] = "INSERT INTO docs AS d (kind, key, seq, doc) VALUES ($1, $2, 0,"
                    " ($4::bigint + 1)::text) ON CONFLICT (kind, key, seq) DO UPDATE SET doc ="
                    " (greatest(d.doc::bigint, $4::bigint) + 1)::text RETURNING d.doc",
+    /* the outbox: $1 now (ms), $2 the lease (ms), $3 how many; a row another instance is
+     * claiming at this moment is skipped, not waited for */
+    [S_OUTBOX_ADD] = "INSERT INTO outbox (kind, target, hold, due_ms, first_ms, doc)"
+                     " VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6)",
+    [S_OUTBOX_CLAIM] = "UPDATE outbox SET lease_ms = $1::bigint + $2::bigint WHERE id IN"
+                       " (SELECT id FROM outbox WHERE due_ms <= $1::bigint AND lease_ms <="
+                       " $1::bigint ORDER BY due_ms, id LIMIT $3::bigint FOR UPDATE SKIP"
+                       " LOCKED) RETURNING id, kind, target, hold, due_ms, first_ms,"
+                       " attempts, doc",
+    [S_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE id = $1::bigint",
+    [S_OUTBOX_RETRY] = "UPDATE outbox SET due_ms = $2::bigint, attempts = $3::integer,"
+                       " lease_ms = 0 WHERE id = $1::bigint",
+    [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = $1::text AND due_ms > $2::bigint",
+    [S_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox",
 };
 
 /* One connection and what is prepared on it. */
@@ -1166,6 +1200,86 @@ static int pg_doc_list(struct store_engine *base, bool writer, const char *kind,
 	return 0;
 }
 
+/* --- the outbox --- */
+
+static int pg_outbox_add(struct store_engine *base, const struct store_outbox_row *row)
+{
+	struct text_int d = int_text(row->due_ms), f = int_text(row->first_ms);
+	const char *params[] = {row->kind, row->target, row->hold, d.s, f.s, row->doc};
+	int rc;
+	PQclear(run(&engine(base)->writer, S_OUTBOX_ADD, 6, params, PGRES_COMMAND_OK, &rc));
+	return rc;
+}
+
+static int pg_outbox_claim(struct store_engine *base, int64_t now_ms, int64_t lease_ms,
+                           unsigned limit, struct store_outbox_rows *out)
+{
+	struct pg_engine *e = engine(base);
+	struct conn *c = &e->writer;
+	memset(out, 0, sizeof(*out));
+	struct text_int n = int_text(now_ms), l = int_text(lease_ms), k = int_text(limit);
+	const char *params[] = {n.s, l.s, k.s};
+	pthread_mutex_lock(&c->lock);
+	int rc = conn_ready(e, c);
+	PGresult *r = rc == 0 ? run(c, S_OUTBOX_CLAIM, 3, params, PGRES_TUPLES_OK, &rc) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (!r)
+		return rc;
+	int rows = PQntuples(r);
+	out->items = xcalloc(rows > 0 ? (size_t)rows : 1, sizeof(*out->items));
+	for (int i = 0; i < rows; i++) {
+		struct store_outbox_row *o = &out->items[out->n++];
+		o->id = col_int(r, i, 0);
+		o->kind = col(r, i, 1);
+		o->target = col(r, i, 2);
+		o->hold = col(r, i, 3);
+		o->due_ms = col_int(r, i, 4);
+		o->first_ms = col_int(r, i, 5);
+		o->attempts = (int)col_int(r, i, 6);
+		o->doc = col(r, i, 7);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_outbox_remove(struct store_engine *base, int64_t id)
+{
+	struct text_int t = int_text(id);
+	const char *params[] = {t.s};
+	int rc;
+	PQclear(run(&engine(base)->writer, S_OUTBOX_REMOVE, 1, params, PGRES_COMMAND_OK, &rc));
+	return rc;
+}
+
+static int pg_outbox_retry(struct store_engine *base, int64_t id, int64_t due_ms, int attempts)
+{
+	struct text_int t = int_text(id), d = int_text(due_ms), a = int_text(attempts);
+	const char *params[] = {t.s, d.s, a.s};
+	int rc;
+	PQclear(run(&engine(base)->writer, S_OUTBOX_RETRY, 3, params, PGRES_COMMAND_OK, &rc));
+	return rc;
+}
+
+static int pg_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms)
+{
+	struct text_int a = int_text(after_ms);
+	const char *params[] = {hold, a.s};
+	int rc;
+	PQclear(run(&engine(base)->writer, S_OUTBOX_CANCEL, 2, params, PGRES_COMMAND_OK, &rc));
+	return rc;
+}
+
+static int64_t pg_outbox_backlog(struct store_engine *base)
+{
+	int rc;
+	PGresult *r = read_stmt(engine(base), S_OUTBOX_BACKLOG, 0, NULL, 0, &rc);
+	if (!r)
+		return rc;
+	int64_t n = PQntuples(r) == 1 ? col_int(r, 0, 0) : -EIO;
+	PQclear(r);
+	return n;
+}
+
 static void pg_close(struct store_engine *base)
 {
 	struct pg_engine *e = engine(base);
@@ -1208,6 +1322,12 @@ static const struct store_ops pg_ops = {
     .doc_delete = pg_doc_delete,
     .doc_next = pg_doc_next,
     .doc_list = pg_doc_list,
+    .outbox_add = pg_outbox_add,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_remove = pg_outbox_remove,
+    .outbox_retry = pg_outbox_retry,
+    .outbox_cancel = pg_outbox_cancel,
+    .outbox_backlog = pg_outbox_backlog,
 };
 
 /* The first integer of the first row of a simple query, dflt when there is none. */

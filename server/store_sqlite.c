@@ -11,7 +11,7 @@
 #include "store_backend.h"
 #include "textsearch.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define BUDGET_STEPS   1000 /* virtual machine steps between two looks at a read's deadline */
 
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -83,6 +83,20 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " seq INTEGER NOT NULL,"
     " doc TEXT NOT NULL,"
     " PRIMARY KEY (kind, key, seq)) WITHOUT ROWID;",
+    /* 5: the outbox (SPEC §13): deliveries written in the transaction of the change they
+     * announce, claimed by due time; AUTOINCREMENT, so that no id is ever given twice */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " hold TEXT NOT NULL,"
+    " due_ms INTEGER NOT NULL,"
+    " first_ms INTEGER NOT NULL,"
+    " lease_ms INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " doc TEXT NOT NULL);"
+    "CREATE INDEX outbox_due ON outbox (due_ms, id);"
+    "CREATE INDEX outbox_hold ON outbox (hold, due_ms) WHERE hold <> '';",
 };
 
 /* Columns every read selects, in this order; body and body_html last so that lists, which
@@ -149,6 +163,12 @@ enum stmt {
 	S_DOC_LIST_KIND_DESC,
 	S_DOC_COUNT_KIND,
 	S_DOC_NEXT,
+	S_OUTBOX_ADD,
+	S_OUTBOX_CLAIM,
+	S_OUTBOX_REMOVE,
+	S_OUTBOX_RETRY,
+	S_OUTBOX_CANCEL,
+	S_OUTBOX_BACKLOG,
 	NSTMT
 };
 
@@ -211,6 +231,17 @@ static const char *const sql[NSTMT] = {
     [S_DOC_NEXT] = "INSERT INTO docs (kind, key, seq, doc) VALUES (?1, ?2, 0, ?4 + 1)"
                    " ON CONFLICT (kind, key, seq) DO UPDATE SET doc ="
                    " max(CAST(doc AS INTEGER), ?4) + 1 RETURNING CAST(doc AS INTEGER)",
+    /* the outbox: ?1 now (ms), ?2 the lease (ms), ?3 how many */
+    [S_OUTBOX_ADD] = "INSERT INTO outbox (kind, target, hold, due_ms, first_ms, doc)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_OUTBOX_CLAIM] = "UPDATE outbox SET lease_ms = ?1 + ?2 WHERE id IN (SELECT id FROM outbox"
+                       " WHERE due_ms <= ?1 AND lease_ms <= ?1 ORDER BY due_ms, id LIMIT ?3)"
+                       " RETURNING id, kind, target, hold, due_ms, first_ms, attempts, doc",
+    [S_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE id = ?1",
+    [S_OUTBOX_RETRY] = "UPDATE outbox SET due_ms = ?2, attempts = ?3, lease_ms = 0"
+                       " WHERE id = ?1",
+    [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = ?1 AND due_ms > ?2",
+    [S_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox",
 };
 
 struct conn {
@@ -1149,6 +1180,109 @@ static int sq_doc_list(struct store_engine *base, bool writer, const char *kind,
 	return writer ? w_error(e, ret) : ret;
 }
 
+/* --- the outbox --- */
+
+static int sq_outbox_add(struct store_engine *base, const struct store_outbox_row *r)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_ADD);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->hold, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->due_ms);
+	sqlite3_bind_int64(st, 5, r->first_ms);
+	sqlite3_bind_text(st, 6, r->doc, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox write"));
+}
+
+static int sq_outbox_claim(struct store_engine *base, int64_t now_ms, int64_t lease_ms,
+                           unsigned limit, struct store_outbox_rows *out)
+{
+	struct sqlite_engine *e = engine(base);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&e->writer.lock);
+	if (e->writer_readonly) {
+		pthread_mutex_unlock(&e->writer.lock);
+		return -EROFS;
+	}
+	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_CLAIM);
+	int ret = st ? 0 : -EIO;
+	if (st) {
+		sqlite3_bind_int64(st, 1, now_ms);
+		sqlite3_bind_int64(st, 2, lease_ms);
+		sqlite3_bind_int64(st, 3, limit);
+		size_t cap = 0;
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (out->n == cap) {
+				cap = cap ? cap * 2 : 16;
+				out->items = xrealloc(out->items, cap * sizeof(*out->items));
+			}
+			struct store_outbox_row *r = &out->items[out->n++];
+			r->id = sqlite3_column_int64(st, 0);
+			r->kind = col_text(st, 1);
+			r->target = col_text(st, 2);
+			r->hold = col_text(st, 3);
+			r->due_ms = sqlite3_column_int64(st, 4);
+			r->first_ms = sqlite3_column_int64(st, 5);
+			r->attempts = sqlite3_column_int(st, 6);
+			r->doc = col_text(st, 7);
+		}
+		if (rc != SQLITE_DONE)
+			ret = w_error(e, db_error(&e->writer, rc, "outbox claim"));
+		sqlite3_reset(st);
+	}
+	pthread_mutex_unlock(&e->writer.lock);
+	if (ret < 0)
+		store_outbox_rows_cleanup(out);
+	return ret;
+}
+
+static int sq_outbox_remove(struct store_engine *base, int64_t id)
+{
+	return write_int(engine(base), S_OUTBOX_REMOVE, id);
+}
+
+static int sq_outbox_retry(struct store_engine *base, int64_t id, int64_t due_ms, int attempts)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_RETRY);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, due_ms);
+	sqlite3_bind_int(st, 3, attempts);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox retry"));
+}
+
+static int sq_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms)
+{
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_CANCEL);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, hold, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after_ms);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox cancel"));
+}
+
+static int64_t sq_outbox_backlog(struct store_engine *base)
+{
+	struct sqlite_engine *e = engine(base);
+	struct conn *c = reader_get(e);
+	int64_t n = one_int(c, stmt(c, S_OUTBOX_BACKLOG), 0, "outbox backlog");
+	conn_put(c);
+	return n;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1177,6 +1311,12 @@ static const struct store_ops sqlite_ops = {
     .doc_delete = sq_doc_delete,
     .doc_next = sq_doc_next,
     .doc_list = sq_doc_list,
+    .outbox_add = sq_outbox_add,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_remove = sq_outbox_remove,
+    .outbox_retry = sq_outbox_retry,
+    .outbox_cancel = sq_outbox_cancel,
+    .outbox_backlog = sq_outbox_backlog,
 };
 
 struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err)

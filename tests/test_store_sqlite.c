@@ -124,7 +124,7 @@ static void expect_plan(struct store *s, const struct store_query *q, const char
 static void test_open_reopen(void **state)
 {
 	struct fixture *f = *state;
-	expect_query(f->path, "PRAGMA user_version", "4");
+	expect_query(f->path, "PRAGMA user_version", "5");
 	expect_query(f->path, "PRAGMA journal_mode", "wal");
 	expect_query(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts'",
 	             "1");
@@ -134,7 +134,7 @@ static void test_open_reopen(void **state)
 	for (int i = 0; i < 2; i++) {
 		store_close(f->s);
 		f->s = open_store(f->path);
-		expect_query(f->path, "PRAGMA user_version", "4");
+		expect_query(f->path, "PRAGMA user_version", "5");
 		expect_query(f->path, "PRAGMA journal_mode", "wal");
 		assert_int_equal(store_count(f->s, false, NOW), 1);
 		struct article a;
@@ -233,7 +233,7 @@ static void test_migrate_from_1(void **state)
 	unlink(f->path);
 	write_v1_database(f->path);
 	f->s = open_store(f->path);
-	expect_query(f->path, "PRAGMA user_version", "4");
+	expect_query(f->path, "PRAGMA user_version", "5");
 	/* the tags learnt their article's status and order */
 	expect_query(f->path,
 	             "SELECT group_concat(v) FROM (SELECT status || ':' || published_ts AS v"
