@@ -1065,11 +1065,15 @@ int store_import_all(struct store *s, struct article *list, size_t n, const json
 	if (rc < 0)
 		return rc;
 	struct store_actor cli = {.account = "cli", .client = ""};
+	/* an export's newsroom (its accounts, its stories' histories) comes with a copy of a
+	 * newsroom, which is no news: a wire's stories are */
+	bool copy = json_array_size(json_object_get(newsroom, "accounts")) > 0 ||
+	            json_array_size(json_object_get(newsroom, "revisions")) > 0;
 	if (newsroom)
 		rc = import_newsroom(s->e, newsroom);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool created;
-		rc = upsert(s, &cli, &list[i], now, true, newsroom != NULL, &created);
+		rc = upsert(s, &cli, &list[i], now, true, copy, &created);
 		if (rc < 0) {
 			*failed = i;
 			if (why)
@@ -1767,7 +1771,12 @@ static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold
 	char id[33], delivery[33];
 	if (secret_random_hex(16, id) < 0)
 		return -EIO;
-	json_object_set_new(event, "id", json_string(id));
+	/* the id first, for whoever reads the payload */
+	json_t *first = json_pack("{s:s}", "id", id);
+	json_object_update(first, event);
+	json_object_clear(event);
+	json_object_update(event, first);
+	json_decref(first);
 	struct store_docs d;
 	int rc = webhooks_in_txn(e, &d);
 	for (size_t i = 0; rc == 0 && i < d.n; i++) {
