@@ -13,11 +13,25 @@ import sys
 import time
 
 import pg
-from harness import Server, check, eq, make_image, post, run
+from harness import SOURCE_ROOT, Server, check, eq, make_image, post, run
 from receiver import Receiver, signature_valid
 
 BINARY = os.path.abspath(sys.argv[1])
 SLOW = 3 if os.environ.get("GAZETTE_VALGRIND") == "1" else 1
+
+
+def readme_verify():
+    """README, "Checking a signature": its Python lines, as printed, at most 10 of code."""
+    with open(os.path.join(SOURCE_ROOT, "README.md")) as f:
+        text = f.read()
+    part = text[text.index("### Checking a signature"):]
+    block = part[part.index("```python\n") + 10:]
+    block = block[:block.index("```")]
+    code = [line for line in block.splitlines() if line.strip()]
+    check(len(code) <= 10, "the README's check is %d lines" % len(code))
+    scope = {}
+    exec(block, scope)
+    return scope["verify"]
 
 
 def hook(s, url, events=None, want=201, **extra):
@@ -103,8 +117,12 @@ def every_event_once(s, r):
     eq(sorted(e["event"] for e in events), sorted(want), "one event per action")
     eq(len({e["id"] for e in events}), len(want), "event ids")
     eq(len({g["headers"]["gazette-delivery"] for g in got}), len(want), "delivery ids")
+    verify = readme_verify()
     for g, e in zip(got, events):
         check(signature_valid(secret, g["headers"], g["body"]), "signature of %s" % e["event"])
+        check(verify(secret, g["headers"]["gazette-signature"], g["body"]), "README's check")
+        check(not verify(secret, g["headers"]["gazette-signature"], g["body"] + b" "),
+              "README's check refuses a changed body")
         check(not signature_valid("whsec_" + "0" * 64, g["headers"], g["body"]),
               "a wrong secret must not verify")
         eq(g["headers"]["gazette-event"], e["event"])
