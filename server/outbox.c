@@ -20,7 +20,6 @@
 #include "rfc3339.h"
 #include "secret.h"
 #include "store.h"
-#include "store_backend.h"
 #include "worker.h"
 
 #ifndef GAZETTE_VERSION

@@ -294,9 +294,28 @@ int store_webhook_delete(struct store *s, struct store_actor *who, int64_t id, i
 /* A page of webhook id's delivery log, newest first: {"deliveries": [...], "total": N}. */
 int store_deliveries(struct store *s, int64_t id, unsigned page, unsigned per_page, json_t **out);
 
+/* One delivery waiting in the outbox (SPEC §13): what it is is store.c's and outbox.c's, the
+ * engine keeps the columns. Times are Unix milliseconds. */
+struct store_outbox_row {
+	int64_t id;       /* the engine's, never reused */
+	char *kind;       /* "webhook", "websub", "purge" */
+	char *target;     /* the webhook's id; "" for the others */
+	char *hold;       /* what a later write may cancel (a scheduled story's id); "" */
+	int64_t due_ms;   /* not claimed before this */
+	int64_t first_ms; /* when it was first due (its retries end a while after) */
+	int attempts;     /* tries made */
+	char *doc;        /* the delivery's JSON */
+};
+
+struct store_outbox_rows {
+	struct store_outbox_row *items;
+	size_t n;
+};
+
+void store_outbox_rows_cleanup(struct store_outbox_rows *r);
+
 /* Up to limit outbox rows due by now_ms that no worker holds, each held until now_ms +
- * lease_ms (store_backend.h's struct; free with store_outbox_rows_cleanup). */
-struct store_outbox_rows;
+ * lease_ms (free with store_outbox_rows_cleanup). */
 int store_outbox_claim(struct store *s, int64_t now_ms, int64_t lease_ms, unsigned limit,
                        struct store_outbox_rows *out);
 /* The rows waiting in the outbox, or a negative error. */

@@ -46,26 +46,6 @@ struct store_docs {
 
 void store_docs_cleanup(struct store_docs *d);
 
-/* One delivery waiting in the outbox (SPEC §13): what it is is store.c's and outbox.c's, the
- * engine keeps the columns. Times are Unix milliseconds. */
-struct store_outbox_row {
-	int64_t id;       /* the engine's, never reused */
-	char *kind;       /* "webhook", "websub", "purge" */
-	char *target;     /* the webhook's id; "" for the others */
-	char *hold;       /* what a later write may cancel (a scheduled story's id); "" */
-	int64_t due_ms;   /* not claimed before this */
-	int64_t first_ms; /* when it was first due (its retries end a while after) */
-	int attempts;     /* tries made */
-	char *doc;        /* the delivery's JSON */
-};
-
-struct store_outbox_rows {
-	struct store_outbox_row *items;
-	size_t n;
-};
-
-void store_outbox_rows_cleanup(struct store_outbox_rows *r);
-
 /* Every operation returns 0 (or the value it names) or a negative errno: -ENOENT none such,
  * -EEXIST a unique key taken, -EROFS not writable, -ENOSPC full, -EBUSY locked too long,
  * -ETIMEDOUT past the deadline, -EIO anything else (the engine logs the details). Reads may

@@ -1230,6 +1230,126 @@ static void test_newsroom_export_import(void **state)
 	teardown(&gs);
 }
 
+/* The rows of due events, claimed: their kinds and events, in order. */
+static size_t claim_events(struct store *s, int64_t at_ms, char out[][40], size_t max)
+{
+	struct store_outbox_rows rows;
+	assert_int_equal(store_outbox_claim(s, at_ms, 60000, 100, &rows), 0);
+	size_t n = 0;
+	for (size_t i = 0; i < rows.n && n < max; i++) {
+		json_t *doc = json_loads(rows.items[i].doc, 0, NULL);
+		const char *ev =
+		    json_string_value(json_object_get(json_object_get(doc, "event"), "event"));
+		snprintf(out[n++], 40, "%s:%s", rows.items[i].kind, ev ? ev : "-");
+		json_decref(doc);
+		/* settled away at once, as a delivery would */
+		struct store_settle x = {.row = rows.items[i].id};
+		assert_int_equal(store_outbox_settle(s, &x, 1, NOW), 0);
+	}
+	store_outbox_rows_cleanup(&rows);
+	return n;
+}
+
+static void test_outbox(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outbound ob = {"https://news.example.org", "en", false, true};
+	store_set_outbound(f->s, &ob);
+	json_t *hook =
+	    json_pack("{s:s, s:[s, s, s, s], s:s}", "url", "https://hooks.example.org/", "events",
+	              "article.published", "article.updated", "article.unpublished",
+	              "article.deleted", "secret", "0123456789abcdef");
+	assert_int_equal(store_webhook_add(f->s, NULL, hook, NOW), 0);
+	json_decref(hook);
+	char got[8][40];
+	int64_t ms = store_clock_ms();
+	/* a draft: nothing anywhere */
+	assert_int_equal(create(f->s, "{'title': 'Quiet', 'body': 'x', 'status': 'draft'}", NULL),
+	                 0);
+	assert_int_equal(store_outbox_backlog(f->s), 0);
+	/* published: the event and the purge, and the purge again two seconds later */
+	assert_int_equal(create(f->s, "{'title': 'Loud', 'body': 'x', 'tags': ['port']}", NULL), 0);
+	assert_int_equal(store_outbox_backlog(f->s), 3);
+	assert_int_equal(claim_events(f->s, ms + 1000, got, 8), 2);
+	assert_string_equal(got[0], "webhook:article.published");
+	assert_string_equal(got[1], "purge:-");
+	assert_int_equal(claim_events(f->s, ms + 1000, got, 8), 0); /* the second purge waits */
+	assert_int_equal(claim_events(f->s, ms + 1000 + STORE_PURGE_AGAIN_MS, got, 8), 1);
+	/* a claimed row is nobody else's until its lease ends, then it is due again */
+	struct article a;
+	build(&a, ARTICLE_API, "{'title': 'Loud, edited', 'body': 'x', 'tags': ['port']}");
+	assert_int_equal(store_replace(f->s, "loud", &a, NOW), 0);
+	article_cleanup(&a);
+	struct store_outbox_rows rows, again;
+	assert_int_equal(store_outbox_claim(f->s, ms + 5000, 60000, 1, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(store_outbox_claim(f->s, ms + 5000, 60000, 100, &again), 0);
+	/* the other rows (its two purges), not the one held */
+	assert_int_equal(again.n, 2);
+	assert_true(again.items[0].id != rows.items[0].id && again.items[1].id != rows.items[0].id);
+	struct store_settle back[3] = {
+	    {.row = rows.items[0].id, .retry = true, .due_ms = ms + 7000, .attempts = 1},
+	    {.row = again.items[0].id},
+	    {.row = again.items[1].id}};
+	assert_int_equal(store_outbox_settle(f->s, back, 3, NOW), 0);
+	store_outbox_rows_cleanup(&again);
+	assert_int_equal(store_outbox_claim(f->s, ms + 6000, 60000, 100, &again), 0);
+	assert_int_equal(again.n, 0); /* not yet due again */
+	store_outbox_rows_cleanup(&again);
+	assert_int_equal(store_outbox_claim(f->s, ms + 7000, 60000, 100, &again), 0);
+	assert_int_equal(again.n, 1);
+	assert_int_equal(again.items[0].id, rows.items[0].id);
+	assert_int_equal(again.items[0].attempts, 1);
+	assert_string_equal(again.items[0].kind, "webhook");
+	struct store_settle done = {.row = again.items[0].id};
+	assert_int_equal(store_outbox_settle(f->s, &done, 1, NOW), 0);
+	store_outbox_rows_cleanup(&rows);
+	store_outbox_rows_cleanup(&again);
+	assert_int_equal(store_outbox_backlog(f->s), 0);
+	/* unpublished, then deleted while a draft: one event */
+	build(&a, ARTICLE_API, "{'title': 'Loud, edited', 'body': 'x', 'status': 'draft'}");
+	assert_int_equal(store_replace(f->s, "loud", &a, NOW), 0);
+	article_cleanup(&a);
+	assert_int_equal(store_delete_as(f->s, NULL, "loud", NOW), 0);
+	assert_int_equal(claim_events(f->s, ms + 60000, got, 8), 3);
+	assert_string_equal(got[0], "webhook:article.unpublished");
+	assert_int_equal(store_outbox_backlog(f->s), 0);
+	/* scheduled: due at its time, moved with it, cancelled by a draft */
+	int64_t at = ms / 1000 + 3600;
+	struct buf when = BUF_INIT, text = BUF_INIT;
+	rfc3339_format_utc(&when, at);
+	buf_printf(&text, "{'title': 'Later', 'body': 'x', 'published_at': '%s'}", buf_str(&when));
+	assert_int_equal(create(f->s, buf_str(&text), NULL), 0);
+	assert_int_equal(claim_events(f->s, ms + 60000, got, 8), 0);
+	buf_reset(&when);
+	buf_reset(&text);
+	rfc3339_format_utc(&when, at + 60);
+	buf_printf(&text, "{'title': 'Later', 'body': 'x', 'published_at': '%s'}", buf_str(&when));
+	build(&a, ARTICLE_API, buf_str(&text));
+	assert_int_equal(store_replace(f->s, "later", &a, NOW), 0);
+	article_cleanup(&a);
+	assert_int_equal(claim_events(f->s, at * 1000 + 30000, got, 8), 0); /* its old time */
+	assert_int_equal(claim_events(f->s, (at + 60) * 1000, got, 8), 1);
+	assert_string_equal(got[0], "webhook:article.published");
+	assert_int_equal(claim_events(f->s, (at + 64) * 1000, got, 8), 2); /* its purges */
+	assert_int_equal(store_outbox_backlog(f->s), 0);
+	buf_cleanup(&when);
+	buf_cleanup(&text);
+	/* a disabled webhook: the settle turns it off, and it gets nothing more */
+	struct store_settle off = {.row = 0, .webhook = "1", .disable = "answered 410"};
+	assert_int_equal(store_outbox_settle(f->s, &off, 1, NOW), 0);
+	json_t *w = NULL;
+	assert_int_equal(store_webhook_get(f->s, 1, &w), 0);
+	assert_true(json_is_false(json_object_get(w, "active")));
+	assert_string_equal(json_string_value(json_object_get(w, "disabled_reason")),
+	                    "answered 410");
+	json_decref(w);
+	assert_int_equal(create(f->s, "{'title': 'Unheard', 'body': 'x'}", NULL), 0);
+	assert_int_equal(claim_events(f->s, ms + 60000, got, 8), 2);
+	assert_string_equal(got[0], "purge:-");
+	assert_string_equal(got[1], "purge:-");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1258,6 +1378,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_authors_and_audit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tokens_and_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newsroom_export_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

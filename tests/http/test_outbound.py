@@ -62,6 +62,16 @@ def allowed(**extra):
     return config
 
 
+def one_database(config):
+    """config with the database every server of a test shares: under tests/http/pg.py each
+    server would otherwise get a new one."""
+    cluster = pg.attached()
+    if cluster:
+        config = dict(config)
+        config["database"] = {"url": cluster.new_database()}
+    return config
+
+
 def with_receiver(fn, **kw):
     def test():
         r = Receiver()
@@ -237,7 +247,9 @@ def failures(s, r):
 def guard(r):
     """Loopback refused when not allowed: at creation, in every spelling, and when a webhook
     made while it was allowed tries to connect."""
-    s = Server(BINARY, config={"webhooks": {"retry_s": "1", "give_up_s": "2"}})
+    strict = one_database({"webhooks": {"retry_s": "1", "give_up_s": "2"}})
+    loose = dict(allowed(), database=strict.get("database")) if "database" in strict else allowed()
+    s = Server(BINARY, config=strict)
     try:
         s.start()
         p = r.port
@@ -251,11 +263,11 @@ def guard(r):
         eq(s.json("GET", "/api/webhooks", auth=True)[2]["webhooks"], [])
         eq(s.stop(), 0)
         # made while allowed, tried when not: refused at connection time
-        s2 = Server(BINARY, workdir=s.dir, config=allowed())
+        s2 = Server(BINARY, workdir=s.dir, config=loose)
         s2.start()
         w = hook(s2, r.url("/guarded"), events=["article.published"])
         eq(s2.stop(), 0)
-        s3 = Server(BINARY, workdir=s.dir, config={"webhooks": {"retry_s": "1", "give_up_s": "2"}})
+        s3 = Server(BINARY, workdir=s.dir, config=strict)
         s3.start()
         post(s3, {"title": "Not for loopback", "body": "x"})
         check(r.wait(lambda: log_of(s3, w["id"]), 10 * SLOW), "a try was logged")
@@ -281,7 +293,8 @@ def kill9_thousand():
     and an event seen twice (it was in flight) carries its one delivery id both times."""
     r = Receiver()
     r.default = ("sleep", 0.5, 200)  # slow at first: most events wait
-    s = Server(BINARY, config=allowed())
+    config = one_database(allowed())
+    s = Server(BINARY, config=config)
     try:
         s.start()
         hook(s, r.url("/many"), events=["article.published"])
@@ -299,7 +312,7 @@ def kill9_thousand():
         before = len(r.requests("/many"))
         check(before < 200, "most were still waiting at the kill (%d sent)" % before)
         r.default = 200
-        s2 = Server(BINARY, workdir=s.dir, config=allowed())
+        s2 = Server(BINARY, workdir=s.dir, config=config)
         s2.start()
         # a row claimed when the process died waits for its lease (15 s) to run out
         check(r.wait(lambda: len({e["id"] for _, e in r.events("/many")}) == 1000, 60 * SLOW),
@@ -323,12 +336,9 @@ def scheduled_once():
     """A story scheduled 3 s ahead fires article.published at its time, once; moving its time
     moves the event; with PostgreSQL, two instances on one database fire it once between them."""
     r = Receiver()
-    config = allowed()
-    cluster = pg.attached()
-    if cluster:
-        config["database"] = {"url": cluster.new_database()}
+    config = one_database(allowed())
     a = Server(BINARY, config=config)
-    b = Server(BINARY, config=config) if cluster else None
+    b = Server(BINARY, config=config) if "database" in config else None
     try:
         a.start()
         if b:
