@@ -364,6 +364,15 @@ def scheduled_once():
         times = {json.loads(g["body"])["article"]["slug"]: g["at"] for g in r.requests("/sched")}
         check(at <= times["embargoed"] < at + 3, "at its time: %r" % (times["embargoed"] - at))
         check(moved + 2 <= times["moved"] < moved + 5, "at its new time")
+        if b:
+            # both instances claim from one outbox: every event once, whichever sends it
+            for i in range(40):
+                post(a if i % 2 else b, {"title": "Shared %d" % i, "body": "x"})
+            check(r.wait(lambda: len(r.requests("/sched")) >= 42, 20), "all 40 delivered")
+            time.sleep(1)
+            ids = [e["id"] for _, e in r.events("/sched")]
+            eq(len(ids), 42, "no event twice")
+            eq(len(set(ids)), 42)
         for s in (a, b):
             if s:
                 eq(s.stop(), 0)
