@@ -4,12 +4,17 @@ vcl 4.1;
 #
 # Every cacheable answer of Gazette names what it shows in Surrogate-Key (front, search, feed,
 # sitemap, static, media, article-ID, tag-TAG, author-HANDLE). With [purge] url set to this
-# Varnish (url = http://127.0.0.1:6081/), every change sends one BAN request with the keys it
-# touched, and again two seconds later; the ban below drops exactly the objects that carry one
-# of them, so a story's edit refreshes its page, the listings and its tags' pages while every
-# other page stays in the cache. tests/http/test_varnish.py runs this file with a real varnishd.
+# Varnish's purge listener (url = http://127.0.0.1:6091/), every change sends one BAN request
+# with the keys it touched, and again two seconds later; the ban below drops exactly the
+# objects that carry one of them, so a story's edit refreshes its page, the listings and its
+# tags' pages while every other page stays in the cache. tests/http/test_varnish.py runs this
+# file with a real varnishd.
 #
-#   varnishd -a :6081 -f /etc/varnish/gazette.vcl -s malloc,256m
+# BAN is taken only on the listener named "purge", bound to loopback: readers come in on the
+# other one, through whatever proxy is in front (an nginx or TLS terminator on this host makes
+# every reader look like 127.0.0.1, so the client's address alone would prove nothing).
+#
+#   varnishd -a :6081 -a purge=127.0.0.1:6091 -f /etc/varnish/gazette.vcl -s malloc,256m
 #
 # Gazette's own Cache-Control (cache.max_age_s) sets how long an object lives; with purges a
 # longer one is safe for pages (the 48-hour news sitemap is never cached: its window moves).
@@ -21,7 +26,8 @@ backend gazette {
     .port = "8080";
 }
 
-# who may send BAN: Gazette's own hosts
+# who may send BAN, on the purge listener: Gazette's own hosts (bind that listener where
+# they reach it, and name their addresses here)
 acl purgers {
     "127.0.0.1";
     "::1";
@@ -29,7 +35,7 @@ acl purgers {
 
 sub vcl_recv {
     if (req.method == "BAN") {
-        if (client.ip !~ purgers) {
+        if (local.socket != "purge" || client.ip !~ purgers) {
             return (synth(403, "Forbidden"));
         }
         # keys are words of [A-Za-z0-9_%-], separated by single spaces: nothing in them is

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +27,11 @@
 #define GAZETTE_VERSION "0.0.0"
 #endif
 
-#define POLL_MS  250 /* how often rows due elsewhere (other instances, scheduled) are looked for */
-#define STOP_MS  (OUTBOX_TIMEOUT_MS + 1000) /* tries in flight at a stop get this long */
-#define WHY_SIZE 200
+#define POLL_MS       250 /* how often rows due elsewhere (other instances, scheduled) are looked for */
+#define STOP_MS       (OUTBOX_TIMEOUT_MS + 1000) /* tries in flight at a stop get this long */
+#define WHY_SIZE      200
+#define RESOLVE_MS    2000 /* a webhook's name must resolve within this at its creation */
+#define RETRY_SOON_MS 5000 /* a row the store could not prepare is given back for this long */
 
 static const char *const events[] = {STORE_EVENT_PUBLISHED, STORE_EVENT_UPDATED,
                                      STORE_EVENT_UNPUBLISHED, STORE_EVENT_DELETED,
@@ -99,6 +102,70 @@ bool outbox_event_known(const char *name)
 	return false;
 }
 
+/* A name being resolved by getaddrinfo_a: its request thread and the caller each hold a
+ * reference, so that a caller that stops waiting leaves the lookup to free itself. */
+struct lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char *host;
+	atomic_int refs;
+};
+
+static void lookup_release(struct lookup *l)
+{
+	if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+		if (l->cb.ar_result)
+			freeaddrinfo(l->cb.ar_result);
+		free(l->host);
+		free(l);
+	}
+}
+
+static void lookup_done(union sigval v)
+{
+	lookup_release(v.sival_ptr);
+}
+
+/* host's addresses, resolved within timeout_ms (a request thread never waits on a resolver
+ * that does not answer): the lookup (release it; its cb.ar_result NULL when the name has
+ * none), or NULL when the time ran out. */
+static struct lookup *resolve(const char *host, unsigned timeout_ms)
+{
+	struct lookup *l = xcalloc(1, sizeof(*l));
+	l->host = xstrdup(host);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->cb.ar_name = l->host;
+	l->cb.ar_request = &l->hints;
+	atomic_init(&l->refs, 2);
+	struct sigevent done = {.sigev_notify = SIGEV_THREAD,
+	                        .sigev_notify_function = lookup_done,
+	                        .sigev_value.sival_ptr = l};
+	struct gaicb *list[] = {&l->cb};
+	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &done) != 0) {
+		free(l->host);
+		free(l);
+		return NULL;
+	}
+	struct timespec wait = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+	while (gai_error(&l->cb) == EAI_INPROGRESS)
+		if (gai_suspend((const struct gaicb *const *)list, 1, &wait) == EAI_AGAIN)
+			break;
+	int state = gai_error(&l->cb);
+	if (state == EAI_INPROGRESS) {
+		/* cancelled before it ran: no notification comes, both references are ours */
+		if (gai_cancel(&l->cb) == EAI_CANCELED)
+			lookup_release(l);
+		lookup_release(l);
+		return NULL;
+	}
+	if (state != 0 && l->cb.ar_result) {
+		freeaddrinfo(l->cb.ar_result);
+		l->cb.ar_result = NULL;
+	}
+	return l;
+}
+
 int outbox_url_check(const char *url, bool allow_private, char *why, size_t why_len)
 {
 	CURLU *u = curl_url();
@@ -140,10 +207,12 @@ int outbox_url_check(const char *url, bool allow_private, char *why, size_t why_
 	} else {
 		/* a name: every address it has now must be public (and each is checked again when
 		 * a try connects, since names change) */
-		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-		struct addrinfo *res = NULL;
-		if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-			snprintf(why, why_len, "url: the host %s cannot be resolved", host);
+		struct lookup *l = resolve(host, RESOLVE_MS);
+		struct addrinfo *res = l ? l->cb.ar_result : NULL;
+		if (!res) {
+			snprintf(why, why_len, "url: the host %s cannot be resolved%s", host,
+			         l ? "" : " within 2 s");
+			lookup_release(l);
 			goto out;
 		}
 		rc = 0;
@@ -158,7 +227,7 @@ int outbox_url_check(const char *url, bool allow_private, char *why, size_t why_
 				         host, text, range);
 				rc = -1;
 			}
-		freeaddrinfo(res);
+		lookup_release(l);
 	}
 out:
 	curl_free(scheme);
@@ -326,6 +395,7 @@ static struct store_settle *settle_add(struct outbox *ob, const struct store_out
 	struct store_settle *x = &ob->settle[ob->nsettle];
 	memset(x, 0, sizeof(*x));
 	x->row = row->id;
+	x->lease_ms = row->lease_ms;
 	if (strcmp(row->kind, STORE_OUTBOX_WEBHOOK) == 0) {
 		ob->settle_keys[ob->nsettle] = xstrdup(row->target);
 		x->webhook = ob->settle_keys[ob->nsettle];
@@ -361,6 +431,18 @@ static const char *text_of(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+static bool webhook_takes(const json_t *hook, const char *event)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(hook, "events"), i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), event) == 0)
+			return true;
+	}
+	return false;
+}
+
 static struct transfer *prepare(struct outbox *ob, struct store_outbox_row *row)
 {
 	struct transfer *t = xcalloc(1, sizeof(*t));
@@ -369,16 +451,23 @@ static struct transfer *prepare(struct outbox *ob, struct store_outbox_row *row)
 	json_t *doc = json_loads(t->row.doc, 0, NULL);
 	json_t *hook = NULL;
 	const char *url = NULL;
-	bool ok = doc != NULL;
+	bool ok = doc != NULL, later = false;
 	t->easy = curl_easy_init();
-	if (!t->easy)
+	if (!t->easy) {
 		ok = false;
+		later = true;
+	}
 	if (ok && strcmp(t->row.kind, STORE_OUTBOX_WEBHOOK) == 0) {
 		char *end;
 		long long id = strtoll(t->row.target, &end, 10);
-		ok = !*end && store_webhook_get(ob->store, id, &hook) == 0 &&
-		     json_is_true(json_object_get(hook, "active"));
+		int rc = *end ? -ENOENT : store_webhook_get(ob->store, id, &hook);
 		json_t *ev = json_object_get(doc, "event");
+		if (rc < 0 && rc != -ENOENT)
+			later = true; /* the store failed, not the webhook: try again in a moment */
+		/* gone, turned off, or no longer taking this event (a scheduled one was written
+		 * before an edit of the webhook): nothing to send */
+		ok = rc == 0 && json_is_true(json_object_get(hook, "active")) &&
+		     webhook_takes(hook, text_of(ev, "event"));
 		if (ok) {
 			url = json_string_value(json_object_get(hook, "url"));
 			t->body = json_dumps(ev, JSON_COMPACT);
@@ -447,8 +536,14 @@ static struct transfer *prepare(struct outbox *ob, struct store_outbox_row *row)
 	json_decref(doc);
 	json_decref(hook);
 	if (!ok) {
-		/* nothing to deliver to any more: the row goes without a try */
-		settle_add(ob, &t->row);
+		/* nothing to deliver to any more: the row goes without a try; or it is given back
+		 * for a moment, its tries not counted */
+		struct store_settle *x = settle_add(ob, &t->row);
+		if (later) {
+			x->retry = true;
+			x->due_ms = store_clock_ms() + RETRY_SOON_MS;
+			x->attempts = t->row.attempts;
+		}
 		transfer_free(t);
 		return NULL;
 	}
@@ -472,8 +567,8 @@ static void finished(struct outbox *ob, struct transfer *t, CURLcode result)
 	long status = 0;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	char error[WHY_SIZE * 2] = "";
-	if (*t->refused)
-		snprintf(error, sizeof(error), "%s", t->refused);
+	if (result != CURLE_OK && *t->refused)
+		snprintf(error, sizeof(error), "%s", t->refused); /* no address was allowed */
 	else if (result == CURLE_OPERATION_TIMEDOUT)
 		snprintf(error, sizeof(error), "timed out after %d ms", OUTBOX_TIMEOUT_MS);
 	else if (result != CURLE_OK)
@@ -537,6 +632,16 @@ static void claim(struct outbox *ob)
 	if (rc < 0)
 		return; /* the store said why in the log; the next poll tries again */
 	for (size_t i = 0; i < rows.n; i++) {
+		/* a try of ours that outlived its lease (a slow store) was claimed again: it is
+		 * still the one in flight, under the new lease */
+		struct transfer *mine = NULL;
+		for (unsigned j = 0; j < ob->nactive && !mine; j++)
+			if (ob->active[j]->row.id == rows.items[i].id)
+				mine = ob->active[j];
+		if (mine) {
+			mine->row.lease_ms = rows.items[i].lease_ms;
+			continue;
+		}
 		struct transfer *t = prepare(ob, &rows.items[i]);
 		if (!t)
 			continue;

@@ -206,6 +206,8 @@ void page_article(struct app *app, const struct request *req, const char *slug,
 	story_page(app, req, resp, &a, false, now);
 	struct buf keys = BUF_INIT;
 	surrogate_article(&keys, a.id);
+	for (size_t i = 0; i < a.nauthors; i++)
+		surrogate_byline(&keys, a.authors[i]);
 	answer_surrogate(resp, &keys);
 	article_cleanup(&a);
 }

@@ -706,6 +706,7 @@ static int finish(struct store *s, int rc, int64_t now)
 
 static int announce(struct store *s, const struct article *old, const struct article *new_,
                     int64_t now);
+static int purge(struct store *s, const char *keys, int64_t due_ms, const char *hold);
 static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold);
 
 /* The images a story shows, read in its write's transaction. */
@@ -1423,6 +1424,13 @@ int store_account_update(struct store *s, struct store_actor *who, const char *h
 		rc = audit_object(
 		    e, who, json_object_get(changes, "password") ? "user.password" : "user.update",
 		    "user", handle, now);
+	/* its name and bio are on its page and in its stories' bylines */
+	if (rc == 0 && (json_object_get(changes, "name") || json_object_get(changes, "bio"))) {
+		struct buf keys = BUF_INIT;
+		surrogate_account(&keys, handle);
+		rc = purge(s, buf_str(&keys), store_clock_ms(), "");
+		buf_cleanup(&keys);
+	}
 	rc = finish(s, rc, now);
 	if (rc == 0 && out) {
 		json_object_del(acct, "password");
@@ -1803,14 +1811,32 @@ static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold
  * the old page, which the second purge sends away. */
 static int purge(struct store *s, const char *keys, int64_t due_ms, const char *hold)
 {
-	if (!s->out.purge || !*keys)
+	if (!s->out.purge)
 		return 0;
-	json_t *doc = json_pack("{s:s}", "keys", keys);
-	int rc = doc ? outbox_put(s, STORE_OUTBOX_PURGE, "", hold, due_ms, doc) : -EIO;
-	if (rc == 0)
-		rc =
-		    outbox_put(s, STORE_OUTBOX_PURGE, "", hold, due_ms + STORE_PURGE_AGAIN_MS, doc);
-	json_decref(doc);
+	int rc = 0;
+	/* a request header of at most STORE_PURGE_HEADER_MAX bytes (Varnish refuses one over
+	 * 8 KiB): a story with many long tags purges in several */
+	while (rc == 0 && *keys) {
+		size_t len = strlen(keys);
+		if (len > STORE_PURGE_HEADER_MAX) {
+			len = STORE_PURGE_HEADER_MAX;
+			while (len > 0 && keys[len] != ' ')
+				len--;
+			if (len == 0) /* one key longer than that: it goes alone */
+				len = strcspn(keys, " ");
+		}
+		char *part = xstrndup(keys, len);
+		json_t *doc = json_pack("{s:s}", "keys", part);
+		free(part);
+		rc = doc ? outbox_put(s, STORE_OUTBOX_PURGE, "", hold, due_ms, doc) : -EIO;
+		if (rc == 0)
+			rc = outbox_put(s, STORE_OUTBOX_PURGE, "", hold,
+			                due_ms + STORE_PURGE_AGAIN_MS, doc);
+		json_decref(doc);
+		keys += len;
+		while (*keys == ' ')
+			keys++;
+	}
 	return rc;
 }
 
@@ -1878,8 +1904,10 @@ static int announce(struct store *s, const struct article *old, const struct art
 	char hold[24];
 	snprintf(hold, sizeof(hold), "%lld", (long long)any->id);
 	int64_t now_ms = store_clock_ms();
-	/* what was waiting for this story's time is replaced by what this write says */
-	int rc = e->ops->outbox_cancel(e, hold, now_ms);
+	/* what was waiting for a time after this write's second, and was never tried, is
+	 * replaced by what this write says (one clock, now's, decides both); a retry of what
+	 * already happened, or a row a worker holds, stays */
+	int rc = e->ops->outbox_cancel(e, hold, now * 1000 + 999, now_ms);
 	bool was = old && store_is_public(old, now), is = new_ && store_is_public(new_, now);
 	bool later = new_ && !is && strcmp(new_->status, PUBLIC_STATUS) == 0;
 	json_t *prev = changed_fields(s, old, new_);
@@ -2099,8 +2127,9 @@ int store_outbox_settle(struct store *s, const struct store_settle *list, size_t
 		if (x->entry && x->webhook)
 			rc = log_delivery(e, x->webhook, x->entry);
 		if (rc == 0)
-			rc = x->retry ? e->ops->outbox_retry(e, x->row, x->due_ms, x->attempts)
-			              : e->ops->outbox_remove(e, x->row);
+			rc = x->retry ? e->ops->outbox_retry(e, x->row, x->lease_ms, x->due_ms,
+			                                     x->attempts)
+			              : e->ops->outbox_remove(e, x->row, x->lease_ms);
 		if (rc == 0 && x->disable && x->webhook)
 			rc = webhook_disable(e, x->webhook, x->disable, now);
 	}

@@ -257,12 +257,13 @@ int store_media_known(const char *id, void *arg);
 #define STORE_EVENT_DELETED     "article.deleted"
 #define STORE_EVENT_MEDIA       "media.created"
 /* The kinds of outbox rows. */
-#define STORE_OUTBOX_WEBHOOK  "webhook"
-#define STORE_OUTBOX_WEBSUB   "websub"
-#define STORE_OUTBOX_PURGE    "purge"
-#define STORE_WEBHOOKS_MAX    100  /* webhooks a newsroom may have */
-#define STORE_DELIVERIES_KEPT 1000 /* lines of each webhook's delivery log */
-#define STORE_PURGE_AGAIN_MS  2000 /* a purge is sent again this long after the first */
+#define STORE_OUTBOX_WEBHOOK   "webhook"
+#define STORE_OUTBOX_WEBSUB    "websub"
+#define STORE_OUTBOX_PURGE     "purge"
+#define STORE_WEBHOOKS_MAX     100  /* webhooks a newsroom may have */
+#define STORE_DELIVERIES_KEPT  1000 /* lines of each webhook's delivery log */
+#define STORE_PURGE_AGAIN_MS   2000 /* a purge is sent again this long after the first */
+#define STORE_PURGE_HEADER_MAX 4000 /* bytes of keys in one purge request */
 
 /* What the events and rows a write makes say beyond the record: the site's address and
  * language (for the story's url), and whether the feed's hub and a cache are told. */
@@ -305,6 +306,7 @@ struct store_outbox_row {
 	int64_t first_ms; /* when it was first due (its retries end a while after) */
 	int attempts;     /* tries made */
 	char *doc;        /* the delivery's JSON */
+	int64_t lease_ms; /* set by the claim: held until then, and what its settle names */
 };
 
 struct store_outbox_rows {
@@ -324,7 +326,8 @@ int64_t store_outbox_backlog(struct store *s);
 /* What became of one claimed row. */
 struct store_settle {
 	int64_t row;
-	bool retry; /* due again at due_ms after attempts tries; else removed */
+	int64_t lease_ms; /* the claim's (store_outbox_row's): a row claimed again is left alone */
+	bool retry;       /* due again at due_ms after attempts tries; else removed */
 	int64_t due_ms;
 	int attempts;
 	const char *webhook; /* its webhook's id; NULL: not a webhook's */

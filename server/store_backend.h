@@ -120,12 +120,16 @@ struct store_ops {
 	 * instances at once, never get one row (PostgreSQL: FOR UPDATE SKIP LOCKED). */
 	int (*outbox_claim)(struct store_engine *e, int64_t now_ms, int64_t lease_ms,
 	                    unsigned limit, struct store_outbox_rows *out);
-	/* In a transaction: row id is gone (delivered, given up), or due again at due_ms after
-	 * attempts tries and held by nobody. */
-	int (*outbox_remove)(struct store_engine *e, int64_t id);
-	int (*outbox_retry)(struct store_engine *e, int64_t id, int64_t due_ms, int attempts);
-	/* In a transaction: removes the rows of hold that are due after after_ms. */
-	int (*outbox_cancel)(struct store_engine *e, const char *hold, int64_t after_ms);
+	/* In a transaction: row id, still under the lease_ms its claim set (else nothing
+	 * happens: it was claimed again since), is gone (delivered, given up), or due again at
+	 * due_ms after attempts tries and held by nobody. */
+	int (*outbox_remove)(struct store_engine *e, int64_t id, int64_t lease_ms);
+	int (*outbox_retry)(struct store_engine *e, int64_t id, int64_t lease_ms, int64_t due_ms,
+	                    int attempts);
+	/* In a transaction: removes the rows of hold (not "") first due after after_ms that no
+	 * worker holds at now_ms: what was waiting for a time, never tried. */
+	int (*outbox_cancel)(struct store_engine *e, const char *hold, int64_t after_ms,
+	                     int64_t now_ms);
 	/* The rows waiting, or a negative error. */
 	int64_t (*outbox_backlog)(struct store_engine *e);
 };

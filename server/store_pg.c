@@ -226,11 +226,14 @@ static const char *const sql[NSTMT] = {
                        " (SELECT id FROM outbox WHERE due_ms <= $1::bigint AND lease_ms <="
                        " $1::bigint ORDER BY due_ms, id LIMIT $3::bigint FOR UPDATE SKIP"
                        " LOCKED) RETURNING id, kind, target, hold, due_ms, first_ms,"
-                       " attempts, doc",
-    [S_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE id = $1::bigint",
+                       " attempts, doc, lease_ms",
+    /* $4 (and $2 of remove): the lease the claim set; a row claimed again since is another
+     * worker's */
+    [S_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE id = $1::bigint AND lease_ms = $2::bigint",
     [S_OUTBOX_RETRY] = "UPDATE outbox SET due_ms = $2::bigint, attempts = $3::integer,"
-                       " lease_ms = 0 WHERE id = $1::bigint",
-    [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = $1::text AND due_ms > $2::bigint",
+                       " lease_ms = 0 WHERE id = $1::bigint AND lease_ms = $4::bigint",
+    [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = $1::text AND hold <> '' AND"
+                        " first_ms > $2::bigint AND lease_ms <= $3::bigint",
     [S_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox",
 };
 
@@ -1237,35 +1240,39 @@ static int pg_outbox_claim(struct store_engine *base, int64_t now_ms, int64_t le
 		o->first_ms = col_int(r, i, 5);
 		o->attempts = (int)col_int(r, i, 6);
 		o->doc = col(r, i, 7);
+		o->lease_ms = col_int(r, i, 8);
 	}
 	PQclear(r);
 	return 0;
 }
 
-static int pg_outbox_remove(struct store_engine *base, int64_t id)
+static int pg_outbox_remove(struct store_engine *base, int64_t id, int64_t lease_ms)
 {
-	struct text_int t = int_text(id);
-	const char *params[] = {t.s};
+	struct text_int t = int_text(id), l = int_text(lease_ms);
+	const char *params[] = {t.s, l.s};
 	int rc;
-	PQclear(run(&engine(base)->writer, S_OUTBOX_REMOVE, 1, params, PGRES_COMMAND_OK, &rc));
+	PQclear(run(&engine(base)->writer, S_OUTBOX_REMOVE, 2, params, PGRES_COMMAND_OK, &rc));
 	return rc;
 }
 
-static int pg_outbox_retry(struct store_engine *base, int64_t id, int64_t due_ms, int attempts)
+static int pg_outbox_retry(struct store_engine *base, int64_t id, int64_t lease_ms, int64_t due_ms,
+                           int attempts)
 {
-	struct text_int t = int_text(id), d = int_text(due_ms), a = int_text(attempts);
-	const char *params[] = {t.s, d.s, a.s};
+	struct text_int t = int_text(id), d = int_text(due_ms), a = int_text(attempts),
+	                l = int_text(lease_ms);
+	const char *params[] = {t.s, d.s, a.s, l.s};
 	int rc;
-	PQclear(run(&engine(base)->writer, S_OUTBOX_RETRY, 3, params, PGRES_COMMAND_OK, &rc));
+	PQclear(run(&engine(base)->writer, S_OUTBOX_RETRY, 4, params, PGRES_COMMAND_OK, &rc));
 	return rc;
 }
 
-static int pg_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms)
+static int pg_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms,
+                            int64_t now_ms)
 {
-	struct text_int a = int_text(after_ms);
-	const char *params[] = {hold, a.s};
+	struct text_int a = int_text(after_ms), n = int_text(now_ms);
+	const char *params[] = {hold, a.s, n.s};
 	int rc;
-	PQclear(run(&engine(base)->writer, S_OUTBOX_CANCEL, 2, params, PGRES_COMMAND_OK, &rc));
+	PQclear(run(&engine(base)->writer, S_OUTBOX_CANCEL, 3, params, PGRES_COMMAND_OK, &rc));
 	return rc;
 }
 

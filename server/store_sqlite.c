@@ -236,11 +236,14 @@ static const char *const sql[NSTMT] = {
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_OUTBOX_CLAIM] = "UPDATE outbox SET lease_ms = ?1 + ?2 WHERE id IN (SELECT id FROM outbox"
                        " WHERE due_ms <= ?1 AND lease_ms <= ?1 ORDER BY due_ms, id LIMIT ?3)"
-                       " RETURNING id, kind, target, hold, due_ms, first_ms, attempts, doc",
-    [S_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE id = ?1",
+                       " RETURNING id, kind, target, hold, due_ms, first_ms, attempts, doc,"
+                       " lease_ms",
+    /* ?4: the lease the claim set; a row claimed again since is another worker's */
+    [S_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE id = ?1 AND lease_ms = ?4",
     [S_OUTBOX_RETRY] = "UPDATE outbox SET due_ms = ?2, attempts = ?3, lease_ms = 0"
-                       " WHERE id = ?1",
-    [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = ?1 AND due_ms > ?2",
+                       " WHERE id = ?1 AND lease_ms = ?4",
+    [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = ?1 AND hold <> '' AND first_ms > ?2"
+                        " AND lease_ms <= ?3",
     [S_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox",
 };
 
@@ -1231,6 +1234,7 @@ static int sq_outbox_claim(struct store_engine *base, int64_t now_ms, int64_t le
 			r->first_ms = sqlite3_column_int64(st, 5);
 			r->attempts = sqlite3_column_int(st, 6);
 			r->doc = col_text(st, 7);
+			r->lease_ms = sqlite3_column_int64(st, 8);
 		}
 		if (rc != SQLITE_DONE)
 			ret = w_error(e, db_error(&e->writer, rc, "outbox claim"));
@@ -1242,12 +1246,21 @@ static int sq_outbox_claim(struct store_engine *base, int64_t now_ms, int64_t le
 	return ret;
 }
 
-static int sq_outbox_remove(struct store_engine *base, int64_t id)
+static int sq_outbox_remove(struct store_engine *base, int64_t id, int64_t lease_ms)
 {
-	return write_int(engine(base), S_OUTBOX_REMOVE, id);
+	struct sqlite_engine *e = engine(base);
+	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_REMOVE);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 4, lease_ms);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox remove"));
 }
 
-static int sq_outbox_retry(struct store_engine *base, int64_t id, int64_t due_ms, int attempts)
+static int sq_outbox_retry(struct store_engine *base, int64_t id, int64_t lease_ms, int64_t due_ms,
+                           int attempts)
 {
 	struct sqlite_engine *e = engine(base);
 	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_RETRY);
@@ -1256,12 +1269,14 @@ static int sq_outbox_retry(struct store_engine *base, int64_t id, int64_t due_ms
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, due_ms);
 	sqlite3_bind_int(st, 3, attempts);
+	sqlite3_bind_int64(st, 4, lease_ms);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox retry"));
 }
 
-static int sq_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms)
+static int sq_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms,
+                            int64_t now_ms)
 {
 	struct sqlite_engine *e = engine(base);
 	sqlite3_stmt *st = stmt(&e->writer, S_OUTBOX_CANCEL);
@@ -1269,6 +1284,7 @@ static int sq_outbox_cancel(struct store_engine *base, const char *hold, int64_t
 		return -EIO;
 	sqlite3_bind_text(st, 1, hold, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, after_ms);
+	sqlite3_bind_int64(st, 3, now_ms);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox cancel"));

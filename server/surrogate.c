@@ -49,6 +49,19 @@ void surrogate_author(struct buf *out, const char *handle)
 	encoded(out, handle);
 }
 
+void surrogate_byline(struct buf *out, const char *handle)
+{
+	start(out, "byline-");
+	encoded(out, handle);
+}
+
+void surrogate_account(struct buf *out, const char *handle)
+{
+	start(out, SURROGATE_FRONT);
+	surrogate_author(out, handle);
+	surrogate_byline(out, handle);
+}
+
 static void story_keys(struct buf *out, const struct article *a, const struct article *other)
 {
 	surrogate_article(out, a->id);

@@ -24,6 +24,13 @@
 void surrogate_article(struct buf *out, int64_t id);
 void surrogate_tag(struct buf *out, const char *tag);
 void surrogate_author(struct buf *out, const char *handle);
+/* What a story's page carries for each of its authors, whose name and link it shows: an edit
+ * of the account purges it (and the author's page), never a story's own edit. */
+void surrogate_byline(struct buf *out, const char *handle);
+
+/* The keys an edit of the account handle (its name, its bio) moves: the author's page, the
+ * story pages that show its byline, the listings. */
+void surrogate_account(struct buf *out, const char *handle);
 
 /* The keys whose answers a change from old to new (either may be NULL: a story created or
  * deleted) may have moved, appended to out: the listings, search, feed and sitemaps, the

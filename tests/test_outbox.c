@@ -130,6 +130,9 @@ static void test_surrogate(void **state)
 	assert_string_equal(buf_str(&b), "tag-%E7%BB%8F%E6%B5%8E author-ann-lee article-42");
 	assert_true(surrogate_valid(buf_str(&b)));
 	buf_reset(&b);
+	surrogate_account(&b, "ann-lee");
+	assert_string_equal(buf_str(&b), "front author-ann-lee byline-ann-lee");
+	buf_reset(&b);
 	surrogate_tag(&b, "a b|c.*");
 	assert_string_equal(buf_str(&b), "tag-a%20b%7Cc%2E%2A");
 	assert_true(surrogate_valid(buf_str(&b)));

@@ -2,6 +2,7 @@
  * writes, visibility, order, pages, tags, search, import and export, bounds, content time.
  * Nothing here names an engine: every engine must pass it. */
 #include "store_fixture.h"
+#include "surrogate.h"
 
 static void test_create_get(void **state)
 {
@@ -1243,7 +1244,8 @@ static size_t claim_events(struct store *s, int64_t at_ms, char out[][40], size_
 		snprintf(out[n++], 40, "%s:%s", rows.items[i].kind, ev ? ev : "-");
 		json_decref(doc);
 		/* settled away at once, as a delivery would */
-		struct store_settle x = {.row = rows.items[i].id};
+		struct store_settle x = {.row = rows.items[i].id,
+		                         .lease_ms = rows.items[i].lease_ms};
 		assert_int_equal(store_outbox_settle(s, &x, 1, NOW), 0);
 	}
 	store_outbox_rows_cleanup(&rows);
@@ -1288,9 +1290,13 @@ static void test_outbox(void **state)
 	assert_int_equal(again.n, 2);
 	assert_true(again.items[0].id != rows.items[0].id && again.items[1].id != rows.items[0].id);
 	struct store_settle back[3] = {
-	    {.row = rows.items[0].id, .retry = true, .due_ms = ms + 7000, .attempts = 1},
-	    {.row = again.items[0].id},
-	    {.row = again.items[1].id}};
+	    {.row = rows.items[0].id,
+	     .lease_ms = rows.items[0].lease_ms,
+	     .retry = true,
+	     .due_ms = ms + 7000,
+	     .attempts = 1},
+	    {.row = again.items[0].id, .lease_ms = again.items[0].lease_ms},
+	    {.row = again.items[1].id, .lease_ms = again.items[1].lease_ms}};
 	assert_int_equal(store_outbox_settle(f->s, back, 3, NOW), 0);
 	store_outbox_rows_cleanup(&again);
 	assert_int_equal(store_outbox_claim(f->s, ms + 6000, 60000, 100, &again), 0);
@@ -1301,7 +1307,11 @@ static void test_outbox(void **state)
 	assert_int_equal(again.items[0].id, rows.items[0].id);
 	assert_int_equal(again.items[0].attempts, 1);
 	assert_string_equal(again.items[0].kind, "webhook");
-	struct store_settle done = {.row = again.items[0].id};
+	/* a settle under an old claim changes nothing: the row was claimed again since */
+	struct store_settle stale = {.row = again.items[0].id, .lease_ms = rows.items[0].lease_ms};
+	assert_int_equal(store_outbox_settle(f->s, &stale, 1, NOW), 0);
+	assert_int_equal(store_outbox_backlog(f->s), 1);
+	struct store_settle done = {.row = again.items[0].id, .lease_ms = again.items[0].lease_ms};
 	assert_int_equal(store_outbox_settle(f->s, &done, 1, NOW), 0);
 	store_outbox_rows_cleanup(&rows);
 	store_outbox_rows_cleanup(&again);
@@ -1348,6 +1358,36 @@ static void test_outbox(void **state)
 	assert_int_equal(claim_events(f->s, ms + 60000, got, 8), 2);
 	assert_string_equal(got[0], "purge:-");
 	assert_string_equal(got[1], "purge:-");
+
+	/* 20 tags of 50 Chinese characters: their keys (9 bytes a character) in several purges,
+	 * each a header Varnish takes */
+	struct buf tags = BUF_INIT;
+	buf_puts(&tags, "{'title': 'Many tags', 'body': 'x', 'tags': [");
+	for (int i = 0; i < 20; i++) {
+		buf_printf(&tags, "%s'%c", i ? ", " : "", 'a' + i);
+		for (int j = 0; j < 49; j++)
+			buf_puts(&tags, "经");
+		buf_putc(&tags, '\'');
+	}
+	buf_puts(&tags, "]}");
+	assert_int_equal(create(f->s, buf_str(&tags), NULL), 0);
+	buf_cleanup(&tags);
+	struct store_outbox_rows parts;
+	assert_int_equal(store_outbox_claim(f->s, ms + 60000, 60000, 100, &parts), 0);
+	assert_true(parts.n >= 6 && parts.n % 2 == 0);
+	size_t tag_keys = 0;
+	for (size_t i = 0; i < parts.n; i++) {
+		json_t *doc = json_loads(parts.items[i].doc, 0, NULL);
+		const char *keys = json_string_value(json_object_get(doc, "keys"));
+		assert_non_null(keys);
+		assert_true(strlen(keys) <= STORE_PURGE_HEADER_MAX);
+		assert_true(surrogate_valid(keys));
+		for (const char *k = strstr(keys, "tag-"); k; k = strstr(k + 1, "tag-"))
+			tag_keys++;
+		json_decref(doc);
+	}
+	assert_int_equal(tag_keys, 40); /* every tag in the purge and in its second */
+	store_outbox_rows_cleanup(&parts);
 }
 
 int main(void)

@@ -431,6 +431,41 @@ def websub_and_purge_test():
         r.close()
 
 
+def stop_in_flight():
+    """SIGTERM during deliveries: one that answers within the stop's grace finishes (logged,
+    never sent again); one that does not is given back and sent again, with its delivery id,
+    after the restart."""
+    r = Receiver()
+    r.modes.update({"/quick": ("sleep", 2, 200), "/stuck": ("sleep", 30, 200)})
+    config = one_database(allowed())
+    s = Server(BINARY, config=config)
+    try:
+        s.start()
+        quick = hook(s, r.url("/quick"), events=["article.published"])
+        hook(s, r.url("/stuck"), events=["article.published"])
+        post(s, {"title": "Stopped midway", "body": "x"})
+        check(r.wait(lambda: r.requests("/quick") and r.requests("/stuck"), 10), "both in flight")
+        t0 = time.time()
+        eq(s.stop(), 0, "exit status after SIGTERM with deliveries in flight")
+        took = time.time() - t0
+        check(1.5 <= took < 12 * SLOW, "the stop waited for the quick one, not for ever: %.1fs"
+              % took)
+        first = r.requests("/stuck")[0]["headers"]["gazette-delivery"]
+        r.modes["/stuck"] = 200
+        s2 = Server(BINARY, workdir=s.dir, config=config)
+        s2.start()
+        check(r.wait(lambda: len(r.requests("/stuck")) == 2, 15), "the given-back one again")
+        eq(r.requests("/stuck")[1]["headers"]["gazette-delivery"], first, "same delivery id")
+        time.sleep(1.5)
+        eq(len(r.requests("/quick")), 1, "the finished one is not sent again")
+        log = log_of(s2, quick["id"])
+        eq([(x["status"], x["outcome"]) for x in log], [(200, "delivered")])
+        eq(s2.stop(), 0)
+    finally:
+        s.cleanup()
+        r.close()
+
+
 tests = [
     ("every event once, signed", with_receiver(every_event_once, config=allowed())),
     ("webhook management", with_receiver(management, config=allowed())),
@@ -439,6 +474,7 @@ tests = [
     ("scheduled story fires once at its time", scheduled_once),
     ("WebSub ping, purge, Surrogate-Key", websub_and_purge_test),
     ("kill -9 with 1,000 undelivered events", kill9_thousand),
+    ("SIGTERM: deliveries in flight finish or are given back", stop_in_flight),
 ]
 
 if __name__ == "__main__":

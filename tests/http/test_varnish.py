@@ -32,13 +32,13 @@ def warm(v, paths):
 
 
 def purge_to_fresh():
-    vport = free_port()
-    s = Server(BINARY, config={"purge": {"url": "http://127.0.0.1:%d/" % vport},
+    vport, purge_port = free_port(), free_port()
+    s = Server(BINARY, config={"purge": {"url": "http://127.0.0.1:%d/" % purge_port},
                                "cache": {"max_age_s": "600"}})
     v = None
     try:
         s.start()
-        v = Varnish(vport, s.port)
+        v = Varnish(vport, s.port, purge_port)
         a = post(s, {"title": "Harbour opens", "body": "Ships.", "tags": ["port"]})
         post(s, {"title": "Farm prices", "body": "Wheat.", "tags": ["farm"]})
         time.sleep(3)  # the creations' purges (and their second ones) are done
@@ -86,12 +86,16 @@ def purge_to_fresh():
         print("# scheduled story through Varnish: %.2f s after its time" % shown)
         eq(hit(v, "/articles/farm-prices"), "HIT")
 
-        # only words for keys, and only from Gazette's hosts (here: loopback, allowed)
+        # only on the purge listener (a reader's BAN, even from loopback behind a local
+        # proxy, is refused), and only words for keys
+        st, _, _ = v.request("BAN", "/", headers={"Surrogate-Key": "front"})
+        eq(st, 403, "a BAN on the readers' listener")
         for bad in ("front|.*", "front  feed", "", ".*"):
-            st, _, _ = v.request("BAN", "/", headers={"Surrogate-Key": bad})
+            st, _, _ = v.request("BAN", "/", headers={"Surrogate-Key": bad}, port=purge_port)
             eq(st, 400, "BAN %r" % bad)
         eq(hit(v, "/articles/farm-prices"), "HIT", "a refused BAN banned nothing")
-        st, _, _ = v.request("BAN", "/", headers={"Surrogate-Key": "tag-farm"})
+        eq(hit(v, "/"), "HIT", "the readers' BAN banned nothing")
+        st, _, _ = v.request("BAN", "/", headers={"Surrogate-Key": "tag-farm"}, port=purge_port)
         eq(st, 200)
         eq(hit(v, "/tags/farm"), "MISS", "a BAN of its key drops it")
         eq(hit(v, "/articles/farm-prices"), "HIT", "and nothing else")

@@ -19,11 +19,12 @@ VARNISHD = "/usr/sbin/varnishd"
 class Varnish:
     """varnishd in the foreground with deploy/varnish.vcl, its working folder temporary."""
 
-    def __init__(self, port, backend_port):
+    def __init__(self, port, backend_port, purge_port):
         check(os.path.exists(VARNISHD), "%s is missing: scripts/test installs the varnish "
               "package (TEST_PACKAGES in scripts/deps.sh)" % VARNISHD)
         self.dir = tempfile.mkdtemp(prefix="gazette-varnish-")
         self.port = port
+        self.purge_port = purge_port
         with open(os.path.join(SOURCE_ROOT, "deploy", "varnish.vcl")) as f:
             vcl = f.read()
         check('.port = "8080";' in vcl, "deploy/varnish.vcl no longer names port 8080")
@@ -34,7 +35,8 @@ class Varnish:
         self.log = open(os.path.join(self.dir, "varnishd.log"), "w+")
         self.proc = subprocess.Popen(
             [VARNISHD, "-F", "-j", "none", "-n", os.path.join(self.dir, "work"),
-             "-a", "127.0.0.1:%d" % port, "-T", "127.0.0.1:0", "-f", self.vcl,
+             "-a", "127.0.0.1:%d" % port, "-a", "purge=127.0.0.1:%d" % purge_port,
+             "-T", "127.0.0.1:0", "-f", self.vcl,
              "-s", "malloc,64m"],
             stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         deadline = time.time() + 30
@@ -52,8 +54,8 @@ class Varnish:
         with open(self.log.name) as f:
             return f.read()
 
-    def request(self, method, path, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+    def request(self, method, path, headers=None, port=None):
+        c = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=10)
         c.request(method, path, headers=headers or {})
         r = c.getresponse()
         body = r.read()
