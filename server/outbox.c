@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -143,14 +144,22 @@ static struct lookup *resolve(const char *host, unsigned timeout_ms)
 	                        .sigev_value.sival_ptr = l};
 	struct gaicb *list[] = {&l->cb};
 	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &done) != 0) {
-		free(l->host);
-		free(l);
+		/* glibc may have queued it, or still notify: the other reference is the
+		 * notification's (a lookup glibc could not even queue stays, a few bytes) */
+		lookup_release(l);
 		return NULL;
 	}
-	struct timespec wait = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-	while (gai_error(&l->cb) == EAI_INPROGRESS)
-		if (gai_suspend((const struct gaicb *const *)list, 1, &wait) == EAI_AGAIN)
+	struct timespec start, t;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (gai_error(&l->cb) == EAI_INPROGRESS) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		int64_t left = (int64_t)timeout_ms - ((int64_t)(t.tv_sec - start.tv_sec) * 1000 +
+		                                      (t.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
 			break;
+		struct timespec wait = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+		gai_suspend((const struct gaicb *const *)list, 1, &wait);
+	}
 	int state = gai_error(&l->cb);
 	if (state == EAI_INPROGRESS) {
 		/* cancelled before it ran: no notification comes, both references are ours */
@@ -566,9 +575,11 @@ static void finished(struct outbox *ob, struct transfer *t, CURLcode result)
 	int64_t now = store_clock_ms();
 	long status = 0;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	char error[WHY_SIZE * 2] = "";
+	char error[WHY_SIZE * 2 + CURL_ERROR_SIZE + 4] = "";
 	if (result != CURLE_OK && *t->refused)
-		snprintf(error, sizeof(error), "%s", t->refused); /* no address was allowed */
+		/* an address refused, and no other one worked */
+		snprintf(error, sizeof(error), "%s; %s", t->refused,
+		         *t->error ? t->error : curl_easy_strerror(result));
 	else if (result == CURLE_OPERATION_TIMEDOUT)
 		snprintf(error, sizeof(error), "timed out after %d ms", OUTBOX_TIMEOUT_MS);
 	else if (result != CURLE_OK)

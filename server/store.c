@@ -706,8 +706,9 @@ static int finish(struct store *s, int rc, int64_t now)
 
 static int announce(struct store *s, const struct article *old, const struct article *new_,
                     int64_t now);
-static int purge(struct store *s, const char *keys, int64_t due_ms, const char *hold);
-static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold);
+struct due;
+static int purge_now(struct store *s, const char *keys);
+static int fire_now(struct store *s, json_t *event);
 
 /* The images a story shows, read in its write's transaction. */
 struct media_lookup {
@@ -1428,7 +1429,7 @@ int store_account_update(struct store *s, struct store_actor *who, const char *h
 	if (rc == 0 && (json_object_get(changes, "name") || json_object_get(changes, "bio"))) {
 		struct buf keys = BUF_INIT;
 		surrogate_account(&keys, handle);
-		rc = purge(s, buf_str(&keys), store_clock_ms(), "");
+		rc = purge_now(s, buf_str(&keys));
 		buf_cleanup(&keys);
 	}
 	rc = finish(s, rc, now);
@@ -1625,7 +1626,7 @@ int store_media_add(struct store *s, struct store_actor *who, json_t *rec, int64
 	if (rc == 0) {
 		json_t *ev = json_pack("{s:s, s:o, s:O}", "event", STORE_EVENT_MEDIA, "created_at",
 		                       time_json(now), "media", rec);
-		rc = ev ? fire(s, ev, store_clock_ms(), "") : -EIO;
+		rc = ev ? fire_now(s, ev) : -EIO;
 		json_decref(ev);
 	}
 	rc = end_write(s, rc, true);
@@ -1732,17 +1733,30 @@ int64_t store_clock_ms(void)
 }
 
 /* In a transaction: one delivery of kind (to the webhook target) due at due_ms. */
-static int outbox_put(struct store *s, const char *kind, const char *target, const char *hold,
-                      int64_t due_ms, json_t *doc)
+/* When a row is due and which publication it belongs to: first_ms is when it was first due,
+ * or, for a row held for a scheduled story (hold its id), that story's publication time, which
+ * a later write of the story compares with its own moment. */
+struct due {
+	int64_t due_ms, first_ms;
+	const char *hold;
+};
+
+static struct due due_at(int64_t ms)
+{
+	return (struct due){ms, ms, ""};
+}
+
+static int outbox_put(struct store *s, const char *kind, const char *target, struct due when,
+                      json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_COMPACT);
 	if (!text)
 		return -EIO;
 	struct store_outbox_row r = {.kind = (char *)kind,
 	                             .target = (char *)target,
-	                             .hold = (char *)hold,
-	                             .due_ms = due_ms,
-	                             .first_ms = due_ms,
+	                             .hold = (char *)when.hold,
+	                             .due_ms = when.due_ms,
+	                             .first_ms = when.first_ms,
 	                             .doc = text};
 	int rc = s->e->ops->outbox_add(s->e, &r);
 	free(text);
@@ -1773,7 +1787,7 @@ static bool hook_wants(const json_t *hook, const char *event)
 
 /* In a transaction: event (its "event", "created_at" and subject set; its id is set here)
  * to every active webhook that takes it, due at due_ms, cancelled by a later write of hold. */
-static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold)
+static int fire(struct store *s, json_t *event, struct due when)
 {
 	struct store_engine *e = s->e;
 	char id[33], delivery[33];
@@ -1795,8 +1809,8 @@ static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold
 			rc = secret_random_hex(16, delivery) < 0 ? -EIO : 0;
 			json_t *doc = json_pack("{s:s, s:O}", "delivery", delivery, "event", event);
 			if (rc == 0)
-				rc = doc ? outbox_put(s, STORE_OUTBOX_WEBHOOK, d.items[i].key, hold,
-				                      due_ms, doc)
+				rc = doc ? outbox_put(s, STORE_OUTBOX_WEBHOOK, d.items[i].key, when,
+				                      doc)
 				         : -EIO;
 			json_decref(doc);
 		}
@@ -1809,10 +1823,14 @@ static int fire(struct store *s, json_t *event, int64_t due_ms, const char *hold
 /* In a transaction: the purge of keys at due_ms, and again a moment later: an instance (or a
  * process) that had not yet seen the change when the cache asked it again would have given
  * the old page, which the second purge sends away. */
-static int purge(struct store *s, const char *keys, int64_t due_ms, const char *hold)
+static int purge(struct store *s, const char *keys, struct due when)
 {
 	if (!s->out.purge)
 		return 0;
+	struct due again = when;
+	again.due_ms += STORE_PURGE_AGAIN_MS;
+	if (!*when.hold)
+		again.first_ms = again.due_ms;
 	int rc = 0;
 	/* a request header of at most STORE_PURGE_HEADER_MAX bytes (Varnish refuses one over
 	 * 8 KiB): a story with many long tags purges in several */
@@ -1828,10 +1846,9 @@ static int purge(struct store *s, const char *keys, int64_t due_ms, const char *
 		char *part = xstrndup(keys, len);
 		json_t *doc = json_pack("{s:s}", "keys", part);
 		free(part);
-		rc = doc ? outbox_put(s, STORE_OUTBOX_PURGE, "", hold, due_ms, doc) : -EIO;
+		rc = doc ? outbox_put(s, STORE_OUTBOX_PURGE, "", when, doc) : -EIO;
 		if (rc == 0)
-			rc = outbox_put(s, STORE_OUTBOX_PURGE, "", hold,
-			                due_ms + STORE_PURGE_AGAIN_MS, doc);
+			rc = outbox_put(s, STORE_OUTBOX_PURGE, "", again, doc);
 		json_decref(doc);
 		keys += len;
 		while (*keys == ' ')
@@ -1840,12 +1857,12 @@ static int purge(struct store *s, const char *keys, int64_t due_ms, const char *
 	return rc;
 }
 
-static int websub(struct store *s, int64_t due_ms, const char *hold)
+static int websub(struct store *s, struct due when)
 {
 	if (!s->out.websub)
 		return 0;
 	json_t *doc = json_object();
-	int rc = outbox_put(s, STORE_OUTBOX_WEBSUB, "", hold, due_ms, doc);
+	int rc = outbox_put(s, STORE_OUTBOX_WEBSUB, "", when, doc);
 	json_decref(doc);
 	return rc;
 }
@@ -1903,10 +1920,14 @@ static int announce(struct store *s, const struct article *old, const struct art
 	const struct article *any = new_ ? new_ : old;
 	char hold[24];
 	snprintf(hold, sizeof(hold), "%lld", (long long)any->id);
-	int64_t now_ms = store_clock_ms();
-	/* what was waiting for a time after this write's second, and was never tried, is
-	 * replaced by what this write says (one clock, now's, decides both); a retry of what
-	 * already happened, or a row a worker holds, stays */
+	/* one moment decides what readers see and what this write replaces: the clock's (the
+	 * request's own second may be seconds old after waiting for the write lock), unless the
+	 * write names another time (a test's) */
+	int64_t now_ms = store_clock_ms(), clock = now_ms / 1000;
+	if (now <= clock && now >= clock - 5)
+		now = clock;
+	/* what was waiting for a publication after this moment, never tried and held by no
+	 * worker, is replaced by what this write says; a publication that came stays */
 	int rc = e->ops->outbox_cancel(e, hold, now * 1000 + 999, now_ms);
 	bool was = old && store_is_public(old, now), is = new_ && store_is_public(new_, now);
 	bool later = new_ && !is && strcmp(new_->status, PUBLIC_STATUS) == 0;
@@ -1923,36 +1944,47 @@ static int announce(struct store *s, const struct article *old, const struct art
 		name = STORE_EVENT_UNPUBLISHED;
 	if (rc == 0 && name) {
 		json_t *ev = article_event(s, name, new_ ? new_ : old, json_incref(prev), now);
-		rc = ev ? fire(s, ev, now_ms, "") : -EIO;
+		rc = ev ? fire(s, ev, due_at(now_ms)) : -EIO;
 		json_decref(ev);
 	}
 	if (rc == 0 && (was || is) && changed) {
 		struct buf keys = BUF_INIT;
 		surrogate_change(&keys, old, new_);
-		rc = purge(s, buf_str(&keys), now_ms, "");
+		rc = purge(s, buf_str(&keys), due_at(now_ms));
 		buf_cleanup(&keys);
 		if (rc == 0)
-			rc = websub(s, now_ms, "");
+			rc = websub(s, due_at(now_ms));
 	}
 	if (rc == 0 && later) {
 		/* its time: pages are purged a second after it, once every instance's generation
-		 * has moved past the publication (they look every 250 ms) */
+		 * has moved past the publication (they look every 250 ms); every row of it counts
+		 * from the publication time, which the next write of the story compares */
 		int64_t at_ms = new_->published_ts * 1000;
 		json_t *ev =
 		    article_event(s, STORE_EVENT_PUBLISHED, new_,
 		                  was ? json_object() : json_incref(prev), new_->published_ts);
-		rc = ev ? fire(s, ev, at_ms, hold) : -EIO;
+		rc = ev ? fire(s, ev, (struct due){at_ms, at_ms, hold}) : -EIO;
 		json_decref(ev);
 		struct buf keys = BUF_INIT;
 		surrogate_change(&keys, NULL, new_);
 		if (rc == 0)
-			rc = purge(s, buf_str(&keys), at_ms + 1000, hold);
+			rc = purge(s, buf_str(&keys), (struct due){at_ms + 1000, at_ms, hold});
 		buf_cleanup(&keys);
 		if (rc == 0)
-			rc = websub(s, at_ms + 1000, hold);
+			rc = websub(s, (struct due){at_ms + 1000, at_ms, hold});
 	}
 	json_decref(prev);
 	return rc;
+}
+
+static int purge_now(struct store *s, const char *keys)
+{
+	return purge(s, keys, due_at(store_clock_ms()));
+}
+
+static int fire_now(struct store *s, json_t *event)
+{
+	return fire(s, event, due_at(store_clock_ms()));
 }
 
 /* --- webhooks --- */
@@ -2124,13 +2156,14 @@ int store_outbox_settle(struct store *s, const struct store_settle *list, size_t
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct store_settle *x = &list[i];
-		if (x->entry && x->webhook)
+		int mine =
+		    x->retry ? e->ops->outbox_retry(e, x->row, x->lease_ms, x->due_ms, x->attempts)
+		             : e->ops->outbox_remove(e, x->row, x->lease_ms);
+		/* a row claimed again since is its new holder's to log and to judge */
+		rc = mine < 0 ? mine : 0;
+		if (mine == 1 && x->entry && x->webhook)
 			rc = log_delivery(e, x->webhook, x->entry);
-		if (rc == 0)
-			rc = x->retry ? e->ops->outbox_retry(e, x->row, x->lease_ms, x->due_ms,
-			                                     x->attempts)
-			              : e->ops->outbox_remove(e, x->row, x->lease_ms);
-		if (rc == 0 && x->disable && x->webhook)
+		if (rc == 0 && (mine == 1 || !x->row) && x->disable && x->webhook)
 			rc = webhook_disable(e, x->webhook, x->disable, now);
 	}
 	return end_write(s, rc, true);

@@ -120,9 +120,9 @@ struct store_ops {
 	 * instances at once, never get one row (PostgreSQL: FOR UPDATE SKIP LOCKED). */
 	int (*outbox_claim)(struct store_engine *e, int64_t now_ms, int64_t lease_ms,
 	                    unsigned limit, struct store_outbox_rows *out);
-	/* In a transaction: row id, still under the lease_ms its claim set (else nothing
-	 * happens: it was claimed again since), is gone (delivered, given up), or due again at
-	 * due_ms after attempts tries and held by nobody. */
+	/* In a transaction: row id, still under the lease_ms its claim set, is gone (delivered,
+	 * given up), or due again at due_ms after attempts tries and held by nobody. 1 when so,
+	 * 0 when the row was claimed again since (or is gone): nothing happened. */
 	int (*outbox_remove)(struct store_engine *e, int64_t id, int64_t lease_ms);
 	int (*outbox_retry)(struct store_engine *e, int64_t id, int64_t lease_ms, int64_t due_ms,
 	                    int attempts);

@@ -233,7 +233,7 @@ static const char *const sql[NSTMT] = {
     [S_OUTBOX_RETRY] = "UPDATE outbox SET due_ms = $2::bigint, attempts = $3::integer,"
                        " lease_ms = 0 WHERE id = $1::bigint AND lease_ms = $4::bigint",
     [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = $1::text AND hold <> '' AND"
-                        " first_ms > $2::bigint AND lease_ms <= $3::bigint",
+                        " first_ms > $2::bigint AND lease_ms <= $3::bigint AND attempts = 0",
     [S_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox",
 };
 
@@ -1246,13 +1246,23 @@ static int pg_outbox_claim(struct store_engine *base, int64_t now_ms, int64_t le
 	return 0;
 }
 
+/* 1 when the statement of r changed a row, 0 when none, or rc (r NULL). */
+static int affected(PGresult *r, int rc)
+{
+	if (!r)
+		return rc;
+	rc = strcmp(PQcmdTuples(r), "0") != 0 && *PQcmdTuples(r);
+	PQclear(r);
+	return rc;
+}
+
 static int pg_outbox_remove(struct store_engine *base, int64_t id, int64_t lease_ms)
 {
 	struct text_int t = int_text(id), l = int_text(lease_ms);
 	const char *params[] = {t.s, l.s};
 	int rc;
-	PQclear(run(&engine(base)->writer, S_OUTBOX_REMOVE, 2, params, PGRES_COMMAND_OK, &rc));
-	return rc;
+	PGresult *r = run(&engine(base)->writer, S_OUTBOX_REMOVE, 2, params, PGRES_COMMAND_OK, &rc);
+	return affected(r, rc);
 }
 
 static int pg_outbox_retry(struct store_engine *base, int64_t id, int64_t lease_ms, int64_t due_ms,
@@ -1262,8 +1272,8 @@ static int pg_outbox_retry(struct store_engine *base, int64_t id, int64_t lease_
 	                l = int_text(lease_ms);
 	const char *params[] = {t.s, d.s, a.s, l.s};
 	int rc;
-	PQclear(run(&engine(base)->writer, S_OUTBOX_RETRY, 4, params, PGRES_COMMAND_OK, &rc));
-	return rc;
+	PGresult *r = run(&engine(base)->writer, S_OUTBOX_RETRY, 4, params, PGRES_COMMAND_OK, &rc);
+	return affected(r, rc);
 }
 
 static int pg_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms,

@@ -243,7 +243,7 @@ static const char *const sql[NSTMT] = {
     [S_OUTBOX_RETRY] = "UPDATE outbox SET due_ms = ?2, attempts = ?3, lease_ms = 0"
                        " WHERE id = ?1 AND lease_ms = ?4",
     [S_OUTBOX_CANCEL] = "DELETE FROM outbox WHERE hold = ?1 AND hold <> '' AND first_ms > ?2"
-                        " AND lease_ms <= ?3",
+                        " AND lease_ms <= ?3 AND attempts = 0",
     [S_OUTBOX_BACKLOG] = "SELECT count(*) FROM outbox",
 };
 
@@ -1256,7 +1256,8 @@ static int sq_outbox_remove(struct store_engine *base, int64_t id, int64_t lease
 	sqlite3_bind_int64(st, 4, lease_ms);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox remove"));
+	return rc == SQLITE_DONE ? sqlite3_changes(e->writer.db) > 0
+	                         : w_error(e, db_error(&e->writer, rc, "outbox remove"));
 }
 
 static int sq_outbox_retry(struct store_engine *base, int64_t id, int64_t lease_ms, int64_t due_ms,
@@ -1272,7 +1273,8 @@ static int sq_outbox_retry(struct store_engine *base, int64_t id, int64_t lease_
 	sqlite3_bind_int64(st, 4, lease_ms);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : w_error(e, db_error(&e->writer, rc, "outbox retry"));
+	return rc == SQLITE_DONE ? sqlite3_changes(e->writer.db) > 0
+	                         : w_error(e, db_error(&e->writer, rc, "outbox retry"));
 }
 
 static int sq_outbox_cancel(struct store_engine *base, const char *hold, int64_t after_ms,

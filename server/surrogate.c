@@ -57,7 +57,7 @@ void surrogate_byline(struct buf *out, const char *handle)
 
 void surrogate_account(struct buf *out, const char *handle)
 {
-	start(out, SURROGATE_FRONT);
+	start(out, SURROGATE_FEED); /* its entries name their authors */
 	surrogate_author(out, handle);
 	surrogate_byline(out, handle);
 }

@@ -28,8 +28,8 @@ void surrogate_author(struct buf *out, const char *handle);
  * of the account purges it (and the author's page), never a story's own edit. */
 void surrogate_byline(struct buf *out, const char *handle);
 
-/* The keys an edit of the account handle (its name, its bio) moves: the author's page, the
- * story pages that show its byline, the listings. */
+/* The keys an edit of the account handle (its name, its bio) moves: the feed (its entries
+ * name their authors), the author's page, the story pages that show its byline. */
 void surrogate_account(struct buf *out, const char *handle);
 
 /* The keys whose answers a change from old to new (either may be NULL: a story created or

@@ -131,7 +131,7 @@ static void test_surrogate(void **state)
 	assert_true(surrogate_valid(buf_str(&b)));
 	buf_reset(&b);
 	surrogate_account(&b, "ann-lee");
-	assert_string_equal(buf_str(&b), "front author-ann-lee byline-ann-lee");
+	assert_string_equal(buf_str(&b), "feed author-ann-lee byline-ann-lee");
 	buf_reset(&b);
 	surrogate_tag(&b, "a b|c.*");
 	assert_string_equal(buf_str(&b), "tag-a%20b%7Cc%2E%2A");

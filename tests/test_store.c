@@ -1343,8 +1343,6 @@ static void test_outbox(void **state)
 	assert_string_equal(got[0], "webhook:article.published");
 	assert_int_equal(claim_events(f->s, (at + 64) * 1000, got, 8), 2); /* its purges */
 	assert_int_equal(store_outbox_backlog(f->s), 0);
-	buf_cleanup(&when);
-	buf_cleanup(&text);
 	/* a disabled webhook: the settle turns it off, and it gets nothing more */
 	struct store_settle off = {.row = 0, .webhook = "1", .disable = "answered 410"};
 	assert_int_equal(store_outbox_settle(f->s, &off, 1, NOW), 0);
@@ -1387,7 +1385,55 @@ static void test_outbox(void **state)
 		json_decref(doc);
 	}
 	assert_int_equal(tag_keys, 40); /* every tag in the purge and in its second */
+	for (size_t i = 0; i < parts.n; i++) {
+		struct store_settle x = {.row = parts.items[i].id,
+		                         .lease_ms = parts.items[i].lease_ms};
+		assert_int_equal(store_outbox_settle(f->s, &x, 1, NOW), 0);
+	}
 	store_outbox_rows_cleanup(&parts);
+
+	/* on the clock: a scheduled story's publication came and is being retried; an edit after
+	 * its time keeps that retry and its purges, and fires its own one event */
+	json_t *on = json_pack("{s:b}", "active", 1);
+	assert_int_equal(store_webhook_update(f->s, NULL, 1, on, NOW, NULL), 0);
+	json_decref(on);
+	int64_t t = time(NULL) + 1;
+	buf_reset(&when);
+	buf_reset(&text);
+	rfc3339_format_utc(&when, t);
+	buf_printf(&text, "{'title': 'On time', 'body': 'x', 'published_at': '%s'}",
+	           buf_str(&when));
+	assert_int_equal(create_at(f->s, buf_str(&text), time(NULL), NULL), 0);
+	assert_int_equal(store_outbox_claim(f->s, t * 1000, 60000, 1, &parts), 0);
+	assert_int_equal(parts.n, 1);
+	assert_string_equal(parts.items[0].kind, "webhook");
+	struct store_settle retry = {.row = parts.items[0].id,
+	                             .lease_ms = parts.items[0].lease_ms,
+	                             .retry = true,
+	                             .due_ms = t * 1000 + 10000,
+	                             .attempts = 1};
+	assert_int_equal(store_outbox_settle(f->s, &retry, 1, NOW), 0);
+	store_outbox_rows_cleanup(&parts);
+	while (time(NULL) <= t)
+		usleep(50000);
+	buf_reset(&text);
+	buf_printf(&text, "{'title': 'On time', 'body': 'y', 'published_at': '%s'}",
+	           buf_str(&when));
+	build(&a, ARTICLE_API, buf_str(&text));
+	assert_int_equal(store_replace(f->s, "on-time", &a, time(NULL)), 0);
+	article_cleanup(&a);
+	size_t n = claim_events(f->s, (t + 3600) * 1000, got, 8);
+	size_t published = 0, updated = 0, purges = 0;
+	for (size_t i = 0; i < n; i++) {
+		published += strcmp(got[i], "webhook:article.published") == 0;
+		updated += strcmp(got[i], "webhook:article.updated") == 0;
+		purges += strcmp(got[i], "purge:-") == 0;
+	}
+	assert_int_equal(published, 1); /* the retry, never a second one */
+	assert_int_equal(updated, 1);
+	assert_int_equal(purges, 4); /* the publication's two, the edit's two */
+	buf_cleanup(&when);
+	buf_cleanup(&text);
 }
 
 int main(void)
