@@ -873,8 +873,8 @@ void api_webhooks(struct app *app, const struct request *req, const char *arg,
 	struct store_actor who;
 	char rid[33];
 	routes_actor(req, &who, rid);
-	if (outbox_webhook_fields(in, false, app->cfg->webhooks_allow_private, &hook, who.why,
-	                          sizeof(who.why)) < 0) {
+	if (outbox_webhook_fields(app->outbox, in, false, app->cfg->webhooks_allow_private, &hook,
+	                          who.why, sizeof(who.why)) < 0) {
 		answer_json_error(resp, 422, who.why);
 		json_decref(in);
 		return;
@@ -931,8 +931,8 @@ void api_webhook(struct app *app, const struct request *req, const char *arg, st
 	json_t *in = read_json(req, resp, false), *changes = NULL;
 	if (!in)
 		return;
-	if (outbox_webhook_fields(in, true, app->cfg->webhooks_allow_private, &changes, who.why,
-	                          sizeof(who.why)) < 0) {
+	if (outbox_webhook_fields(app->outbox, in, true, app->cfg->webhooks_allow_private, &changes,
+	                          who.why, sizeof(who.why)) < 0) {
 		answer_json_error(resp, 422, who.why);
 	} else {
 		rc = store_webhook_update(app->store, &who, id, changes, handler_now(), &hook);

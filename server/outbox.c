@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +58,7 @@ struct outbox {
 	unsigned retry_s[OUTBOX_SCHEDULE_MAX];
 	CURLM *multi;
 	struct worker_pool *thread;
+	struct worker_pool *resolver; /* webhooks' names at their creation */
 	atomic_bool stopping, kicked;
 	struct transfer *active[OUTBOX_TRANSFERS];
 	unsigned nactive;
@@ -103,79 +103,92 @@ bool outbox_event_known(const char *name)
 	return false;
 }
 
-/* A name being resolved by getaddrinfo_a: its request thread and the caller each hold a
- * reference, so that a caller that stops waiting leaves the lookup to free itself. */
+/* A name being resolved on the outbox's resolver thread: the asker and the thread each hold
+ * a reference, so that an asker that stops waiting leaves the lookup to the thread. */
 struct lookup {
-	struct gaicb cb;
-	struct addrinfo hints;
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	bool done;
+	int refs;
 	char *host;
-	atomic_int refs;
+	struct addrinfo *res; /* NULL: the name has no address */
 };
 
 static void lookup_release(struct lookup *l)
 {
-	if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
-		if (l->cb.ar_result)
-			freeaddrinfo(l->cb.ar_result);
-		free(l->host);
-		free(l);
-	}
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	bool last = --l->refs == 0;
+	pthread_mutex_unlock(&l->lock);
+	if (!last)
+		return;
+	if (l->res)
+		freeaddrinfo(l->res);
+	free(l->host);
+	pthread_cond_destroy(&l->done_cond);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
 }
 
-static void lookup_done(union sigval v)
+static void lookup_run(void *arg)
 {
-	lookup_release(v.sival_ptr);
+	struct lookup *l = arg;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	if (getaddrinfo(l->host, NULL, &hints, &res) != 0)
+		res = NULL;
+	pthread_mutex_lock(&l->lock);
+	l->res = res;
+	l->done = true;
+	pthread_cond_signal(&l->done_cond);
+	pthread_mutex_unlock(&l->lock);
+	lookup_release(l);
 }
 
-/* host's addresses, resolved within timeout_ms (a request thread never waits on a resolver
- * that does not answer): the lookup (release it; its cb.ar_result NULL when the name has
- * none), or NULL when the time ran out. */
-static struct lookup *resolve(const char *host, unsigned timeout_ms)
+/* host's addresses: on ob's resolver thread, waited for at most timeout_ms (a request thread
+ * never waits longer on a resolver that does not answer), or here when ob is NULL. The
+ * lookup (release it; its res NULL when the name has none), or NULL when the time ran out or
+ * the resolver was busy. */
+static struct lookup *resolve(struct outbox *ob, const char *host, unsigned timeout_ms)
 {
 	struct lookup *l = xcalloc(1, sizeof(*l));
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->done_cond, NULL);
 	l->host = xstrdup(host);
-	l->hints.ai_family = AF_UNSPEC;
-	l->hints.ai_socktype = SOCK_STREAM;
-	l->cb.ar_name = l->host;
-	l->cb.ar_request = &l->hints;
-	atomic_init(&l->refs, 2);
-	struct sigevent done = {.sigev_notify = SIGEV_THREAD,
-	                        .sigev_notify_function = lookup_done,
-	                        .sigev_value.sival_ptr = l};
-	struct gaicb *list[] = {&l->cb};
-	if (getaddrinfo_a(GAI_NOWAIT, list, 1, &done) != 0) {
-		/* glibc may have queued it, or still notify: the other reference is the
-		 * notification's (a lookup glibc could not even queue stays, a few bytes) */
+	l->refs = 2;
+	if (!ob) {
+		lookup_run(l);
+		return l;
+	}
+	if (worker_submit(ob->resolver, lookup_run, l) < 0) {
+		l->refs = 1;
 		lookup_release(l);
 		return NULL;
 	}
-	struct timespec start, t;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (gai_error(&l->cb) == EAI_INPROGRESS) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		int64_t left = (int64_t)timeout_ms - ((int64_t)(t.tv_sec - start.tv_sec) * 1000 +
-		                                      (t.tv_nsec - start.tv_nsec) / 1000000);
-		if (left <= 0)
-			break;
-		struct timespec wait = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
-		gai_suspend((const struct gaicb *const *)list, 1, &wait);
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline); /* pthread_cond_timedwait's clock */
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
 	}
-	int state = gai_error(&l->cb);
-	if (state == EAI_INPROGRESS) {
-		/* cancelled before it ran: no notification comes, both references are ours */
-		if (gai_cancel(&l->cb) == EAI_CANCELED)
-			lookup_release(l);
+	pthread_mutex_lock(&l->lock);
+	int rc = 0;
+	while (!l->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&l->done_cond, &l->lock, &deadline);
+	bool done = l->done;
+	pthread_mutex_unlock(&l->lock);
+	if (!done) {
 		lookup_release(l);
 		return NULL;
-	}
-	if (state != 0 && l->cb.ar_result) {
-		freeaddrinfo(l->cb.ar_result);
-		l->cb.ar_result = NULL;
 	}
 	return l;
 }
 
-int outbox_url_check(const char *url, bool allow_private, char *why, size_t why_len)
+int outbox_url_check(struct outbox *ob, const char *url, bool allow_private, char *why,
+                     size_t why_len)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
@@ -216,8 +229,8 @@ int outbox_url_check(const char *url, bool allow_private, char *why, size_t why_
 	} else {
 		/* a name: every address it has now must be public (and each is checked again when
 		 * a try connects, since names change) */
-		struct lookup *l = resolve(host, RESOLVE_MS);
-		struct addrinfo *res = l ? l->cb.ar_result : NULL;
+		struct lookup *l = resolve(ob, host, RESOLVE_MS);
+		struct addrinfo *res = l ? l->res : NULL;
 		if (!res) {
 			snprintf(why, why_len, "url: the host %s cannot be resolved%s", host,
 			         l ? "" : " within 2 s");
@@ -247,8 +260,8 @@ out:
 	return rc;
 }
 
-int outbox_webhook_fields(const json_t *in, bool partial, bool allow_private, json_t **clean,
-                          char *why, size_t why_len)
+int outbox_webhook_fields(struct outbox *ob, const json_t *in, bool partial, bool allow_private,
+                          json_t **clean, char *why, size_t why_len)
 {
 	*clean = NULL;
 	if (!json_is_object(in)) {
@@ -267,7 +280,7 @@ int outbox_webhook_fields(const json_t *in, bool partial, bool allow_private, js
 				         "url: must be a string of at most 2000 bytes");
 				goto bad;
 			}
-			if (outbox_url_check(url, allow_private, why, why_len) < 0)
+			if (outbox_url_check(ob, url, allow_private, why, why_len) < 0)
 				goto bad;
 			json_object_set(out, "url", v);
 		} else if (strcmp(k, "events") == 0) {
@@ -753,6 +766,7 @@ struct outbox *outbox_start(struct store *s, const struct outbox_options *o, str
 		outbox_stop(ob);
 		return NULL;
 	}
+	ob->resolver = worker_pool_new("resolver", 1, 8);
 	ob->thread = worker_pool_new("outbox", 1, 1);
 	if (worker_submit(ob->thread, run, ob) < 0) {
 		buf_puts(err, "outbox: its thread could not start");
@@ -779,6 +793,7 @@ void outbox_stop(struct outbox *ob)
 	if (ob->multi)
 		curl_multi_wakeup(ob->multi);
 	worker_pool_free(ob->thread); /* the loop ends: in flight finished or given back */
+	worker_pool_free(ob->resolver);
 	if (ob->multi)
 		curl_multi_cleanup(ob->multi);
 	free((char *)ob->o.base_url);

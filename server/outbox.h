@@ -54,16 +54,18 @@ int64_t outbox_backoff_ms(const unsigned *schedule, size_t n, int attempts, doub
 void outbox_signature(const char *secret, int64_t t, const char *body, size_t len, struct buf *out);
 
 /* Whether url may be a webhook's: http or https, a host, no user name or password, and,
- * unless allow_private, a host whose every address (resolved here) is public (address.h).
- * 0, or -1 with why filled. */
-int outbox_url_check(const char *url, bool allow_private, char *why, size_t why_len);
+ * unless allow_private, a host whose every address is public (address.h), a name resolved
+ * on ob's resolver thread within 2 s (ob NULL: here, as long as the resolver takes). 0, or
+ * -1 with why filled. */
+int outbox_url_check(struct outbox *ob, const char *url, bool allow_private, char *why,
+                     size_t why_len);
 
 /* A webhook's fields from a request body: {"url", "events", "secret", "active"}. A new one
  * (partial false) needs url; events default to all of them, a secret is made when none is
  * given (at least 16 bytes when given). An edit (partial) takes any of them. Returns 0 with
  * *clean (the caller's) holding the checked fields, or -1 with why naming the field. */
-int outbox_webhook_fields(const json_t *in, bool partial, bool allow_private, json_t **clean,
-                          char *why, size_t why_len);
+int outbox_webhook_fields(struct outbox *ob, const json_t *in, bool partial, bool allow_private,
+                          json_t **clean, char *why, size_t why_len);
 
 /* Whether name is one of the events a webhook may take. */
 bool outbox_event_known(const char *name);

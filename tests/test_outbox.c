@@ -67,7 +67,8 @@ static void refused(const char *body, bool partial, const char *start)
 {
 	json_t *in = parse(body), *clean = NULL;
 	char why[256] = "";
-	assert_int_equal(outbox_webhook_fields(in, partial, false, &clean, why, sizeof(why)), -1);
+	assert_int_equal(outbox_webhook_fields(NULL, in, partial, false, &clean, why, sizeof(why)),
+	                 -1);
 	assert_null(clean);
 	if (strncmp(why, start, strlen(start)) != 0)
 		fail_msg("%s: want '%s...', got '%s'", body, start, why);
@@ -79,7 +80,8 @@ static void test_fields(void **state)
 	(void)state;
 	json_t *in = parse("{\"url\": \"https://93.184.216.34/hook\"}"), *clean = NULL;
 	char why[256];
-	assert_int_equal(outbox_webhook_fields(in, false, false, &clean, why, sizeof(why)), 0);
+	assert_int_equal(outbox_webhook_fields(NULL, in, false, false, &clean, why, sizeof(why)),
+	                 0);
 	assert_int_equal(json_array_size(json_object_get(clean, "events")), 5);
 	const char *secret = json_string_value(json_object_get(clean, "secret"));
 	assert_int_equal(strlen(secret), 70);
@@ -88,7 +90,7 @@ static void test_fields(void **state)
 	json_decref(in);
 	/* an edit takes what it names, nothing more */
 	in = parse("{\"active\": false}");
-	assert_int_equal(outbox_webhook_fields(in, true, false, &clean, why, sizeof(why)), 0);
+	assert_int_equal(outbox_webhook_fields(NULL, in, true, false, &clean, why, sizeof(why)), 0);
 	assert_int_equal(json_object_size(clean), 1);
 	json_decref(clean);
 	json_decref(in);
@@ -112,7 +114,7 @@ static void test_fields(void **state)
 	refused("{\"colour\": \"red\"}", true, "colour: not a field");
 	/* allowed: loopback and private addresses pass */
 	in = parse("{\"url\": \"http://127.0.0.1:8080/\"}");
-	assert_int_equal(outbox_webhook_fields(in, false, true, &clean, why, sizeof(why)), 0);
+	assert_int_equal(outbox_webhook_fields(NULL, in, false, true, &clean, why, sizeof(why)), 0);
 	json_decref(clean);
 	json_decref(in);
 	assert_true(outbox_event_known("media.created"));

@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (in) {
 		for (int partial = 0; partial < 2; partial++) {
 			char why[256] = "";
-			int rc = outbox_webhook_fields(in, partial, true, &clean, why, sizeof(why));
+			int rc = outbox_webhook_fields(NULL, in, partial, true, &clean, why,
+			                               sizeof(why));
 			if (rc < 0) {
 				fuzz_check(!clean && *why, "a refusal names no field");
 				continue;
