@@ -453,8 +453,10 @@ static const char *text_of(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
-static bool webhook_takes(const json_t *hook, const char *event)
+bool outbox_webhook_takes(const json_t *hook, const char *event)
 {
+	if (!json_is_true(json_object_get(hook, "active")))
+		return false;
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(hook, "events"), i, v)
@@ -488,8 +490,7 @@ static struct transfer *prepare(struct outbox *ob, struct store_outbox_row *row)
 			later = true; /* the store failed, not the webhook: try again in a moment */
 		/* gone, turned off, or no longer taking this event (a scheduled one was written
 		 * before an edit of the webhook): nothing to send */
-		ok = rc == 0 && json_is_true(json_object_get(hook, "active")) &&
-		     webhook_takes(hook, text_of(ev, "event"));
+		ok = rc == 0 && outbox_webhook_takes(hook, text_of(ev, "event"));
 		if (ok) {
 			url = json_string_value(json_object_get(hook, "url"));
 			t->body = json_dumps(ev, JSON_COMPACT);

@@ -67,6 +67,10 @@ int outbox_url_check(struct outbox *ob, const char *url, bool allow_private, cha
 int outbox_webhook_fields(struct outbox *ob, const json_t *in, bool partial, bool allow_private,
                           json_t **clean, char *why, size_t why_len);
 
+/* Whether the webhook hook (as stored) is on and takes event: the one rule, for the rows a
+ * change writes and for what a sender still sends. */
+bool outbox_webhook_takes(const json_t *hook, const char *event);
+
 /* Whether name is one of the events a webhook may take. */
 bool outbox_event_known(const char *name);
 

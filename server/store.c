@@ -14,6 +14,7 @@
 #include "log.h"
 #include "media.h"
 #include "mem.h"
+#include "outbox.h"
 #include "rfc3339.h"
 #include "secret.h"
 #include "store_backend.h"
@@ -1771,20 +1772,6 @@ static int webhooks_in_txn(struct store_engine *e, struct store_docs *d)
 	return e->ops->doc_list(e, true, DOC_WEBHOOK, NULL, STORE_WEBHOOKS_MAX, 0, false, d);
 }
 
-static bool hook_wants(const json_t *hook, const char *event)
-{
-	if (!json_is_true(json_object_get(hook, "active")))
-		return false;
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(hook, "events"), i, v)
-	{
-		if (json_is_string(v) && strcmp(json_string_value(v), event) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* In a transaction: event (its "event", "created_at" and subject set; its id is set here)
  * to every active webhook that takes it, due at due_ms, cancelled by a later write of hold. */
 static int fire(struct store *s, json_t *event, struct due when)
@@ -1803,7 +1790,7 @@ static int fire(struct store *s, json_t *event, struct due when)
 	int rc = webhooks_in_txn(e, &d);
 	for (size_t i = 0; rc == 0 && i < d.n; i++) {
 		json_t *hook = json_loads(d.items[i].doc, 0, NULL);
-		if (hook && hook_wants(hook, str_of(event, "event"))) {
+		if (hook && outbox_webhook_takes(hook, str_of(event, "event"))) {
 			/* one delivery per webhook: its id is what a receiver sees again on a retry
 			 */
 			rc = secret_random_hex(16, delivery) < 0 ? -EIO : 0;
