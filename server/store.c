@@ -1905,6 +1905,8 @@ static int announce(struct store *s, const struct article *old, const struct art
 {
 	struct store_engine *e = s->e;
 	const struct article *any = new_ ? new_ : old;
+	if (!any)
+		return 0; /* no story on either side: nothing to tell */
 	char hold[24];
 	snprintf(hold, sizeof(hold), "%lld", (long long)any->id);
 	/* one moment decides what readers see and what this write replaces: the clock's (the
