@@ -111,6 +111,7 @@ int app_run(const struct config *cfg)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* past a file size limit, writes fail (and the store answers 503) instead of killing us */
@@ -146,6 +147,15 @@ int app_run(const struct config *cfg)
 				          buf_str(&err));
 			else
 				log_info("SIGHUP: templates reloaded");
+		}
+		if (sig == SIGUSR1) {
+			int lrc = log_access_reopen();
+			if (lrc < 0)
+				log_error(
+				    "SIGUSR1: %s not reopened, lines go on to the old file: %s",
+				    cfg->access_log, strerror(-lrc));
+			else
+				log_info("SIGUSR1: access log reopened");
 		}
 		/* writes by other processes and scheduled stories going public */
 		changes_poll(app.changes, (int64_t)time(NULL));

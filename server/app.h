@@ -39,7 +39,8 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err);
 /* Tears down what app_open built, in the reverse order. */
 void app_close(struct app *app);
 
-/* Serves cfg until SIGTERM or SIGINT (SIGHUP reloads the templates): builds the app, listens,
+/* Serves cfg until SIGTERM or SIGINT (SIGHUP reloads the templates, SIGUSR1 reopens the
+ * access log): builds the app, listens,
  * then finishes the requests in flight. Returns the exit status. */
 int app_run(const struct config *cfg);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 static enum log_level max_level = LOG_INFO;
 static int access_fd = -1;
 static int access_owned;
+static char *access_path; /* the file, for log_access_reopen; NULL for stdout or off */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -70,7 +72,22 @@ int log_access_open(const char *target)
 		return -errno;
 	access_fd = fd;
 	access_owned = 1;
-	return 0;
+	access_path = strdup(target);
+	return access_path ? 0 : -ENOMEM;
+}
+
+int log_access_reopen(void)
+{
+	if (!access_path)
+		return 0;
+	int fd = open(access_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	/* dup2 swaps the file under access_fd in one step: a line being written goes whole to
+	 * the old file or to the new one, and no writer ever sees a closed descriptor */
+	int rc = dup3(fd, access_fd, O_CLOEXEC) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
 }
 
 void log_access_close(void)
@@ -79,6 +96,8 @@ void log_access_close(void)
 		close(access_fd);
 	access_fd = -1;
 	access_owned = 0;
+	free(access_path);
+	access_path = NULL;
 }
 
 int log_access_enabled(void)

@@ -21,6 +21,10 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * appending. Returns 0, or -errno when the file cannot be opened. */
 int log_access_open(const char *target);
 void log_access_close(void);
+/* Opens the access log's file again by its name, after logrotate moved it (SIGUSR1): lines
+ * from then on go to the new file. Nothing to do for stdout or off. Returns 0 or -errno (the
+ * old file is kept then). */
+int log_access_reopen(void);
 /* Writes one complete line with a single write(2), so lines from threads never interleave. */
 void log_access_write(const char *line, size_t len);
 /* Whether an access log is open (callers skip formatting when it is not). */
