@@ -31,7 +31,10 @@ void api_healthz(struct app *app, const struct request *req, const char *arg, st
 		answer_store_failed(app, req, resp, (int)n);
 		return;
 	}
-	answer_json(resp, 200, json_pack("{s:s, s:I}", "status", "ok", "articles", (json_int_t)n));
+	/* GAZETTE_VERSION is meson's project version, defined for every file */
+	answer_json(resp, 200,
+	            json_pack("{s:s, s:s, s:I}", "status", "ok", "version", GAZETTE_VERSION,
+	                      "articles", (json_int_t)n));
 }
 
 /* ?status: 1 for all (the token was checked by routes_permit), 0 for public only, -1 with
