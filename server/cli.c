@@ -23,6 +23,7 @@
 #include "media.h"
 #include "mem.h"
 #include "ninjs.h"
+#include "render.h"
 #include "static.h"
 #include "store.h"
 #include "template.h"
@@ -52,6 +53,12 @@ const char cli_usage[] =
     "       gazette media gc [-c FILE]                     remove files under paths.media that\n"
     "                                                      no image record uses (older than\n"
     "                                                      10 minutes)\n"
+    "       gazette check [-c FILE]                        validate the configuration, the\n"
+    "                                                      templates, the folders and the\n"
+    "                                                      database (changing nothing): ok,\n"
+    "                                                      or every problem and exit 2\n"
+    "       gazette backup [-c FILE] DEST                  a consistent, checked copy of the\n"
+    "                                                      SQLite database while it is in use\n"
     "       gazette --help | --version\n"
     "\n"
     "  -c, --config FILE   configuration file (else $GAZETTE_CONFIG, else ./config.ini)\n"
@@ -70,8 +77,19 @@ int cli_usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
+/* Each line of problems on stderr, "gazette: " before it. */
+static void print_problems(const struct buf *problems)
+{
+	const char *p = buf_str(problems);
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		fprintf(stderr, "gazette: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 /* Finds and reads the configuration as SPEC §2 orders it. Returns 0 or 2 (message printed). */
-static int load_config(struct config *cfg, const char *file)
+static const char *config_file(const char *file)
 {
 	if (!file) {
 		const char *env = getenv("GAZETTE_CONFIG");
@@ -80,14 +98,17 @@ static int load_config(struct config *cfg, const char *file)
 		else if (access("config.ini", F_OK) == 0)
 			file = "config.ini";
 	}
+	return file;
+}
+
+static int load_config(struct config *cfg, const char *file)
+{
+	file = config_file(file);
 	struct buf err = BUF_INIT;
-	if (file && config_load(cfg, file, &err) < 0) {
-		fprintf(stderr, "gazette: %s\n", buf_str(&err));
-		buf_cleanup(&err);
-		return 2;
-	}
+	int rc = file && config_load(cfg, file, &err) < 0 ? 2 : 0;
+	print_problems(&err);
 	buf_cleanup(&err);
-	return 0;
+	return rc;
 }
 
 static int finish_config(struct config *cfg)
@@ -1023,6 +1044,133 @@ int cli_media(int argc, char **argv)
 		}
 	}
 	store_close(s);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+/* A folder the server needs: one that must exist, or (create) one whose parent must, since
+ * the server makes it. Adds "key: ..." to problems. */
+static void check_folder(struct buf *problems, const char *key, const char *path, bool create)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			buf_printf(problems, "%s: %s is not a folder\n", key, path);
+		return;
+	}
+	if (create) {
+		const char *slash = strrchr(path, '/');
+		char *parent = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
+		                     : xstrdup(".");
+		bool ok = stat(parent, &st) == 0 && S_ISDIR(st.st_mode);
+		if (!ok)
+			buf_printf(problems,
+			           "%s: neither %s nor the folder %s to make it in exists\n", key,
+			           path, parent);
+		free(parent);
+		return;
+	}
+	buf_printf(problems, "%s: the folder %s does not exist\n", key, path);
+}
+
+/* Like nginx -t: the configuration, the templates, the folders and the database, every
+ * problem found and exit 2, or "ok". Changes nothing. */
+int cli_check(int argc, char **argv)
+{
+	const char *file = NULL;
+	int first = config_options(argc, argv, &file, NULL, NULL);
+	if (first < 0)
+		return 2;
+	if (first != argc)
+		return cli_usage_error("check takes no argument but -c FILE, not '%s'",
+		                       argv[first]);
+	file = config_file(file);
+	struct config cfg;
+	config_init(&cfg);
+	struct buf problems = BUF_INIT, err = BUF_INIT;
+	if (file && config_load(&cfg, file, &problems) < 0)
+		buf_putc(&problems, '\n');
+	if (config_finish(&cfg, &err) < 0)
+		buf_printf(&problems, "%s%s%s\n", file ? file : "", file ? ": " : "",
+		           buf_str(&err));
+	buf_reset(&err);
+	setenv("TZ", cfg.site_timezone, 1);
+	tzset();
+	struct render *r = render_new(&cfg, &err);
+	if (!r)
+		buf_printf(&problems, "paths.templates: %s\n", buf_str(&err));
+	render_free(r);
+	check_folder(&problems, "paths.static", cfg.static_dir, false);
+	check_folder(&problems, "paths.media", cfg.media_dir, true);
+	if (strcmp(cfg.access_log, "-") != 0 && strcmp(cfg.access_log, "off") != 0) {
+		char *folder = xstrdup(cfg.access_log);
+		char *slash = strrchr(folder, '/');
+		if (slash)
+			*(slash == folder ? slash + 1 : slash) = '\0';
+		check_folder(&problems, "log.access_log", slash ? folder : ".", false);
+		free(folder);
+	}
+	buf_reset(&err);
+	if (store_check(config_database(&cfg), &err) < 0)
+		buf_printf(&problems, "%s\n", buf_str(&err));
+	int rc = 0;
+	if (problems.len) {
+		print_problems(&problems);
+		rc = 2;
+	} else {
+		printf("ok\n");
+	}
+	buf_cleanup(&problems);
+	buf_cleanup(&err);
+	config_cleanup(&cfg);
+	return rc;
+}
+
+/* A consistent copy of the live SQLite database in DEST, checked, while the server runs. */
+int cli_backup(int argc, char **argv)
+{
+	const char *file = NULL;
+	int first = config_options(argc, argv, &file, NULL, NULL);
+	if (first < 0)
+		return 2;
+	if (argc - first != 1)
+		return cli_usage_error("backup needs DEST, the file to write%s", "");
+	const char *dest = argv[first];
+	struct config cfg;
+	config_init(&cfg);
+	int rc = load_config(&cfg, file);
+	if (rc == 0)
+		rc = finish_config(&cfg);
+	struct stat st;
+	if (rc == 0 && stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "gazette: backup: %s is a folder; name the file to write\n", dest);
+		rc = 2;
+	}
+	if (rc) {
+		config_cleanup(&cfg);
+		return rc;
+	}
+	struct buf err = BUF_INIT;
+	struct store_backup_info info;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int r = store_backup(config_database(&cfg), dest, &info, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r == -ENOTSUP) {
+		fprintf(stderr, "gazette: backup: the database is PostgreSQL's: use its own tool, "
+		                "pg_dump (README, \"Backups\")\n");
+		rc = 2;
+	} else if (r < 0) {
+		fprintf(stderr, "gazette: backup: %s\n", buf_str(&err));
+		rc = 1;
+	} else {
+		double secs =
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		fprintf(stderr,
+		        "backup: %s: %lld stories, %lld bytes, integrity_check ok, in %.2f s\n",
+		        dest, (long long)info.articles, (long long)info.bytes, secs);
+	}
+	buf_cleanup(&err);
 	config_cleanup(&cfg);
 	return rc;
 }

@@ -19,5 +19,9 @@ int cli_token(int argc, char **argv);
 int cli_previews(int argc, char **argv);
 /* media gc: removes what no image record uses under paths.media (SPEC §12). */
 int cli_media(int argc, char **argv);
+/* check: the configuration, templates, folders and database, like nginx -t (SPEC §16). */
+int cli_check(int argc, char **argv);
+/* backup DEST: a consistent copy of the SQLite database while the server runs (SPEC §16). */
+int cli_backup(int argc, char **argv);
 
 #endif

@@ -461,28 +461,32 @@ int config_set(struct config *cfg, const char *section, const char *key, const c
 
 struct parse_state {
 	struct config *cfg;
+	const char *file;
 	FILE *fp;
 	int line;
-	int err_line;
-	struct buf msg;
+	int errors;
+	struct buf *msg; /* every problem, "file:line: message", one a line */
 };
 
 static void fail_at(struct parse_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Records a problem at the current line: every one is reported (gazette check lists them all,
+ * and a start that fails names each), not only the first. */
 static void fail_at(struct parse_state *st, const char *fmt, ...)
 {
-	if (st->err_line)
-		return; /* report the first error only */
-	st->err_line = st->line;
+	if (st->errors++)
+		buf_putc(st->msg, '\n');
+	buf_printf(st->msg, "%s:%d: ", st->file, st->line);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(&st->msg, fmt, ap);
+	buf_vprintf(st->msg, fmt, ap);
 	va_end(ap);
 }
 
 /* Reads one line for inih; counting lines here gives every message its line number, and
- * section headers are checked here because inih reports only keys. */
+ * section headers and lines that are no key = value are checked here, because inih reports
+ * only keys (and the line of its first syntax error). */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
@@ -505,12 +509,16 @@ static char *read_line(char *str, int num, void *stream)
 		const char *end = strchr(p, ']');
 		if (!end) {
 			fail_at(st, "section header without ']'");
+			str[0] = '\0';
 		} else {
 			char *name = xstrndup(p + 1, (size_t)(end - p - 1));
 			if (!known_section(name))
 				fail_at(st, "unknown section [%s]", name);
 			free(name);
 		}
+	} else if (*p && !strchr(";#\r\n", *p) && !strpbrk(p, "=:")) {
+		fail_at(st, "syntax error (expected key = value)");
+		str[0] = '\0'; /* reported here, with the others */
 	}
 	return str;
 }
@@ -550,10 +558,9 @@ static void resolve(char **path, const char *dir)
 
 int config_load(struct config *cfg, const char *file, struct buf *err)
 {
-	struct parse_state st = {.cfg = cfg, .fp = NULL, .line = 0, .err_line = 0, .msg = BUF_INIT};
 	free(cfg->file);
 	cfg->file = xstrdup(file);
-	st.fp = fopen(file, "r");
+	struct parse_state st = {.cfg = cfg, .file = file, .fp = fopen(file, "r"), .msg = err};
 	if (!st.fp) {
 		buf_printf(err, "%s: %s", file, strerror(errno));
 		return -1;
@@ -562,15 +569,15 @@ int config_load(struct config *cfg, const char *file, struct buf *err)
 	ini_allow_multiline = false;
 	int rc = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(st.fp);
-	if (rc != 0 || st.err_line) {
-		int line = st.err_line ? st.err_line : rc;
-		buf_printf(err, "%s:%d: %s", file, line,
-		           st.msg.len ? buf_str(&st.msg) : "syntax error (expected key = value)");
-		buf_cleanup(&st.msg);
-		return -1;
+	if (rc > 0 && st.errors == 0) {
+		st.line = rc;
+		fail_at(&st, "syntax error (expected key = value)");
+	} else if (rc < 0 && st.errors == 0) {
+		buf_printf(err, "%s: cannot be read", file);
+		st.errors++;
 	}
-	buf_cleanup(&st.msg);
 
+	/* resolved even when something was wrong: gazette check goes on to the paths */
 	char *dir = base_dir(file);
 	resolve(&cfg->database, dir);
 	resolve(&cfg->templates, dir);
@@ -580,7 +587,7 @@ int config_load(struct config *cfg, const char *file, struct buf *err)
 	if (strcmp(cfg->access_log, "-") != 0 && strcmp(cfg->access_log, "off") != 0)
 		resolve(&cfg->access_log, dir);
 	free(dir);
-	return 0;
+	return st.errors ? -1 : 0;
 }
 
 int config_finish(struct config *cfg, struct buf *err)

@@ -63,8 +63,9 @@ struct config {
 void config_init(struct config *cfg);
 void config_cleanup(struct config *cfg);
 
-/* Reads file over the defaults in cfg. Returns 0, or -1 with "file:line: message" (naming the
- * section and key) appended to err; cfg is then half-read and only fit for config_cleanup. */
+/* Reads file over the defaults in cfg. Returns 0, or -1 with every problem appended to err,
+ * one a line, each "file:line: message" naming the section and key; cfg then holds what did
+ * parse (paths resolved), fit for config_cleanup or for checking the rest (gazette check). */
 int config_load(struct config *cfg, const char *file, struct buf *err);
 
 /* Where the store is: the PostgreSQL URL when one is set, else the SQLite file's path. */

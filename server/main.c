@@ -18,6 +18,7 @@ static const struct {
     {"serve", cli_serve},     {"import", cli_import},     {"export", cli_export},
     {"migrate", cli_migrate}, {"render", cli_render},     {"user", cli_user},
     {"token", cli_token},     {"previews", cli_previews}, {"media", cli_media},
+    {"check", cli_check},     {"backup", cli_backup},
 };
 
 int main(int argc, char **argv)

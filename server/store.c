@@ -33,17 +33,48 @@ static struct store_engine *no_pg_open(const char *url, unsigned nreaders, struc
 	return NULL;
 }
 #define store_pg_open no_pg_open
+static int no_pg_check(const char *url, struct buf *err)
+{
+	buf_puts(err, "database.url: this gazette was built without PostgreSQL (libpq-dev was "
+	              "missing)");
+	return -1;
+}
+#define store_pg_check no_pg_check
 #endif
 
 /* The engines, chosen by what store_open is given: a libpq URL, else a file path. */
-static const struct {
+static const struct engine {
 	const char *prefix; /* "" matches anything: a file path */
 	struct store_engine *(*open)(const char *where, unsigned nreaders, struct buf *err);
+	int (*check)(const char *where, struct buf *err);
+	/* NULL: the engine's own tool makes backups */
+	int (*backup)(const char *where, const char *dest, struct store_backup_info *info,
+	              struct buf *err);
 } engines[] = {
-    {"postgresql://", store_pg_open},
-    {"postgres://", store_pg_open},
-    {"", store_sqlite_open},
+    {"postgresql://", store_pg_open, store_pg_check, NULL},
+    {"postgres://", store_pg_open, store_pg_check, NULL},
+    {"", store_sqlite_open, store_sqlite_check, store_sqlite_backup},
 };
+
+static const struct engine *engine_for(const char *where)
+{
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+		if (strncmp(where, engines[i].prefix, strlen(engines[i].prefix)) == 0)
+			return &engines[i];
+	return &engines[sizeof(engines) / sizeof(engines[0]) - 1]; /* never: "" took it */
+}
+
+int store_check(const char *where, struct buf *err)
+{
+	return engine_for(where)->check(where, err);
+}
+
+int store_backup(const char *where, const char *dest, struct store_backup_info *info,
+                 struct buf *err)
+{
+	const struct engine *en = engine_for(where);
+	return en->backup ? en->backup(where, dest, info, err) : -ENOTSUP;
+}
 
 struct store {
 	struct store_engine *e;
@@ -61,19 +92,13 @@ struct store {
 
 struct store *store_open(const char *where, unsigned nreaders, struct buf *err)
 {
-	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
-		if (strncmp(where, engines[i].prefix, strlen(engines[i].prefix)) != 0)
-			continue;
-		struct store_engine *e = engines[i].open(where, nreaders, err);
-		if (!e)
-			return NULL;
-		struct store *s = xcalloc(1, sizeof(*s));
-		s->e = e;
-		pthread_mutex_init(&s->count_lock, NULL);
-		return s;
-	}
-	buf_printf(err, "no storage engine for %s", where);
-	return NULL;
+	struct store_engine *e = engine_for(where)->open(where, nreaders, err);
+	if (!e)
+		return NULL;
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->e = e;
+	pthread_mutex_init(&s->count_lock, NULL);
+	return s;
 }
 
 void store_close(struct store *s)

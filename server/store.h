@@ -44,6 +44,20 @@ struct store_actor {
 struct store *store_open(const char *where, unsigned nreaders, struct buf *err);
 void store_close(struct store *s);
 
+/* Whether the database at where can be used by this gazette, opened read-only and changing
+ * nothing (gazette check): 0, or -1 with a message naming the problem. */
+int store_check(const char *where, struct buf *err);
+
+struct store_backup_info {
+	int64_t pages, bytes, articles; /* of the copy */
+};
+
+/* A consistent copy of the database at where in the file dest while the server runs and
+ * writes (gazette backup): 0 with info filled, -ENOTSUP for an engine that has its own tool
+ * (PostgreSQL: pg_dump), or -1 with a message in err. */
+int store_backup(const char *where, const char *dest, struct store_backup_info *info,
+                 struct buf *err);
+
 /* Calls fn(arg) after every transaction this process commits (changes.c counts them). */
 void store_on_commit(struct store *s, void (*fn)(void *arg), void *arg);
 

@@ -155,10 +155,23 @@ struct store_engine {
  * nreaders reading connections. NULL with a message in err. */
 struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, struct buf *err);
 
+/* Whether the SQLite database at path can be opened by this gazette, read-only: a file of a
+ * schema it knows, or no file yet in a folder that can hold one. 0, or -1 with a message. */
+int store_sqlite_check(const char *path, struct buf *err);
+/* A consistent copy of the database at path in dest, as one commit left it, while other
+ * processes write: SQLite's online backup in one read transaction, fsynced, checked with
+ * integrity_check, then renamed over dest. 0 with info filled, or -1 with a message (and
+ * dest as it was). */
+int store_sqlite_backup(const char *path, const char *dest, struct store_backup_info *info,
+                        struct buf *err);
+
 /* The PostgreSQL engine (store_pg.c, built when libpq is): the database at the libpq URL
  * url, migrated as needed, with nreaders reading connections, a writer and a listener. NULL
  * with a message in err (never the URL: it may hold a password). */
 struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct buf *err);
+/* Whether the database at url answers, in a read-only session, with a schema this gazette
+ * knows (or none yet). 0, or -1 with a message (never the URL). */
+int store_pg_check(const char *url, struct buf *err);
 
 /* The PostgreSQL engine's search literals (for its tests and fuzzing): the tsvector of a
  * story's title, summary and body (textsearch's terms, each once with its positions and

@@ -1460,6 +1460,21 @@ static int migrate(struct conn *c, struct buf *err)
 	return rc;
 }
 
+/* Whether libpq can parse url; false with a message in err that does not quote it (libpq's
+ * own messages about a URL it cannot parse quote it, password and all). */
+static bool url_parses(const char *url, struct buf *err)
+{
+	char *parse_error = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &parse_error);
+	bool parsed = opts != NULL;
+	PQconninfoFree(opts);
+	PQfreemem(parse_error);
+	if (!parsed)
+		buf_puts(err, "the PostgreSQL URL cannot be parsed (libpq's form: "
+		              "postgresql://user:password@host:port/database?param=value)");
+	return parsed;
+}
+
 struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct buf *err)
 {
 	struct pg_engine *e = xcalloc(1, sizeof(*e));
@@ -1472,17 +1487,8 @@ struct store_engine *store_pg_open(const char *url, unsigned nreaders, struct bu
 	for (unsigned i = 0; i < e->nreaders; i++)
 		conn_init(&e->readers[i]);
 	struct buf why = BUF_INIT;
-	/* libpq's messages about a URL it cannot parse quote the URL, password and all */
-	char *parse_error = NULL;
-	PQconninfoOption *opts = PQconninfoParse(url, &parse_error);
-	bool parsed = opts != NULL;
-	PQconninfoFree(opts);
-	PQfreemem(parse_error);
-	if (!parsed) {
-		buf_puts(err, "the PostgreSQL URL cannot be parsed (libpq's form: "
-		              "postgresql://user:password@host:port/database?param=value)");
+	if (!url_parses(url, err))
 		goto fail;
-	}
 	if (connect_to(&e->writer, url, &why) < 0) {
 		buf_printf(err, "cannot connect to PostgreSQL: %s", buf_str(&why));
 		goto fail;
@@ -1516,4 +1522,45 @@ fail:
 	buf_cleanup(&why);
 	pg_close(&e->base);
 	return NULL;
+}
+
+int store_pg_check(const char *url, struct buf *err)
+{
+	struct conn c;
+	conn_init(&c);
+	struct buf why = BUF_INIT;
+	int rc = 0;
+	if (!url_parses(url, &why)) {
+		buf_printf(err, "database.url: %s", buf_str(&why));
+		rc = -1;
+	} else if (connect_to(&c, url, &why) < 0) {
+		buf_printf(err, "database.url: cannot connect: %s", buf_str(&why));
+		rc = -1;
+	} else if (command(&c, "SET default_transaction_read_only = on") < 0) {
+		buf_printf(err, "database.url: %s", PQerrorMessage(c.pg));
+		trim_message(err);
+		rc = -1;
+	} else {
+		/* no schema table yet: an empty database, set up on first start */
+		int64_t version =
+		    query_int(&c,
+		              "SELECT CASE WHEN to_regclass('gazette_schema') IS NULL THEN 0"
+		              " ELSE (SELECT coalesce(max(version), 0) FROM gazette_schema) END",
+		              -1);
+		if (version < 0) {
+			buf_printf(err, "database.url: cannot read the schema version: %s",
+			           PQerrorMessage(c.pg));
+			trim_message(err);
+			rc = -1;
+		} else if (version > SCHEMA_VERSION) {
+			buf_printf(err,
+			           "database.url: the database has schema version %lld; this "
+			           "gazette knows up to %d",
+			           (long long)version, SCHEMA_VERSION);
+			rc = -1;
+		}
+	}
+	buf_cleanup(&why);
+	conn_close(&c);
+	return rc;
 }

@@ -1,10 +1,13 @@
 /* store_sqlite.c - the SQLite engine: WAL, full sync, a versioned schema, FTS5, one writer
  * and a pool of readers. All of Gazette's SQL is here; no rule is. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "mem.h"
@@ -1360,4 +1363,208 @@ struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, stru
 fail:
 	sq_close(&e->base);
 	return NULL;
+}
+
+/* The folder a database file is in, for the messages of check and backup. */
+static char *folder_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+int store_sqlite_check(const char *path, struct buf *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		int e = errno;
+		char *dir = folder_of(path);
+		struct stat ds;
+		int rc = 0;
+		if (e != ENOENT) {
+			buf_printf(err, "paths.database: %s: %s", path, strerror(e));
+			rc = -1;
+		} else if (stat(dir, &ds) < 0 || !S_ISDIR(ds.st_mode)) {
+			buf_printf(err,
+			           "paths.database: the folder %s does not exist (the database is "
+			           "created on first start, its folder is not)",
+			           dir);
+			rc = -1;
+		} else if (access(dir, W_OK | X_OK) < 0) {
+			buf_printf(err, "paths.database: the folder %s is not writable: %s", dir,
+			           strerror(errno));
+			rc = -1;
+		}
+		free(dir);
+		return rc; /* no file yet in a folder that can hold it: created on first start */
+	}
+	if (!S_ISREG(st.st_mode)) {
+		buf_printf(err, "paths.database: %s is not a file", path);
+		return -1;
+	}
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_stmt *q = NULL;
+	int version = -1;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	else if (rc == SQLITE_OK)
+		rc = sqlite3_errcode(db);
+	sqlite3_finalize(q);
+	int out = 0;
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "paths.database: cannot open %s: %s", path,
+		           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		out = -1;
+	} else if (version > SCHEMA_VERSION) {
+		buf_printf(err,
+		           "paths.database: %s has schema version %d; this gazette knows up to %d",
+		           path, version, SCHEMA_VERSION);
+		out = -1;
+	}
+	sqlite3_close(db);
+	return out;
+}
+
+/* fsync of a file or folder by its name; 0 or -errno. */
+static int sync_path(const char *path, bool folder)
+{
+	int fd = open(path, (folder ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* PRAGMA integrity_check of db: 0 when it says "ok", else -1 with its first findings. */
+static int integrity(sqlite3 *db, struct buf *err)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(10)", -1, &q, NULL) != SQLITE_OK) {
+		buf_printf(err, "integrity_check: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	int rc = 0, rows = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(q, 0);
+		if (rows++ == 0 && line && strcmp(line, "ok") == 0)
+			continue;
+		buf_printf(err, "%sintegrity_check: %s", rc ? "; " : "", line ? line : "?");
+		rc = -1;
+	}
+	if (rows == 0) {
+		buf_printf(err, "integrity_check: %s", sqlite3_errmsg(db));
+		rc = -1;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_sqlite_backup(const char *path, const char *dest, struct store_backup_info *info,
+                        struct buf *err)
+{
+	memset(info, 0, sizeof(*info));
+	if (access(path, F_OK) < 0) {
+		buf_printf(err, "no database at %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* the copy is made beside dest and renamed over it only once it is whole, synced and
+	 * checked: a failed backup never replaces a good one */
+	char *tmp = xasprintf("%s.tmp-%ld", dest, (long)getpid());
+	sqlite3 *src = NULL, *dst = NULL;
+	int rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "cannot open %s: %s", path,
+		           src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(src, 5000);
+	/* the copy holds password hashes and token digests: its owner's alone, whatever the
+	 * umask, and never a file someone put there first */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		buf_printf(err, "cannot create %s: %s", tmp, strerror(errno));
+		sqlite3_close(src);
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK)
+		rc = store_sqlite_tokenizer(dst); /* the search tables name it */
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "cannot create %s: %s", tmp,
+		           dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		buf_printf(err, "cannot back up %s: %s", path, sqlite3_errmsg(dst));
+		goto fail;
+	}
+	/* every page in one step: one read transaction, so the copy is the database as one
+	 * commit left it (WAL: the server's writes go on meanwhile, and are not in it). A step
+	 * in pieces would start again after each write the server makes. */
+	int tries = 0;
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++tries < 200);
+	info->pages = sqlite3_backup_pagecount(b);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		buf_printf(err, "cannot back up %s: %s", path, sqlite3_errstr(rc));
+		goto fail;
+	}
+	/* a copy is one file: no -wal or -shm beside it to forget when it is moved */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+		buf_printf(err, "cannot finish %s: %s", tmp, sqlite3_errmsg(dst));
+		goto fail;
+	}
+	if (integrity(dst, err) < 0)
+		goto fail;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(dst, "SELECT count(*) FROM articles", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		info->articles = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	rc = sqlite3_close(dst);
+	dst = NULL;
+	if (rc != SQLITE_OK) {
+		buf_printf(err, "cannot close %s: %s", tmp, sqlite3_errstr(rc));
+		goto fail;
+	}
+	int e = sync_path(tmp, false);
+	struct stat st;
+	if (e == 0 && stat(tmp, &st) == 0)
+		info->bytes = (int64_t)st.st_size;
+	if (e == 0 && rename(tmp, dest) < 0)
+		e = -errno;
+	char *dir = folder_of(dest);
+	if (e == 0)
+		e = sync_path(dir, true);
+	free(dir);
+	if (e < 0) {
+		buf_printf(err, "cannot write %s: %s", dest, strerror(-e));
+		goto fail;
+	}
+	sqlite3_close(src);
+	free(tmp);
+	return 0;
+fail:
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	unlink(tmp);
+	char *journal = xasprintf("%s-journal", tmp);
+	unlink(journal);
+	free(journal);
+	free(tmp);
+	return -1;
 }
