@@ -178,3 +178,84 @@ void address_text(const struct sockaddr *sa, char *out, size_t out_len)
 		snprintf(out, out_len, "%s", text);
 	}
 }
+
+/* text as 4 (IPv4, or IPv6 that maps one) or 16 bytes; the length, or 0 when it is no
+ * address. Only the plain spellings inet_pton takes: a configuration, not a URL. */
+static size_t address_bytes(const char *text, unsigned char out[16])
+{
+	if (inet_pton(AF_INET, text, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, text, out) != 1)
+		return 0;
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(out, mapped, sizeof(mapped)) == 0) {
+		memmove(out, out + 12, 4);
+		return 4;
+	}
+	return 16;
+}
+
+int address_range_parse(const char *text, struct address_range *r)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	if (len == 0 || len >= sizeof(addr))
+		return -1;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	memset(r, 0, sizeof(*r));
+	r->len = address_bytes(addr, r->bytes);
+	if (r->len == 0)
+		return -1;
+	bool mapped = r->len == 4 && strchr(addr, ':');
+	unsigned max = mapped ? 128 : (unsigned)r->len * 8, bits = max;
+	if (slash) {
+		const char *p = slash + 1;
+		if (*p < '0' || *p > '9' || strlen(p) > 3)
+			return -1;
+		bits = 0;
+		for (; *p >= '0' && *p <= '9'; p++)
+			bits = bits * 10 + (unsigned)(*p - '0');
+		if (*p || bits > max)
+			return -1;
+	}
+	/* an IPv4-mapped prefix counts its bits in the IPv6 address */
+	if (mapped) {
+		if (bits < 96)
+			return -1;
+		bits -= 96;
+	}
+	r->bits = bits;
+	/* the host bits are cleared: 10.1.2.3/8 is 10.0.0.0/8 */
+	for (unsigned i = 0; i < r->len; i++) {
+		unsigned keep = bits >= 8 ? 8 : bits;
+		r->bytes[i] &= (unsigned char)(0xff00u >> keep);
+		bits -= keep;
+	}
+	return 0;
+}
+
+bool address_in_ranges(const char *text, const struct address_range *ranges, size_t n)
+{
+	unsigned char a[16];
+	size_t len = address_bytes(text, a);
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct address_range *r = &ranges[i];
+		if (r->len != len)
+			continue;
+		unsigned bits = r->bits;
+		bool in = true;
+		for (size_t j = 0; j < len && bits && in; j++) {
+			unsigned keep = bits >= 8 ? 8 : bits;
+			unsigned char mask = (unsigned char)(0xff00u >> keep);
+			in = (a[j] & mask) == r->bytes[j];
+			bits -= keep;
+		}
+		if (in)
+			return true;
+	}
+	return false;
+}

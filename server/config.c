@@ -28,8 +28,9 @@ enum kind {
 	K_LOG,
 	K_LANG,
 	K_DBURL,
-	K_OUTURL,  /* "" or an http(s) URL kept as written */
-	K_SCHEDULE /* seconds, comma-separated */
+	K_OUTURL,   /* "" or an http(s) URL kept as written */
+	K_SCHEDULE, /* seconds, comma-separated */
+	K_RANGES    /* addresses and prefixes, space-separated */
 };
 
 struct key {
@@ -76,6 +77,7 @@ static const struct key keys[] = {
     {"webhooks", "give_up_s", K_UINT, OFF(webhooks_give_up_s), 1, 30 * 86400},
     {"feeds", "websub_hub", K_OUTURL, OFF(websub_hub), 0, 0},
     {"purge", "url", K_OUTURL, OFF(purge_url), 0, 0},
+    {"metrics", "allow", K_RANGES, OFF(metrics_allow), 0, 0},
     {"log", "access_log", K_LOG, OFF(access_log), 0, 0},
     {"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
@@ -125,6 +127,9 @@ void config_init(struct config *cfg)
 	cfg->webhooks_give_up_s = 86400;
 	cfg->websub_hub = xstrdup("");
 	cfg->purge_url = xstrdup("");
+	address_range_parse("127.0.0.0/8", &cfg->metrics_allow[0]);
+	address_range_parse("::1", &cfg->metrics_allow[1]);
+	cfg->nmetrics_allow = 2;
 	cfg->access_log = xstrdup("-");
 	cfg->log_level = LOG_INFO;
 }
@@ -397,6 +402,38 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 		}
 		memcpy(field, got, steps * sizeof(unsigned));
 		cfg->webhooks_nretry = steps;
+		return 0;
+	}
+	case K_RANGES: {
+		struct address_range got[CONFIG_RANGES_MAX];
+		size_t nr = 0;
+		for (const char *p = value; *p;) {
+			size_t len = strcspn(p, " \t");
+			if (len == 0) {
+				p++;
+				continue;
+			}
+			char item[64];
+			if (nr == CONFIG_RANGES_MAX || len >= sizeof(item)) {
+				buf_printf(err, "%s.%s: at most %d addresses or prefixes",
+				           k->section, k->name, CONFIG_RANGES_MAX);
+				return -1;
+			}
+			memcpy(item, p, len);
+			item[len] = '\0';
+			if (address_range_parse(item, &got[nr]) < 0) {
+				buf_printf(
+				    err,
+				    "%s.%s: '%s' is not an address or a prefix (like 127.0.0.0/8 "
+				    "or ::1)",
+				    k->section, k->name, item);
+				return -1;
+			}
+			nr++;
+			p += len;
+		}
+		memcpy(field, got, nr * sizeof(got[0]));
+		cfg->nmetrics_allow = nr;
 		return 0;
 	}
 	case K_DBURL:

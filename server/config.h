@@ -5,10 +5,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "address.h"
 #include "buf.h"
 #include "log.h"
 
 #define CONFIG_SCHEDULE_MAX 16 /* steps of webhooks.retry_s */
+#define CONFIG_RANGES_MAX   32 /* ranges in metrics.allow */
 
 struct config {
 	char *file; /* the file it was read from, or NULL for built-in defaults */
@@ -54,6 +56,10 @@ struct config {
 	unsigned webhooks_give_up_s; /* no retry after this long */
 	char *websub_hub;            /* "" for none */
 	char *purge_url;             /* "" for none: where BAN requests go */
+
+	/* who may read /metrics (SPEC §16); none: no metrics are kept at all */
+	struct address_range metrics_allow[CONFIG_RANGES_MAX];
+	size_t nmetrics_allow;
 
 	char *access_log; /* "-", "off" or a resolved path */
 	enum log_level log_level;

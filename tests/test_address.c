@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,13 +132,80 @@ static void test_sockaddr(void **state)
 	assert_string_equal(text, "1.1.1.1");
 }
 
+/* Whether addr is in the one range text. */
+static bool in_range(const char *text, const char *addr)
+{
+	struct address_range r;
+	if (address_range_parse(text, &r) < 0)
+		fail_msg("%s: expected a range", text);
+	return address_in_ranges(addr, &r, 1);
+}
+
+static void test_ranges(void **state)
+{
+	(void)state;
+	/* metrics.allow's default, and what it lets in */
+	assert_true(in_range("127.0.0.0/8", "127.0.0.1"));
+	assert_true(in_range("127.0.0.0/8", "127.255.3.4"));
+	assert_false(in_range("127.0.0.0/8", "128.0.0.1"));
+	assert_true(in_range("::1", "::1"));
+	assert_false(in_range("::1", "::2"));
+	/* a client on a dual-stack socket: IPv4-mapped is its IPv4 address, both ways */
+	assert_true(in_range("127.0.0.0/8", "::ffff:127.0.0.1"));
+	assert_true(in_range("::ffff:10.0.0.0/104", "10.9.8.7"));
+	assert_false(in_range("::ffff:10.0.0.0/104", "11.0.0.1"));
+	assert_false(in_range("127.0.0.0/8", "::1")); /* IPv4 and IPv6 ranges never mix */
+	/* host bits are cleared; prefixes that do not end on a byte */
+	assert_true(in_range("10.1.2.3/8", "10.200.0.1"));
+	assert_true(in_range("192.168.0.0/23", "192.168.1.255"));
+	assert_false(in_range("192.168.0.0/23", "192.168.2.0"));
+	assert_true(in_range("fd00::/8", "fd12:3456::1"));
+	assert_false(in_range("fd00::/8", "fe80::1"));
+	assert_true(in_range("2001:db8::/33", "2001:db8:7fff::1"));
+	assert_false(in_range("2001:db8::/33", "2001:db8:8000::1"));
+	/* everything and one address */
+	assert_true(in_range("0.0.0.0/0", "203.0.113.9"));
+	assert_true(in_range("::/0", "2001:db8::1"));
+	assert_true(in_range("203.0.113.9", "203.0.113.9"));
+	assert_false(in_range("203.0.113.9", "203.0.113.8"));
+	/* what a client address never is */
+	assert_false(in_range("0.0.0.0/0", ""));
+	assert_false(in_range("0.0.0.0/0", "localhost"));
+	assert_false(in_range("0.0.0.0/0", "[::1]"));
+	/* what a range never is */
+	struct address_range r;
+	static const char *const bad[] = {"",
+	                                  "/8",
+	                                  "localhost",
+	                                  "127.0.0.0/33",
+	                                  "::/129",
+	                                  "10.0.0.0/",
+	                                  "10.0.0.0/x",
+	                                  "10.0.0.0/8x",
+	                                  "0x7f.1",
+	                                  "127.1",
+	                                  "10.0.0.0/-1",
+	                                  "::ffff:1.2.3.4/95",
+	                                  "10.0.0.0/0008"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (address_range_parse(bad[i], &r) == 0)
+			fail_msg("'%s' parsed as a range", bad[i]);
+	/* several ranges: any one of them */
+	struct address_range list[2];
+	assert_int_equal(address_range_parse("10.0.0.0/8", &list[0]), 0);
+	assert_int_equal(address_range_parse("::1", &list[1]), 0);
+	assert_true(address_in_ranges("::1", list, 2));
+	assert_true(address_in_ranges("10.0.0.1", list, 2));
+	assert_false(address_in_ranges("192.168.0.1", list, 2));
+	assert_false(address_in_ranges("10.0.0.1", list, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ipv4),
-	    cmocka_unit_test(test_spellings),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_sockaddr),
+	    cmocka_unit_test(test_ipv4),   cmocka_unit_test(test_spellings),
+	    cmocka_unit_test(test_names),  cmocka_unit_test(test_sockaddr),
+	    cmocka_unit_test(test_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
