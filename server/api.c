@@ -18,6 +18,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "mem.h"
+#include "metrics.h"
 #include "ninjs.h"
 #include "outbox.h"
 #include "store.h"
@@ -35,6 +36,14 @@ void api_healthz(struct app *app, const struct request *req, const char *arg, st
 	answer_json(resp, 200,
 	            json_pack("{s:s, s:s, s:I}", "status", "ok", "version", GAZETTE_VERSION,
 	                      "articles", (json_int_t)n));
+}
+
+void api_metrics(struct app *app, const struct request *req, const char *arg, struct response *resp)
+{
+	(void)req;
+	(void)arg;
+	metrics_render(app->metrics, store_outbox_backlog(app->store), &resp->body);
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 /* ?status: 1 for all (the token was checked by routes_permit), 0 for public only, -1 with

@@ -12,8 +12,10 @@
 #include "http.h"
 #include "log.h"
 #include "media.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "render.h"
+#include "routes.h"
 #include "store.h"
 #include "worker.h"
 
@@ -53,7 +55,12 @@ int app_open(struct app *app, const struct config *cfg, struct buf *err)
 	app->store = store_open(config_database(cfg), threads + 1, err);
 	if (!app->store)
 		return 1;
-	struct store_limits limits = {cfg->query_timeout_ms, &app->expensive};
+	if (cfg->nmetrics_allow) {
+		size_t n;
+		const char *const *names = routes_metric_names(&n);
+		app->metrics = metrics_new(names, n);
+	}
+	struct store_limits limits = {cfg->query_timeout_ms, &app->expensive, app->metrics};
 	store_set_limits(app->store, &limits);
 	app_outbound(app->store, cfg);
 	struct outbox_options out = {
@@ -94,6 +101,7 @@ void app_close(struct app *app)
 	store_close(app->store);
 	render_free(app->render);
 	gate_cleanup(&app->expensive);
+	metrics_free(app->metrics); /* every thread that counted is gone */
 	memset(app, 0, sizeof(*app));
 }
 

@@ -9,6 +9,7 @@ struct auth;
 struct changes;
 struct config;
 struct http;
+struct metrics;
 struct outbox;
 struct render;
 struct store;
@@ -24,6 +25,7 @@ struct app {
 	struct gate expensive;       /* listings and searches running at once */
 	struct worker_pool *workers; /* image renditions, off the request threads */
 	struct outbox *outbox;       /* webhooks, WebSub pings, purges (SPEC §13) */
+	struct metrics *metrics;     /* for /metrics; NULL when metrics.allow is empty */
 };
 
 /* Tells s what the events and outbox rows its writes make need from cfg (the site's address

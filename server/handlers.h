@@ -49,6 +49,9 @@ uint64_t files_tag(const struct stat *st);
 /* api.c */
 void api_healthz(struct app *app, const struct request *req, const char *arg,
                  struct response *resp);
+/* GET /metrics: the Prometheus text format (SPEC §16); routes_permit checked the address. */
+void api_metrics(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
 void api_articles(struct app *app, const struct request *req, const char *arg,
                   struct response *resp);
 /* GET /api/ninjs/{slug}: a story as ninjs 3.1; POST /api/ninjs: a ninjs document upserted. */

@@ -29,6 +29,7 @@
 #include "hash.h"
 #include "http_parse.h"
 #include "log.h"
+#include "metrics.h"
 #include "media.h"
 #include "mem.h"
 #include "routes.h"
@@ -111,6 +112,9 @@ struct conn_ctx {
 	int body_fd;         /* an offloaded route's body goes to this unnamed file, not to body */
 	bool write_failed;   /* ... and could not all be written (a full disk) */
 	struct offload *job; /* the request a worker is answering, until it is sent */
+	struct metrics *metrics; /* the app's, or NULL */
+	size_t metric_route;     /* routes_metric of the request's route */
+	int64_t started_ns;      /* when its header was complete (with metrics) */
 };
 
 /* A request answered on a worker (an image upload): what the handler sees is copied from the
@@ -201,6 +205,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	}
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
 	cx->body_fd = -1;
+	cx->metrics = h->app->metrics;
 	const union MHD_ConnectionInfo *fi =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	cx->fd = fi ? fi->connect_fd : MHD_INVALID_SOCKET;
@@ -402,10 +407,13 @@ static bool accepts_gzip(struct MHD_Connection *conn)
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
 }
 
-/* Writes one combined-log-format line. */
+/* A request is answered: it is counted, and logged in one combined-log-format line. */
 static void access_log(struct MHD_Connection *conn, const struct conn_ctx *cx, const char *client,
                        const char *method, const char *version, unsigned status, size_t bytes)
 {
+	if (cx->metrics)
+		metrics_request(cx->metrics, cx->metric_route, status,
+		                metrics_now_ns() - cx->started_ns);
 	if (!log_access_enabled())
 		return;
 	static _Thread_local time_t last;
@@ -934,6 +942,9 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	cx->linger = false;
 	cx->body_limit = 0; /* until the route says; what arrives before is dropped */
 	cx->route = NULL;
+	cx->metric_route = routes_metric(NULL);
+	if (cx->metrics)
+		cx->started_ns = metrics_now_ns();
 	atomic_store(&cx->received, 0);
 	atomic_store(&cx->busy, true);
 	cx->method = parse_method(method);
@@ -994,6 +1005,7 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 		} else {
 			cx->linger = false;
 			cx->route = r; /* decided once: answer() does not ask again */
+			cx->metric_route = routes_metric(r);
 			cx->who = req.who;
 			atomic_store(&cx->body_since, mono_ms());
 			atomic_store(&cx->reading_body, true);
@@ -1038,11 +1050,14 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	if (r) {
 		routes_find(h->app, &req, &resp); /* the same row again, for its captures */
 		req.who = cx->who;
-	} else if (!(r = routes_find(h->app, &req, &resp)) ||
-	           !routes_permit(h->app, r, &req, &resp)) {
-		rc = serve_plain(conn, cx, client, method, version, &resp, false);
-		response_cleanup(&resp);
-		return rc;
+	} else {
+		r = routes_find(h->app, &req, &resp);
+		cx->metric_route = routes_metric(r);
+		if (!r || !routes_permit(h->app, r, &req, &resp)) {
+			rc = serve_plain(conn, cx, client, method, version, &resp, false);
+			response_cleanup(&resp);
+			return rc;
+		}
 	}
 
 	struct buf key = BUF_INIT;
@@ -1157,6 +1172,21 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
+/* A scrape's view of the cache and the connections (metrics.h). */
+static void scrape(void *arg, struct metrics_gauges *g)
+{
+	struct http *h = arg;
+	struct cache_stats st;
+	cache_stats(h->cache, &st);
+	g->cache_hits = st.hits;
+	g->cache_misses = st.misses;
+	g->cache_evictions = st.evictions;
+	g->cache_bytes = st.bytes;
+	g->cache_entries = st.entries;
+	g->cache_max_bytes = st.max_bytes;
+	g->connections = atomic_load(&h->nconns);
+}
+
 struct http *http_start(struct app *app, struct buf *err)
 {
 	const struct config *cfg = app->cfg;
@@ -1210,6 +1240,8 @@ struct http *http_start(struct app *app, struct buf *err)
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di ? di->port : cfg->port;
+	if (app->metrics)
+		metrics_on_scrape(app->metrics, scrape, h);
 	return h;
 }
 
@@ -1243,6 +1275,8 @@ void http_stop(struct http *h, unsigned timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->daemon);
+	if (h->app->metrics)
+		metrics_on_scrape(h->app->metrics, NULL, NULL);
 	while (h->lingering) {
 		struct lingering *l = h->lingering;
 		h->lingering = l->next;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "app.h"
 #include "article.h"
 #include "changes.h"
@@ -44,6 +46,12 @@ enum key_rule {
 };
 
 /* One row: everything decided per route. Adding a route is adding a row. */
+/* Where a route may be asked from, besides its roles. */
+enum reach {
+	ANYWHERE,
+	METRICS_ALLOW, /* a client address in metrics.allow (after trust_proxy) */
+};
+
 struct route {
 	unsigned methods;
 	const char *pattern; /* an exact path, or a prefix ending in '*' that captures the rest */
@@ -59,6 +67,7 @@ struct route {
 	enum body_kind body;
 	/* the Surrogate-Key of its cacheable answers (SPEC §13), when it is one fixed name */
 	const char *surrogate;
+	enum reach from; /* the client addresses it answers */
 };
 
 void response_init(struct response *resp)
@@ -306,88 +315,124 @@ static const char *const audit_params[] = {"page", "per_page", NULL};
 
 static const struct route table[] = {
     /* methods, pattern, deep, handler, Allow, read, write, drafts, cache key, params, body,
-     * Surrogate-Key (NULL: the handler names it, or the answer is never cached) */
+     * Surrogate-Key (NULL: the handler names it, or the answer is never cached), from where */
     {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON,
-     SURROGATE_FRONT},
+     SURROGATE_FRONT, ANYWHERE},
     {GET_HEAD, "/articles/*", false, page_article, GH, NONE, NONE, false, KEY_PARAMS, none,
-     BODY_JSON, NULL},
+     BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON,
-     NULL},
+     NULL, ANYWHERE},
     {GET_HEAD, "/authors/*", false, page_author, GH, NONE, NONE, false, KEY_PARAMS, page_only,
-     BODY_JSON, NULL},
+     BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/search", false, page_search, GH, NONE, NONE, false, KEY_PARAMS, search_params,
-     BODY_JSON, SURROGATE_SEARCH},
+     BODY_JSON, SURROGATE_SEARCH, ANYWHERE},
     /* a draft's signed preview: checked on every request, never kept */
     {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL},
+     NULL, ANYWHERE},
     {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, BODY_JSON,
-     SURROGATE_FEED},
+     SURROGATE_FEED, ANYWHERE},
     {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, NONE, NONE, false, KEY_PARAMS, none,
-     BODY_JSON, SURROGATE_SITEMAP},
+     BODY_JSON, SURROGATE_SITEMAP, ANYWHERE},
     /* its 48-hour window moves with the clock, not with writes: never kept */
     {GET_HEAD, "/news-sitemap.xml", false, feed_news_sitemap, GH, NONE, NONE, false, KEY_NONE, none,
-     BODY_JSON, SURROGATE_SITEMAP},
+     BODY_JSON, SURROGATE_SITEMAP, ANYWHERE},
     {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
-     SURROGATE_STATIC},
+     SURROGATE_STATIC, ANYWHERE},
     {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
-     SURROGATE_STATIC},
+     SURROGATE_STATIC, ANYWHERE},
     {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
-     SURROGATE_STATIC},
+     SURROGATE_STATIC, ANYWHERE},
     {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL},
+     NULL, ANYWHERE},
+    /* Prometheus's scrape (SPEC §16): only from metrics.allow, never kept */
+    {GET_HEAD, "/metrics", false, api_metrics, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
+     NULL, METRICS_ALLOW},
     /* articles: anyone reads what is public; a contributor writes drafts (auth_may_write
      * decides which), an editor everything */
     {GET_HEAD | HTTP_POST, "/api/articles", false, api_articles, "GET, HEAD, POST", NONE,
-     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON, SURROGATE_FRONT},
+     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON, SURROGATE_FRONT, ANYWHERE},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
-     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, BODY_JSON, NULL},
+     "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, BODY_JSON, NULL,
+     ANYWHERE},
     /* the history holds deleted and embargoed stories: an editor's */
     {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, EDITOR, NONE, false, KEY_NONE,
-     none, BODY_JSON, NULL},
+     none, BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, EDITOR, NONE, false,
-     KEY_NONE, none, BODY_JSON, NULL},
+     KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     {HTTP_POST, "/api/articles/*/revisions/*/restore", false, api_restore, "POST", NONE, EDITOR,
-     false, KEY_NONE, none, BODY_JSON, NULL},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     {HTTP_POST, "/api/articles/*/preview", false, api_preview, "POST", NONE, CONTRIBUTOR, false,
-     KEY_NONE, none, BODY_JSON, NULL},
+     KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     /* the wire's documents replace stories whatever their state: an editor's */
     {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", NONE, EDITOR, false, KEY_NONE, none,
-     BODY_JSON, NULL},
+     BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, NONE, NONE, true, KEY_PARAMS, status_only,
-     BODY_JSON, NULL},
+     BODY_JSON, NULL, ANYWHERE},
     /* accounts and tokens (an admin's), and who the caller is (anyone with a token) */
     {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL},
+     NULL, ANYWHERE},
     {GET_HEAD | HTTP_POST, "/api/users", false, api_users, "GET, HEAD, POST", ADMIN, ADMIN, false,
-     KEY_NONE, audit_params, BODY_JSON, NULL},
+     KEY_NONE, audit_params, BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD | HTTP_PATCH, "/api/users/*", false, api_user, "GET, HEAD, PATCH", ADMIN, ADMIN,
-     false, KEY_NONE, none, BODY_JSON, NULL},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     {HTTP_POST, "/api/users/*/tokens", false, api_user_tokens, "POST", NONE, ADMIN, false, KEY_NONE,
-     none, BODY_JSON, NULL},
+     none, BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL},
+     NULL, ANYWHERE},
     {HTTP_DELETE, "/api/tokens/*", false, api_tokens, "DELETE", NONE, ADMIN, false, KEY_NONE, none,
-     BODY_JSON, NULL},
+     BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/api/audit", false, api_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params,
-     BODY_JSON, NULL},
+     BODY_JSON, NULL, ANYWHERE},
     /* images (SPEC §12): a contributor uploads and describes them, an editor deletes */
     {GET_HEAD | HTTP_POST, "/api/media", false, api_media, "GET, HEAD, POST", CONTRIBUTOR,
-     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE, NULL},
+     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE, NULL, ANYWHERE},
     {GET_HEAD | HTTP_PATCH, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE",
-     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON, NULL},
+     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     {HTTP_DELETE, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE", NONE, EDITOR,
-     false, KEY_NONE, none, BODY_JSON, NULL},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     /* webhooks (SPEC §13): an admin's, with their delivery logs */
     {GET_HEAD | HTTP_POST, "/api/webhooks", false, api_webhooks, "GET, HEAD, POST", ADMIN, ADMIN,
-     false, KEY_NONE, none, BODY_JSON, NULL},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD | HTTP_PATCH | HTTP_DELETE, "/api/webhooks/*", false, api_webhook,
-     "GET, HEAD, PATCH, DELETE", ADMIN, ADMIN, false, KEY_NONE, none, BODY_JSON, NULL},
+     "GET, HEAD, PATCH, DELETE", ADMIN, ADMIN, false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
     {GET_HEAD, "/api/webhooks/*/deliveries", false, api_deliveries, GH, ADMIN, NONE, false,
-     KEY_NONE, audit_params, BODY_JSON, NULL},
+     KEY_NONE, audit_params, BODY_JSON, NULL, ANYWHERE},
     /* the renditions, by content hash: they never change */
     {GET_HEAD, "/media/*", true, files_media, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     SURROGATE_MEDIA},
+     SURROGATE_MEDIA, ANYWHERE},
 };
+
+#define NROWS (sizeof(table) / sizeof(table[0]))
+
+/* The metrics' routes: one per pattern (a pattern's rows for other methods share it). */
+static const char *metric_names[NROWS];
+static size_t metric_of_row[NROWS], nmetric_names;
+static pthread_once_t metric_once = PTHREAD_ONCE_INIT;
+
+static void number_patterns(void)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		size_t j = 0;
+		while (j < nmetric_names && strcmp(metric_names[j], table[i].pattern) != 0)
+			j++;
+		if (j == nmetric_names)
+			metric_names[nmetric_names++] = table[i].pattern;
+		metric_of_row[i] = j;
+	}
+}
+
+const char *const *routes_metric_names(size_t *n)
+{
+	pthread_once(&metric_once, number_patterns);
+	*n = nmetric_names;
+	return metric_names;
+}
+
+size_t routes_metric(const struct route *r)
+{
+	pthread_once(&metric_once, number_patterns);
+	return r ? metric_of_row[r - table] : nmetric_names;
+}
 
 /* Whether path fits pattern, each '*' capturing one segment (one or more bytes without '/';
  * the last of a deep pattern the whole rest): the first two captures go to req. */
@@ -491,6 +536,15 @@ bool routes_permit(struct app *app, const struct route *r, struct request *req,
                    struct response *resp)
 {
 	memset(&req->who, 0, sizeof(req->who));
+	if (r->from == METRICS_ALLOW && !app->metrics) {
+		answer_not_found(app, req, resp); /* no metrics.allow: none are kept */
+		return false;
+	}
+	if (r->from == METRICS_ALLOW &&
+	    !address_in_ranges(req->client, app->cfg->metrics_allow, app->cfg->nmetrics_allow)) {
+		answer_json_error(resp, 403, "not from this address (metrics.allow)");
+		return false;
+	}
 	enum role need = needed(r, req);
 	if (need == ROLE_NONE)
 		return true;

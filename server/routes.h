@@ -76,6 +76,11 @@ struct route; /* one row of the table */
  * not. */
 const struct route *routes_find(const struct app *app, struct request *req, struct response *resp);
 
+/* The metrics' names of the routes (their patterns, each once) and their number; and which
+ * of them r is (NULL, no route: the number, which metrics.h counts as "none"). */
+const char *const *routes_metric_names(size_t *n);
+size_t routes_metric(const struct route *r);
+
 /* The largest request body the route takes, and the key that sets it (for the 413). */
 size_t routes_body_limit(const struct app *app, const struct route *r);
 const char *routes_body_limit_name(const struct route *r);

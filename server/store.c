@@ -12,6 +12,7 @@
 
 #include "gate.h"
 #include "log.h"
+#include "metrics.h"
 #include "media.h"
 #include "mem.h"
 #include "outbox.h"
@@ -88,6 +89,7 @@ struct store {
 	pthread_mutex_t count_lock; /* the public count, kept for one generation */
 	uint64_t count_generation;
 	int64_t count;
+	int64_t write_started_ns; /* of the write transaction running, for the metrics */
 };
 
 struct store *store_open(const char *where, unsigned nreaders, struct buf *err)
@@ -206,7 +208,11 @@ void article_list_cleanup(struct article_list *l)
 int store_get(struct store *s, const char *slug, bool public_only, int64_t now, struct article *a)
 {
 	struct store_filter f = visible(public_only, now);
-	return s->e->ops->get(s->e, slug, &f, a);
+	int64_t t0 = s->limits.metrics ? metrics_now_ns() : 0;
+	int rc = s->e->ops->get(s->e, slug, &f, a);
+	if (s->limits.metrics)
+		metrics_store(s->limits.metrics, METRICS_GET, metrics_now_ns() - t0);
+	return rc;
 }
 
 /* Where the next word of q begins (after white space), and its length in *len; NULL at the
@@ -294,9 +300,12 @@ int store_list(struct store *s, const struct store_query *q, struct article_list
 		return ret;
 	}
 	p.budget_ms = s->limits.budget_ms;
+	int64_t t0 = s->limits.metrics ? metrics_now_ns() : 0;
 	ret = s->e->ops->list(s->e, &p, out);
 	if (gate)
 		gate_leave(gate);
+	if (s->limits.metrics)
+		metrics_store(s->limits.metrics, METRICS_LIST, metrics_now_ns() - t0);
 	if (ret == -ETIMEDOUT)
 		log_warn("store: a %s took longer than its budget of %u ms and was stopped",
 		         q->q ? "search" : "listing", s->limits.budget_ms);
@@ -699,6 +708,16 @@ static int update_existing(struct store_engine *e, int64_t id, char *created_at,
 /* Ends the transaction begun for a write: commits when rc is 0, with the time the content
  * changed (unless quiet: nothing a reader sees moved), else rolls back. Tells whoever listens
  * after a commit. */
+/* Begins a write transaction, timed for the metrics until it ends (one runs at a time, so
+ * one start time is enough). */
+static int begin_write(struct store *s, bool bulk)
+{
+	int rc = s->e->ops->begin(s->e, bulk);
+	if (rc == 0 && s->limits.metrics)
+		s->write_started_ns = metrics_now_ns();
+	return rc;
+}
+
 static int end_write_at(struct store *s, int rc, bool quiet, int64_t now)
 {
 	struct store_engine *e = s->e;
@@ -710,6 +729,9 @@ static int end_write_at(struct store *s, int rc, bool quiet, int64_t now)
 		e->ops->rollback(e);
 	if (rc == 0 && !quiet && s->on_commit)
 		s->on_commit(s->on_commit_arg);
+	if (s->limits.metrics)
+		metrics_store(s->limits.metrics, METRICS_WRITE,
+		              metrics_now_ns() - s->write_started_ns);
 	if (atomic_exchange(&s->outbox_wrote, false) && rc == 0 && s->on_outbox)
 		s->on_outbox(s->on_outbox_arg);
 	return rc;
@@ -824,7 +846,7 @@ static int load(struct store_engine *e, const char *slug, struct article *old)
 int store_create_as(struct store *s, struct store_actor *who, struct article *a, int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	rc = authorize(e, who, NULL, a);
@@ -848,7 +870,7 @@ int store_replace_as(struct store *s, struct store_actor *who, const char *slug,
                      int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	struct article old;
@@ -884,7 +906,7 @@ int store_replace(struct store *s, const char *slug, struct article *a, int64_t 
 int store_delete_as(struct store *s, struct store_actor *who, const char *slug, int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	struct article old;
@@ -965,7 +987,7 @@ int store_upsert_as(struct store *s, struct store_actor *who, struct article *a,
                     bool *created)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	rc = upsert(s, who, a, now, false, false, created);
@@ -1089,7 +1111,7 @@ int store_import_all(struct store *s, struct article *list, size_t n, const json
                      int64_t now, size_t *failed, char *why, size_t why_len)
 {
 	*failed = 0;
-	int rc = s->e->ops->begin(s->e, true);
+	int rc = begin_write(s, true);
 	if (rc < 0)
 		return rc;
 	struct store_actor cli = {.account = "cli", .client = ""};
@@ -1254,7 +1276,7 @@ int store_restore_as(struct store *s, struct store_actor *who, const char *slug,
 	if (id <= 0)
 		return id == 0 ? -ENOENT : (int)id;
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	char key[24];
@@ -1382,7 +1404,7 @@ int store_account_add(struct store *s, struct store_actor *who, json_t *account,
 {
 	struct store_engine *e = s->e;
 	const char *handle = str_of(account, "handle");
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	char *doc = NULL;
@@ -1440,7 +1462,7 @@ int store_account_update(struct store *s, struct store_actor *who, const char *h
                          const json_t *changes, int64_t now, json_t **out)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *acct = NULL;
@@ -1472,7 +1494,7 @@ int store_token_add(struct store *s, struct store_actor *who, const char *handle
                     int64_t expires_at, int64_t now, json_t **out)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *acct = NULL;
@@ -1534,7 +1556,7 @@ static int token_mark(struct store *s, struct store_actor *who, int64_t id, cons
                       int64_t now, bool quiet)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *t = NULL, *check = NULL;
@@ -1577,7 +1599,7 @@ int store_token_used(struct store *s, int64_t id, int64_t now)
 static int secret_put(struct store *s, struct store_actor *who, bool rotate, char **out)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *d = NULL;
@@ -1630,7 +1652,7 @@ int store_media_add(struct store *s, struct store_actor *who, json_t *rec, int64
 {
 	struct store_engine *e = s->e;
 	const char *id = str_of(rec, "id");
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *had = NULL;
@@ -1665,7 +1687,7 @@ int store_media_update(struct store *s, struct store_actor *who, const char *id,
                        const json_t *changes, int64_t now, json_t **out)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *rec = NULL;
@@ -1697,7 +1719,7 @@ static int media_used(struct store_engine *e, const char *id)
 int store_media_delete(struct store *s, struct store_actor *who, const char *id, int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	json_t *rec = NULL;
@@ -2041,7 +2063,7 @@ int store_webhook_get(struct store *s, int64_t id, json_t **out)
 int store_webhook_add(struct store *s, struct store_actor *who, json_t *hook, int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	struct store_docs d;
@@ -2071,7 +2093,7 @@ int store_webhook_update(struct store *s, struct store_actor *who, int64_t id,
                          const json_t *changes, int64_t now, json_t **out)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	char key[24];
@@ -2095,7 +2117,7 @@ int store_webhook_update(struct store *s, struct store_actor *who, int64_t id,
 int store_webhook_delete(struct store *s, struct store_actor *who, int64_t id, int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	char key[24];
@@ -2165,7 +2187,7 @@ static int webhook_disable(struct store_engine *e, const char *webhook, const ch
 int store_outbox_settle(struct store *s, const struct store_settle *list, size_t n, int64_t now)
 {
 	struct store_engine *e = s->e;
-	int rc = e->ops->begin(e, false);
+	int rc = begin_write(s, false);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {

@@ -66,9 +66,11 @@ struct gate;
 /* Bounds on the expensive reads (store_list): each runs for at most budget_ms (0: no bound)
  * before it stops with -ETIMEDOUT, and each takes a place of gate (NULL: no bound) while it
  * runs, or answers -EAGAIN when none comes free. */
+struct metrics;
 struct store_limits {
 	unsigned budget_ms;
-	struct gate *gate; /* the caller's; it outlives the store */
+	struct gate *gate;       /* the caller's; it outlives the store */
+	struct metrics *metrics; /* times reads and writes into it; NULL: none. Outlives it */
 };
 /* Call before the store is shared between threads. */
 void store_set_limits(struct store *s, const struct store_limits *limits);

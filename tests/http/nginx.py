@@ -69,7 +69,7 @@ class Nginx:
             site = substitute(site, r"^upstream gazette \{.*?^\}", block, pattern=True)
         else:
             site = substitute(site, "127.0.0.1:8080", "127.0.0.1:%d" % gazette_port)
-        site = substitute(site, "/srv/gazette/static", static_dir)
+        site = substitute(site, "/usr/share/gazette/static", static_dir)
         # paths.media beside paths.static, as the harness's servers have them
         site = substitute(site, "/srv/gazette/media",
                           os.path.join(os.path.dirname(static_dir.rstrip("/")), "media"))

@@ -299,6 +299,18 @@ def body_limit(s, n):
     eq(st, 201, b)
 
 
+def metrics_stay_inside(s, n):
+    """SPEC §16: nginx never forwards /metrics, however it is spelled; Gazette never sees it."""
+    for path in ("/metrics", "/metrics?format=prometheus", "//metrics", "/%6Detrics"):
+        st, h, b = n.get(path)
+        eq(st, 404, path)
+        check("x-cache-status" not in h, "answered by nginx itself, not proxied: %r" % h)
+    eq(n.get("/healthz")[0], 200)
+    n.stop()
+    s.stop()
+    check("etrics" not in s.access_log(), "a /metrics request reached Gazette:\n" + s.access_log())
+
+
 def client_address(s, n):
     """Gazette logs the address nginx saw, not one the client made up, and not nginx's own.
     The client connects from 127.0.0.2 and nginx to Gazette from 127.0.0.1, so they differ."""
@@ -477,6 +489,7 @@ def systemd_unit():
     want = {
         ("Service", "User"): "gazette",
         ("Service", "StateDirectory"): "gazette",
+        ("Service", "LogsDirectory"): "gazette",
         ("Service", "ReadWritePaths"): "/srv/gazette/media",
         ("Service", "ProtectSystem"): "strict",
         ("Service", "ProtectHome"): "yes",
@@ -653,6 +666,7 @@ def config_in_state_directory():
     env = " ".join(keys[("Service", "Environment")])
     config_path = re.search(r"GAZETTE_CONFIG=([^\s\"]+)", env).group(1)
     state = "/var/lib/" + keys[("Service", "StateDirectory")][0]
+    logs = "/var/log/" + keys[("Service", "LogsDirectory")][0]
     example = os.path.join(DEPLOY, os.path.basename(config_path))
     check(os.path.exists(example), "deploy/%s: the config the unit names" %
           os.path.basename(config_path))
@@ -660,12 +674,14 @@ def config_in_state_directory():
         text = f.read()
     m = re.search(r"^database\s*=\s*(\S+)", text, re.M)
     check(m and m.group(1).startswith(state + "/"), "paths.database under %s: %r" % (state, m))
+    m = re.search(r"^access_log\s*=\s*(\S+)", text, re.M)
+    check(m and m.group(1).startswith(logs + "/"), "log.access_log under %s: %r" % (logs, m))
     check(re.search(r"^trust_proxy\s*=\s*true", text, re.M), "trust_proxy = true")
     check(re.search(r"^listen\s*=\s*127\.0\.0\.1", text, re.M), "listen on loopback")
     # the same file with this box's folders in place of the example ones must start
     tmp = tempfile.mkdtemp(prefix="gazette-unit-")
     try:
-        text = text.replace(state, tmp)
+        text = text.replace(state, tmp).replace(logs, tmp)
         for name in ("templates", "static"):
             text = re.sub(r"^(%s\s*=\s*).*$" % name, r"\g<1>" + os.path.join(SOURCE_ROOT, name),
                           text, flags=re.M)
@@ -682,6 +698,8 @@ def config_in_state_directory():
             eq(s.stop(), 0)
             check(os.path.exists(re.search(r"^database\s*=\s*(\S+)", text, re.M).group(1)),
                   "database created in the state folder")
+            with open(re.search(r"^access_log\s*=\s*(\S+)", text, re.M).group(1)) as f:
+                check('"GET /healthz HTTP/1.1" 200 ' in f.read(), "the access log in its folder")
         finally:
             s.cleanup()
     finally:
@@ -703,6 +721,7 @@ run([
     ("6 limits per address: connections, API writes", with_stack(per_address_limits)),
     ("client_max_body_size", with_stack(body_limit)),
     ("the client's address in Gazette's access log", with_stack(client_address)),
+    ("nginx never forwards /metrics", with_stack(metrics_stay_inside)),
     ("deploy/gazette.service passes systemd-analyze", systemd_unit),
     ("the unit's SystemCallFilter allows every call Gazette makes", syscall_filter),
     ("deploy/gazette.ini starts, database in the StateDirectory", config_in_state_directory),
