@@ -27,6 +27,8 @@ BUILD_PACKAGES=(gcc meson ninja-build pkgconf python3 tzdata
 
 # Tools the tests drive as a user would: PostgreSQL (tests/http/pg.py starts its own),
 # nginx in front of the server (test_nginx.py), a headless browser (test_browser.py), strace for the unit's system call filter, exiftool to read back what images keep, slowhttptest
-# for slow-client attacks, clang-format for the formatting check. Installed by scripts/test only.
+# for slow-client attacks, clang-format for the formatting check; dpkg-buildpackage and lintian
+# (devscripts, debhelper, lintian, fakeroot, dpkg-dev) to build and check the Debian package, and
+# logrotate to run its /etc/logrotate.d file (test_package.py). Installed by scripts/test only.
 TEST_PACKAGES=(postgresql-15 postgresql-client-15 nginx chromium strace valgrind slowhttptest clang-format python3-jsonschema
-	libimage-exiftool-perl varnish)
+	libimage-exiftool-perl varnish devscripts debhelper lintian fakeroot dpkg-dev logrotate)
