@@ -1049,13 +1049,18 @@ int cli_media(int argc, char **argv)
 }
 
 /* A folder the server needs: one that must exist, or (create) one whose parent must, since
- * the server makes it. Adds "key: ..." to problems. */
-static void check_folder(struct buf *problems, const char *key, const char *path, bool create)
+ * the server makes it; writable when the server writes there (checked as the user who runs
+ * check: run it as the service's user). Adds "key: ..." to problems. */
+static void check_folder(struct buf *problems, const char *key, const char *path, bool create,
+                         bool writable)
 {
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			buf_printf(problems, "%s: %s is not a folder\n", key, path);
+		else if (writable && access(path, W_OK | X_OK) < 0)
+			buf_printf(problems, "%s: the folder %s is not writable: %s\n", key, path,
+			           strerror(errno));
 		return;
 	}
 	if (create) {
@@ -1100,14 +1105,14 @@ int cli_check(int argc, char **argv)
 	if (!r)
 		buf_printf(&problems, "paths.templates: %s\n", buf_str(&err));
 	render_free(r);
-	check_folder(&problems, "paths.static", cfg.static_dir, false);
-	check_folder(&problems, "paths.media", cfg.media_dir, true);
+	check_folder(&problems, "paths.static", cfg.static_dir, false, false);
+	check_folder(&problems, "paths.media", cfg.media_dir, true, true);
 	if (strcmp(cfg.access_log, "-") != 0 && strcmp(cfg.access_log, "off") != 0) {
 		char *folder = xstrdup(cfg.access_log);
 		char *slash = strrchr(folder, '/');
 		if (slash)
 			*(slash == folder ? slash + 1 : slash) = '\0';
-		check_folder(&problems, "log.access_log", slash ? folder : ".", false);
+		check_folder(&problems, "log.access_log", slash ? folder : ".", false, true);
 		free(folder);
 	}
 	buf_reset(&err);
@@ -1162,7 +1167,7 @@ int cli_backup(int argc, char **argv)
 		rc = 2;
 	} else if (r < 0) {
 		fprintf(stderr, "gazette: backup: %s\n", buf_str(&err));
-		rc = 1;
+		rc = r == -EINVAL ? 2 : 1;
 	} else {
 		double secs =
 		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -414,9 +414,14 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 				continue;
 			}
 			char item[64];
-			if (nr == CONFIG_RANGES_MAX || len >= sizeof(item)) {
+			if (nr == CONFIG_RANGES_MAX) {
 				buf_printf(err, "%s.%s: at most %d addresses or prefixes",
 				           k->section, k->name, CONFIG_RANGES_MAX);
+				return -1;
+			}
+			if (len >= sizeof(item)) {
+				buf_printf(err, "%s.%s: '%.20s...' is not an address or a prefix",
+				           k->section, k->name, p);
 				return -1;
 			}
 			memcpy(item, p, len);
@@ -502,7 +507,8 @@ struct parse_state {
 	FILE *fp;
 	int line;
 	int errors;
-	struct buf *msg; /* every problem, "file:line: message", one a line */
+	bool lost_section; /* a header was broken: its keys belong to no known section */
+	struct buf *msg;   /* every problem, "file:line: message", one a line */
 };
 
 static void fail_at(struct parse_state *st, const char *fmt, ...)
@@ -540,10 +546,14 @@ static char *read_line(char *str, int num, void *stream)
 		return str;
 	}
 	const char *p = str;
+	/* a UTF-8 byte order mark, which some editors write (inih skips it too) */
+	if (st->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (*p == '[') {
 		const char *end = strchr(p, ']');
+		st->lost_section = !end;
 		if (!end) {
 			fail_at(st, "section header without ']'");
 			str[0] = '\0';
@@ -563,6 +573,8 @@ static char *read_line(char *str, int num, void *stream)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
+	if (st->lost_section)
+		return 1; /* reported at the header; what follows would only repeat it */
 	if (!*section) {
 		fail_at(st, "key '%s' outside a section", name);
 		return 0;

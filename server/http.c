@@ -984,9 +984,11 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 	} else if (!(r = routes_find(h->app, &req, &resp)) ||
 	           !routes_permit(h->app, r, &req, &resp)) {
 		/* 404, 405, 401, 403, 429 from the header alone: the body is never read */
+		cx->metric_route = routes_metric(r);
 		cx->answered = true;
 		rc = serve_plain(conn, cx, client, method, version, &resp, true);
 	} else {
+		cx->metric_route = routes_metric(r);
 		cx->body_limit = routes_body_limit(h->app, r);
 		const char *cl =
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -1005,7 +1007,6 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 		} else {
 			cx->linger = false;
 			cx->route = r; /* decided once: answer() does not ask again */
-			cx->metric_route = routes_metric(r);
 			cx->who = req.who;
 			atomic_store(&cx->body_since, mono_ms());
 			atomic_store(&cx->reading_body, true);
@@ -1218,6 +1219,9 @@ struct http *http_start(struct app *app, struct buf *err)
 	}
 	unsigned threads = config_threads(cfg);
 	h->cache = cache_new(cfg->cache_max_bytes, answer_free);
+	/* before the daemon answers its first scrape */
+	if (app->metrics)
+		metrics_on_scrape(app->metrics, scrape, h);
 
 	h->daemon = MHD_start_daemon(
 	    flags, (uint16_t)cfg->port, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
@@ -1233,6 +1237,8 @@ struct http *http_start(struct app *app, struct buf *err)
 	if (!h->daemon) {
 		buf_printf(err, "cannot listen on %s port %u: %s", cfg->listen, cfg->port,
 		           errno ? strerror(errno) : "libmicrohttpd refused to start");
+		if (app->metrics)
+			metrics_on_scrape(app->metrics, NULL, NULL);
 		cache_free(h->cache);
 		pthread_mutex_destroy(&h->conns_lock);
 		free(h);
@@ -1240,8 +1246,6 @@ struct http *http_start(struct app *app, struct buf *err)
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di ? di->port : cfg->port;
-	if (app->metrics)
-		metrics_on_scrape(app->metrics, scrape, h);
 	return h;
 }
 

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mem.h"
+
 static enum log_level max_level = LOG_INFO;
 static int access_fd = -1;
 static int access_owned;
@@ -72,8 +74,8 @@ int log_access_open(const char *target)
 		return -errno;
 	access_fd = fd;
 	access_owned = 1;
-	access_path = strdup(target);
-	return access_path ? 0 : -ENOMEM;
+	access_path = xstrdup(target);
+	return 0;
 }
 
 int log_access_reopen(void)

@@ -20,13 +20,13 @@ static const unsigned statuses[] = {200, 201, 204, 206, 301, 302, 303, 304, 307,
 #define NCOLUMNS (NSTATUS + NCLASSES)
 
 /* Upper bounds of the latency buckets, in nanoseconds (le= in seconds); one more: +Inf. */
-static const int64_t bounds_ns[] = {
-    50000,    100000,    250000,    500000,    1000000,    2500000,    5000000,    10000000,
-    25000000, 50000000,  100000000, 250000000, 500000000,  1000000000, 2500000000, 5000000000,
-    10000000000};
-static const char *const bounds_text[] = {"5e-05", "0.0001", "0.00025", "0.0005", "0.001",
-                                          "0.0025", "0.005", "0.01", "0.025", "0.05",
-                                          "0.1", "0.25", "0.5", "1", "2.5", "5", "10"};
+static const int64_t bounds_ns[] = {50000,      100000,     250000,    500000,     1000000,
+                                    2500000,    5000000,    10000000,  25000000,   50000000,
+                                    100000000,  250000000,  500000000, 1000000000, 2500000000,
+                                    5000000000, 10000000000};
+static const char *const bounds_text[] = {"5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
+                                          "0.005", "0.01",   "0.025",   "0.05",   "0.1",   "0.25",
+                                          "0.5",   "1",      "2.5",     "5",      "10"};
 #define NBOUNDS  (sizeof(bounds_ns) / sizeof(bounds_ns[0]))
 #define NBUCKETS (NBOUNDS + 1)
 
@@ -188,8 +188,8 @@ static void label(struct buf *out, const char *s)
 	}
 }
 
-static void histogram_lines(struct buf *out, const char *name, const char *key,
-                            const char *value, const struct totals *t)
+static void histogram_lines(struct buf *out, const char *name, const char *key, const char *value,
+                            const struct totals *t)
 {
 	uint64_t cumulative = 0;
 	for (size_t i = 0; i < NBUCKETS; i++) {
@@ -235,9 +235,10 @@ void metrics_render(struct metrics *m, int64_t backlog, struct buf *out)
 	}
 	pthread_mutex_unlock(&m->lock);
 
-	buf_printf(out, "# HELP gazette_build_info The running version.\n"
-	                "# TYPE gazette_build_info gauge\n"
-	                "gazette_build_info{version=\"%s\"} 1\n",
+	buf_printf(out,
+	           "# HELP gazette_build_info The running version.\n"
+	           "# TYPE gazette_build_info gauge\n"
+	           "gazette_build_info{version=\"%s\"} 1\n",
 	           GAZETTE_VERSION);
 
 	buf_puts(out, "# HELP gazette_requests_total Requests answered, by route and status.\n"

@@ -721,6 +721,7 @@ static int begin_write(struct store *s, bool bulk)
 static int end_write_at(struct store *s, int rc, bool quiet, int64_t now)
 {
 	struct store_engine *e = s->e;
+	int64_t started = s->write_started_ns; /* read before the commit lets the next one in */
 	if (rc == 0 && !quiet)
 		rc = e->ops->touch(e, now);
 	if (rc == 0)
@@ -730,8 +731,7 @@ static int end_write_at(struct store *s, int rc, bool quiet, int64_t now)
 	if (rc == 0 && !quiet && s->on_commit)
 		s->on_commit(s->on_commit_arg);
 	if (s->limits.metrics)
-		metrics_store(s->limits.metrics, METRICS_WRITE,
-		              metrics_now_ns() - s->write_started_ns);
+		metrics_store(s->limits.metrics, METRICS_WRITE, metrics_now_ns() - started);
 	if (atomic_exchange(&s->outbox_wrote, false) && rc == 0 && s->on_outbox)
 		s->on_outbox(s->on_outbox_arg);
 	return rc;

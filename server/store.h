@@ -54,7 +54,8 @@ struct store_backup_info {
 
 /* A consistent copy of the database at where in the file dest while the server runs and
  * writes (gazette backup): 0 with info filled, -ENOTSUP for an engine that has its own tool
- * (PostgreSQL: pg_dump), or -1 with a message in err. */
+ * (PostgreSQL: pg_dump), -EINVAL (with a message) when dest is the database or a file
+ * beside it, or -1 with a message in err. */
 int store_backup(const char *where, const char *dest, struct store_backup_info *info,
                  struct buf *err);
 

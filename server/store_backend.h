@@ -160,8 +160,9 @@ struct store_engine *store_sqlite_open(const char *path, unsigned nreaders, stru
 int store_sqlite_check(const char *path, struct buf *err);
 /* A consistent copy of the database at path in dest, as one commit left it, while other
  * processes write: SQLite's online backup in one read transaction, fsynced, checked with
- * integrity_check, then renamed over dest. 0 with info filled, or -1 with a message (and
- * dest as it was). */
+ * integrity_check, then renamed over dest. 0 with info filled, -EINVAL when dest is the
+ * database or a file beside it, or -1 with a message (and dest as it was, unless the rename
+ * was done and only its folder's fsync failed, which the message says). */
 int store_sqlite_backup(const char *path, const char *dest, struct store_backup_info *info,
                         struct buf *err);
 

@@ -1541,12 +1541,14 @@ int store_pg_check(const char *url, struct buf *err)
 		trim_message(err);
 		rc = -1;
 	} else {
-		/* no schema table yet: an empty database, set up on first start */
+		/* no schema table yet: an empty database, set up on first start (a query naming
+		 * the table would fail on one: names are resolved before any branch runs) */
+		int64_t exists =
+		    query_int(&c, "SELECT (to_regclass('gazette_schema') IS NOT NULL)::int", -1);
 		int64_t version =
-		    query_int(&c,
-		              "SELECT CASE WHEN to_regclass('gazette_schema') IS NULL THEN 0"
-		              " ELSE (SELECT coalesce(max(version), 0) FROM gazette_schema) END",
-		              -1);
+		    exists == 1
+		        ? query_int(&c, "SELECT coalesce(max(version), 0) FROM gazette_schema", -1)
+		        : exists;
 		if (version < 0) {
 			buf_printf(err, "database.url: cannot read the schema version: %s",
 			           PQerrorMessage(c.pg));

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1466,6 +1467,42 @@ static int integrity(sqlite3 *db, struct buf *err)
 	return rc;
 }
 
+/* path with its folder made absolute and its links resolved; NULL when the folder is not. */
+static char *canonical(const char *path)
+{
+	char *dir = folder_of(path);
+	char *real = realpath(dir, NULL);
+	free(dir);
+	if (!real)
+		return NULL;
+	const char *slash = strrchr(path, '/');
+	char *out =
+	    xasprintf("%s/%s", strcmp(real, "/") == 0 ? "" : real, slash ? slash + 1 : path);
+	free(real);
+	return out;
+}
+
+/* Whether dest is the database at path (by name, or the same file by another) or one of the
+ * files SQLite keeps beside it: a copy renamed there would replace them under the server. */
+static bool is_database_file(const char *path, const char *dest)
+{
+	struct stat a, b;
+	if (stat(path, &a) == 0 && stat(dest, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return true;
+	char *p = canonical(path), *d = canonical(dest);
+	bool same = false;
+	if (p && d) {
+		size_t n = strlen(p);
+		same = strncmp(d, p, n) == 0 &&
+		       (d[n] == '\0' || strcmp(d + n, "-wal") == 0 || strcmp(d + n, "-shm") == 0 ||
+		        strcmp(d + n, "-journal") == 0);
+	}
+	free(p);
+	free(d);
+	return same;
+}
+
 int store_sqlite_backup(const char *path, const char *dest, struct store_backup_info *info,
                         struct buf *err)
 {
@@ -1473,6 +1510,13 @@ int store_sqlite_backup(const char *path, const char *dest, struct store_backup_
 	if (access(path, F_OK) < 0) {
 		buf_printf(err, "no database at %s: %s", path, strerror(errno));
 		return -1;
+	}
+	if (is_database_file(path, dest)) {
+		buf_printf(err,
+		           "%s is the database itself (paths.database) or a file beside it; "
+		           "name another file",
+		           dest);
+		return -EINVAL;
 	}
 	/* the copy is made beside dest and renamed over it only once it is whole, synced and
 	 * checked: a failed backup never replaces a good one */
@@ -1482,7 +1526,9 @@ int store_sqlite_backup(const char *path, const char *dest, struct store_backup_
 	if (rc != SQLITE_OK) {
 		buf_printf(err, "cannot open %s: %s", path,
 		           src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
-		goto fail;
+		sqlite3_close(src);
+		free(tmp);
+		return -1;
 	}
 	sqlite3_busy_timeout(src, 5000);
 	/* the copy holds password hashes and token digests: its owner's alone, whatever the
@@ -1524,7 +1570,14 @@ int store_sqlite_backup(const char *path, const char *dest, struct store_backup_
 		goto fail;
 	}
 	/* a copy is one file: no -wal or -shm beside it to forget when it is moved */
-	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+	sqlite3_stmt *jm = NULL;
+	const unsigned char *mode = NULL;
+	if (sqlite3_prepare_v2(dst, "PRAGMA journal_mode = DELETE", -1, &jm, NULL) == SQLITE_OK &&
+	    sqlite3_step(jm) == SQLITE_ROW)
+		mode = sqlite3_column_text(jm, 0);
+	bool one_file = mode && strcmp((const char *)mode, "delete") == 0;
+	sqlite3_finalize(jm);
+	if (!one_file) {
 		buf_printf(err, "cannot finish %s: %s", tmp, sqlite3_errmsg(dst));
 		goto fail;
 	}
@@ -1547,13 +1600,20 @@ int store_sqlite_backup(const char *path, const char *dest, struct store_backup_
 		info->bytes = (int64_t)st.st_size;
 	if (e == 0 && rename(tmp, dest) < 0)
 		e = -errno;
-	char *dir = folder_of(dest);
-	if (e == 0)
-		e = sync_path(dir, true);
-	free(dir);
 	if (e < 0) {
 		buf_printf(err, "cannot write %s: %s", dest, strerror(-e));
 		goto fail;
+	}
+	char *dir = folder_of(dest);
+	e = sync_path(dir, true);
+	if (e < 0)
+		buf_printf(err, "%s was written, but its folder %s could not be synced: %s", dest,
+		           dir, strerror(-e));
+	free(dir);
+	if (e < 0) {
+		sqlite3_close(src);
+		free(tmp);
+		return -1;
 	}
 	sqlite3_close(src);
 	free(tmp);

@@ -52,14 +52,23 @@ static int load(struct fixture *f, const char *text)
 	return rc;
 }
 
-/* The error message with the temporary folder cut off the front. */
+/* The messages in f->err, each line's file name without its folder. */
 static const char *message(struct fixture *f)
 {
+	static char out[4096];
 	const char *m = buf_str(&f->err);
-	size_t n = strlen(f->dir);
-	if (strncmp(m, f->dir, n) == 0 && m[n] == '/')
-		return m + n + 1;
-	return m;
+	size_t n = strlen(f->dir), len = 0;
+	while (*m && len + 1 < sizeof(out)) {
+		if (strncmp(m, f->dir, n) == 0 && m[n] == '/')
+			m += n + 1;
+		while (*m && len + 1 < sizeof(out)) {
+			out[len++] = *m;
+			if (*m++ == '\n')
+				break;
+		}
+	}
+	out[len] = '\0';
+	return out;
 }
 
 static void test_defaults(void **state)
@@ -262,7 +271,8 @@ static void test_errors_name_line_and_key(void **state)
 	     "postgresql://user@host:port/database)"},
 	    {"port = 8080\n", "config.ini:1: key 'port' outside a section"},
 	    {"[server]\nport 8080\n", "config.ini:2: syntax error (expected key = value)"},
-	    {"[server\nport = 1\n", "config.ini:1: section header without ']'"},
+	    /* the keys after a broken header are not reported again, each as outside a section */
+	    {"[server\nport = 1\nthreads = 2\n", "config.ini:1: section header without ']'"},
 	    {"[server]\n  port = 1\n   threads = x\n",
 	     "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024"},
 	    /* text that is not UTF-8 (Latin-1 "Zürich", a lone continuation byte, an overlong
@@ -291,12 +301,75 @@ static void test_errors_name_line_and_key(void **state)
 	}
 }
 
-static void test_first_error_wins(void **state)
+static void test_every_error_named(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(load(f, "[server]\nport = 1\nthreads = x\nport = y\n"), -1);
+	/* every problem, each on its line, not only the first (gazette check lists them all) */
+	assert_int_equal(load(f, "[server]\nport = 1\nthreads = x\nport = y\n[nope]\nx = 1\n"
+	                         "no equals sign here\n[site]\ncolour = red\n"),
+	                 -1);
 	assert_string_equal(
-	    message(f), "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024");
+	    message(f), "config.ini:3: server.threads: 'x' is not a whole number from 0 to 1024\n"
+	                "config.ini:4: server.port: 'y' is not a whole number from 0 to 65535\n"
+	                "config.ini:5: unknown section [nope]\n"
+	                "config.ini:7: syntax error (expected key = value)\n"
+	                "config.ini:9: unknown key 'colour' in section [site]");
+	/* a header after a broken one is a section again */
+	assert_int_equal(load(f, "[server\nport = 1\n[site]\ncolour = red\n"), -1);
+	assert_string_equal(message(f), "config.ini:1: section header without ']'\n"
+	                                "config.ini:4: unknown key 'colour' in section [site]");
+	/* what did parse is kept, and the paths resolved, for the checks after the file */
+	assert_int_equal(f->cfg.port, 1);
+	assert_int_equal(f->cfg.database[0], '/');
+}
+
+static void test_byte_order_mark(void **state)
+{
+	struct fixture *f = *state;
+	/* some editors begin a UTF-8 file with one */
+	assert_int_equal(load(f, "\xEF\xBB\xBF[server]\nport = 81\n"), 0);
+	assert_int_equal(f->cfg.port, 81);
+	/* anywhere else it is text, and not a key */
+	assert_int_equal(load(f, "[server]\n\xEF\xBB\xBFport = 82\n"), -1);
+}
+
+static void test_metrics_allow(void **state)
+{
+	struct fixture *f = *state;
+	/* the default: loopback only */
+	assert_int_equal(f->cfg.nmetrics_allow, 2);
+	assert_true(address_in_ranges("127.0.0.1", f->cfg.metrics_allow, f->cfg.nmetrics_allow));
+	assert_true(address_in_ranges("::1", f->cfg.metrics_allow, f->cfg.nmetrics_allow));
+	assert_false(address_in_ranges("10.0.0.1", f->cfg.metrics_allow, f->cfg.nmetrics_allow));
+	/* a list, separated by spaces or tabs */
+	assert_int_equal(load(f, "[metrics]\nallow = 10.0.0.0/8  \t fd00::/8 192.0.2.1\n"), 0);
+	assert_int_equal(f->cfg.nmetrics_allow, 3);
+	assert_true(address_in_ranges("10.1.1.1", f->cfg.metrics_allow, f->cfg.nmetrics_allow));
+	assert_true(address_in_ranges("fd00::5", f->cfg.metrics_allow, f->cfg.nmetrics_allow));
+	assert_false(address_in_ranges("127.0.0.1", f->cfg.metrics_allow, f->cfg.nmetrics_allow));
+	/* empty: none (no metrics are kept) */
+	assert_int_equal(load(f, "[metrics]\nallow =\n"), 0);
+	assert_int_equal(f->cfg.nmetrics_allow, 0);
+	/* what is not a range, and too many of them, each named */
+	assert_int_equal(load(f, "[metrics]\nallow = 127.0.0.1 localhost\n"), -1);
+	assert_string_equal(message(f), "config.ini:2: metrics.allow: 'localhost' is not an "
+	                                "address or a prefix (like 127.0.0.0/8 or ::1)");
+	buf_reset(&f->err);
+	char text[1024] = "[metrics]\nallow =";
+	for (int i = 0; i < 33; i++) /* short ones: a line holds at most 198 characters */
+		strcat(text, " ::1");
+	strcat(text, "\n");
+	assert_int_equal(load(f, text), -1);
+	assert_string_equal(message(f),
+	                    "config.ini:2: metrics.allow: at most 32 addresses or prefixes");
+	buf_reset(&f->err);
+	memset(text, 0, sizeof(text));
+	strcpy(text, "[metrics]\nallow = ");
+	memset(text + strlen(text), '1', 80);
+	strcat(text, "\n");
+	assert_int_equal(load(f, text), -1);
+	assert_string_equal(message(f), "config.ini:2: metrics.allow: '11111111111111111111...' is "
+	                                "not an address or a prefix");
 }
 
 static void test_long_line(void **state)
@@ -307,7 +380,8 @@ static void test_long_line(void **state)
 	memset(text + n, 'a', 400);
 	strcpy(text + n + 400, "\nport = 1\n");
 	assert_int_equal(load(f, text), -1);
-	assert_string_equal(message(f), "config.ini:2: line longer than 198 characters");
+	assert_string_equal(message(f), "config.ini:2: line longer than 198 characters\n"
+	                                "config.ini:3: unknown key 'port' in section [site]");
 }
 
 static void test_missing_file(void **state)
@@ -403,7 +477,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_access_log_special_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors_name_line_and_key, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_error_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_byte_order_mark, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_metrics_allow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_sources, setup, teardown),

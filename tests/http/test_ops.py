@@ -187,6 +187,10 @@ def backup_during_storm():
         eq(os.stat(dest).st_mode & 0o777, 0o600, "the copy is its owner's alone")
         eq(sorted(os.listdir(os.path.dirname(dest))), ["gazette-copy.db"], "no -wal or temporary")
 
+        with open(dest, "rb") as f:
+            header = f.read(20)
+        eq((header[:16], header[18], header[19]), (b"SQLite format 3\0", 1, 1),
+           "a rollback-journal file, not WAL: the copy is one file")
         con = sqlite3.connect("file:%s?mode=ro" % dest, uri=True)
         eq(con.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
         in_copy = set(row[0] for row in con.execute("SELECT slug FROM articles"))
@@ -228,6 +232,21 @@ def backup_refusals():
         check(b"cannot create" in r.stderr, r.stderr)
         r = s.run_cli("backup", "-c", s.config_path)
         eq(r.returncode, 2)
+        # never over the live database or the files beside it, by any name
+        db = os.path.join(s.dir, "gazette.db")
+        os.link(db, os.path.join(s.dir, "hard.db"))
+        os.symlink(s.dir, os.path.join(s.dir, "here"))
+        for dest in [db, db + "-wal", db + "-shm", db + "-journal", os.path.join(s.dir, "hard.db"),
+                     os.path.join(s.dir, "here", "gazette.db"), os.path.join(s.dir, ".", "gazette.db")]:
+            with open(db, "rb") as f:
+                before = f.read()
+            r = s.run_cli("backup", "-c", s.config_path, dest)
+            eq(r.returncode, 2, dest)
+            check(b"is the database itself" in r.stderr, r.stderr)
+            with open(db, "rb") as f:
+                eq(f.read() == before, True, "the database was touched by a backup to " + dest)
+        eq(s.get("/articles/kept")[0], 200)
+        post(s, {"title": "After the refusals", "body": "b"})
         # a good one replaces an old copy whole
         dest = os.path.join(s.dir, "copy.db")
         with open(dest, "w") as f:
@@ -235,7 +254,7 @@ def backup_refusals():
         r = s.run_cli("backup", "-c", s.config_path, dest)
         eq(r.returncode, 0, r.stderr)
         con = sqlite3.connect(dest)
-        eq(con.execute("SELECT count(*) FROM articles").fetchone()[0], 1)
+        eq(con.execute("SELECT count(*) FROM articles").fetchone()[0], 2)
         con.close()
         check(not [n for n in os.listdir(s.dir) if ".tmp-" in n], "temporary files left")
         eq(s.stop(), 0)
@@ -499,6 +518,7 @@ def metrics_count(s):
     check(value(after, "gazette_cache_bytes") > 0)
     check(value(after, "gazette_cache_max_bytes") >= value(after, "gazette_cache_bytes"))
     check(value(after, "gazette_open_connections") >= 1)
+    check("gazette_outbox_backlog" in after, "the outbox's backlog is there")
     eq(value(after, "gazette_outbox_backlog"), 0)
     eq(value(after, "gazette_build_info", version=version()), 1)
     for name, fam in after.items():
@@ -545,6 +565,13 @@ def metrics_allow_list():
         s.cleanup()
 
 
+def metrics_without_trust_proxy(s):
+    """Without trust_proxy, X-Forwarded-For is the client's to write and changes nothing:
+    neither a refusal for the loopback client nor a way in for another."""
+    scrape(s, headers={"X-Forwarded-For": "203.0.113.5"})
+    scrape(s, headers={"X-Forwarded-For": "127.0.0.1, 203.0.113.5"})
+
+
 def metrics_under_threads(s):
     """Counts from many threads at once are all there: no count is lost between shards."""
     before = scrape(s)
@@ -580,11 +607,29 @@ tests = [
     ("/metrics from several threads at once", with_server(metrics_under_threads,
                                                           config={"server": {"threads": "4"}})),
     ("/metrics only to metrics.allow", metrics_allow_list),
+    ("/metrics: X-Forwarded-For means nothing without trust_proxy",
+     with_server(metrics_without_trust_proxy)),
     ("SIGUSR1 reopens the access log after logrotate's mv", reopen_after_rotation),
     ("check on a live database changes nothing", with_server(check_live_database)),
 ]
+def check_fresh_postgresql():
+    """An empty PostgreSQL database (no schema yet, made on first start) is fine to check,
+    and checking it makes nothing."""
+    s = Server(BINARY)
+    try:
+        for _ in range(2):
+            r = s.run_cli("check", "-c", s.config_path)
+            eq((r.returncode, r.stdout, r.stderr), (0, b"ok\n", b""))
+        s.start()  # and the server then sets it up
+        eq(s.json("GET", "/healthz")[2]["articles"], 0)
+        eq(s.stop(), 0)
+    finally:
+        s.cleanup()
+
+
 if ON_PG:
-    tests += [("backup and check on PostgreSQL", with_server(backup_on_postgresql))]
+    tests += [("backup and check on PostgreSQL", with_server(backup_on_postgresql)),
+              ("check on an empty PostgreSQL database", check_fresh_postgresql)]
 else:
     tests += [
         ("check names every problem, exit 2; ok on a good config", check_problems),
