@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from harness import Server, VALGRIND, check, eq, pg, post, run
+from harness import Server, VALGRIND, check, eq, pg, post, run, server_test
 
 BINARY = sys.argv[1]
 ON_PG = pg.attached() is not None
@@ -25,15 +25,7 @@ def version():
 
 
 def with_server(fn, **kw):
-    def test():
-        s = Server(BINARY, **kw)
-        try:
-            s.start()
-            fn(s)
-            eq(s.stop(), 0, "exit status")
-        finally:
-            s.cleanup()
-    return test
+    return server_test(BINARY, fn, **kw)
 
 
 def wait_for(pred, timeout, what):
