@@ -209,10 +209,12 @@ static void histogram_lines(struct buf *out, const char *name, const char *key, 
 
 static void status_text(size_t col, char out[8])
 {
-	if (col < NSTATUS)
-		snprintf(out, 8, "%u", statuses[col]);
-	else
-		snprintf(out, 8, "%zuxx", col - NSTATUS + 1);
+	if (col < NSTATUS) {
+		snprintf(out, 8, "%u", statuses[col] % 1000);
+	} else { /* a class: 1xx to 5xx */
+		out[0] = (char)('1' + (col - NSTATUS) % NCLASSES);
+		memcpy(out + 1, "xx", 3);
+	}
 }
 
 void metrics_render(struct metrics *m, int64_t backlog, struct buf *out)
