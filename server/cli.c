@@ -1048,6 +1048,13 @@ int cli_media(int argc, char **argv)
 	return rc;
 }
 
+/* The folder path is in ("." for a bare name, "/" for one at the root). */
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+}
+
 /* A folder the server needs: one that must exist, or (create) one whose parent must, since
  * the server makes it; writable when the server writes there (checked as the user who runs
  * check: run it as the service's user). Adds "key: ..." to problems. */
@@ -1064,9 +1071,7 @@ static void check_folder(struct buf *problems, const char *key, const char *path
 		return;
 	}
 	if (create) {
-		const char *slash = strrchr(path, '/');
-		char *parent = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
-		                     : xstrdup(".");
+		char *parent = parent_of(path);
 		bool ok = stat(parent, &st) == 0 && S_ISDIR(st.st_mode);
 		if (!ok)
 			buf_printf(problems,
@@ -1108,11 +1113,8 @@ int cli_check(int argc, char **argv)
 	check_folder(&problems, "paths.static", cfg.static_dir, false, false);
 	check_folder(&problems, "paths.media", cfg.media_dir, true, true);
 	if (strcmp(cfg.access_log, "-") != 0 && strcmp(cfg.access_log, "off") != 0) {
-		char *folder = xstrdup(cfg.access_log);
-		char *slash = strrchr(folder, '/');
-		if (slash)
-			*(slash == folder ? slash + 1 : slash) = '\0';
-		check_folder(&problems, "log.access_log", slash ? folder : ".", false, true);
+		char *folder = parent_of(cfg.access_log);
+		check_folder(&problems, "log.access_log", folder, false, true);
 		free(folder);
 	}
 	buf_reset(&err);

@@ -406,6 +406,7 @@ static int apply(struct config *cfg, const struct key *k, const char *value, str
 	}
 	case K_RANGES: {
 		struct address_range got[CONFIG_RANGES_MAX];
+		memset(got, 0, sizeof(got));
 		size_t nr = 0;
 		for (const char *p = value; *p;) {
 			size_t len = strcspn(p, " \t");

@@ -705,9 +705,6 @@ static int update_existing(struct store_engine *e, int64_t id, char *created_at,
 	return e->ops->update(e, a);
 }
 
-/* Ends the transaction begun for a write: commits when rc is 0, with the time the content
- * changed (unless quiet: nothing a reader sees moved), else rolls back. Tells whoever listens
- * after a commit. */
 /* Begins a write transaction, timed for the metrics until it ends (one runs at a time, so
  * one start time is enough). */
 static int begin_write(struct store *s, bool bulk)
@@ -718,6 +715,9 @@ static int begin_write(struct store *s, bool bulk)
 	return rc;
 }
 
+/* Ends the transaction begun for a write: commits when rc is 0, with the time the content
+ * changed (unless quiet: nothing a reader sees moved), else rolls back. Tells whoever listens
+ * after a commit. */
 static int end_write_at(struct store *s, int rc, bool quiet, int64_t now)
 {
 	struct store_engine *e = s->e;
