@@ -403,6 +403,21 @@ void api_restore(struct app *app, const struct request *req, const char *slug,
 	article_cleanup(&a);
 }
 
+int preview_link(const struct app *app, const struct article *a, int64_t expires, const char *base,
+                 char **out)
+{
+	char *key = NULL;
+	int rc = store_secret(app->store, &key);
+	if (rc < 0)
+		return rc;
+	char sig[65];
+	auth_preview_sign(key, a->id, a->slug, expires, sig);
+	*out =
+	    xasprintf("%s/preview/%s?expires=%lld&sig=%s", base, a->slug, (long long)expires, sig);
+	free(key);
+	return 0;
+}
+
 /* POST /api/articles/{slug}/preview ({"expires_days": N} may come): a signed link to the
  * story as it will look, for whoever is sent it, until it expires or the key rotates. */
 void api_preview(struct app *app, const struct request *req, const char *slug,
@@ -432,16 +447,13 @@ void api_preview(struct app *app, const struct request *req, const char *slug,
 	int64_t now = handler_now();
 	struct article a;
 	article_init(&a);
-	char *key = NULL;
+	char *url = NULL;
 	int rc = article_slug_valid(slug) ? store_get(app->store, slug, false, now, &a) : -ENOENT;
 	if (rc == 0 && !auth_may_preview(&req->who, &a)) {
 		answer_json_error(resp, 403, "a contributor may preview only their own stories");
-	} else if (rc == 0 && (rc = store_secret(app->store, &key)) == 0) {
+	} else if (rc == 0 && (rc = preview_link(app, &a, now + days * 86400, app->cfg->base_url,
+	                                         &url)) == 0) {
 		int64_t expires = now + days * 86400;
-		char sig[65];
-		auth_preview_sign(key, a.id, a.slug, expires, sig);
-		char *url = xasprintf("%s/preview/%s?expires=%lld&sig=%s", app->cfg->base_url,
-		                      a.slug, (long long)expires, sig);
 		struct buf at = BUF_INIT;
 		rfc3339_format_utc(&at, expires);
 		answer_json(resp, 201,
@@ -451,7 +463,6 @@ void api_preview(struct app *app, const struct request *req, const char *slug,
 	}
 	if (rc < 0)
 		answer_store_failed(app, req, resp, rc);
-	free(key);
 	article_cleanup(&a);
 }
 
@@ -677,6 +688,46 @@ static int media_texts(const json_t *in, json_t *out, char *why, size_t why_len)
 	return -1;
 }
 
+int image_upload(struct app *app, const struct request *req, int fd, size_t len,
+                 const char *declared, const json_t *texts, json_t **stored, struct buf *why)
+{
+	void *data = NULL;
+	if (len > 0) {
+		data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (data == MAP_FAILED) {
+			log_error("media: the upload's file cannot be read: %s", strerror(errno));
+			buf_puts(why, "the upload cannot be read right now; try again");
+			return 503;
+		}
+	}
+	/* the same bytes again are the same image: answered as stored, nothing made or written
+	 * (a rendition's file never changes under its name) */
+	char id[MEDIA_ID_LEN + 1];
+	media_id_of(data ? data : "", len, id);
+	int known = len ? store_media_get(app->store, id, stored) : -ENOENT;
+	if (known == 0) {
+		if (data)
+			munmap(data, len);
+		return 200;
+	}
+	json_t *rec = NULL;
+	int refused = media_intake(app->cfg->media_dir, app->cfg->media_max_pixels, data, len,
+	                           declared, &rec, why);
+	if (data)
+		munmap(data, len);
+	if (refused)
+		return refused;
+	json_object_update(rec, (json_t *)(uintptr_t)texts);
+	struct store_actor who;
+	char rid[33];
+	routes_actor(req, &who, rid);
+	int rc = store_media_add(app->store, &who, rec, handler_now(), stored);
+	json_decref(rec);
+	if (rc < 0)
+		return rc;
+	return rc == 1 ? 200 : 201;
+}
+
 /* POST /api/media: the body (in req->body_fd) is the image; runs on a worker thread. */
 static void media_upload(struct app *app, const struct request *req, struct response *resp)
 {
@@ -692,71 +743,34 @@ static void media_upload(struct app *app, const struct request *req, struct resp
 	char why[256];
 	if (media_texts(given, texts, why, sizeof(why)) < 0) {
 		answer_json_error(resp, 422, why);
-		goto out;
-	}
-	void *data = NULL;
-	if (req->body_len > 0) {
-		data = mmap(NULL, req->body_len, PROT_READ, MAP_PRIVATE, req->body_fd, 0);
-		if (data == MAP_FAILED) {
-			log_error("media: the upload's file cannot be read: %s", strerror(errno));
-			answer_json_error(resp, 503,
-			                  "the upload cannot be read right now; try again");
-			resp->retry_after = 5;
-			goto out;
+	} else {
+		json_t *stored = NULL;
+		struct buf msg = BUF_INIT;
+		int status = image_upload(app, req, req->body_fd, req->body_len,
+		                          req->header(req, "Content-Type"), texts, &stored, &msg);
+		if (status < 0) {
+			answer_store_failed(app, req, resp, status);
+		} else if (!stored) {
+			answer_json_error(resp, (unsigned)status, buf_str(&msg));
+			if (status == MEDIA_STORE || status == 503)
+				resp->retry_after = 5;
+		} else {
+			json_t *o = media_json(app, stored);
+			const json_t *frames = json_object_get(stored, "frames");
+			if (frames && status == 201)
+				json_object_set_new(
+				    o, "notice",
+				    json_sprintf(
+				        "an animated GIF of %lld frames: only the first is "
+				        "kept",
+				        (long long)json_integer_value(frames)));
+			resp->location = xasprintf(
+			    "/api/media/%s", json_string_value(json_object_get(stored, "id")));
+			answer_json(resp, (unsigned)status, o);
 		}
-	}
-	/* the same bytes again are the same image: answered as stored, nothing made or written
-	 * (a rendition's file never changes under its name) */
-	char id[MEDIA_ID_LEN + 1];
-	media_id_of(data ? data : "", req->body_len, id);
-	json_t *had = NULL;
-	int known = req->body_len ? store_media_get(app->store, id, &had) : -ENOENT;
-	if (known == 0) {
-		if (data)
-			munmap(data, req->body_len);
-		resp->location = xasprintf("/api/media/%s", id);
-		answer_json(resp, 200, media_json(app, had));
-		json_decref(had);
-		goto out;
-	}
-	json_t *rec = NULL;
-	struct buf msg = BUF_INIT;
-	int refused = media_intake(app->cfg->media_dir, app->cfg->media_max_pixels, data,
-	                           req->body_len, req->header(req, "Content-Type"), &rec, &msg);
-	if (data)
-		munmap(data, req->body_len);
-	if (refused) {
-		answer_json_error(resp, (unsigned)refused, buf_str(&msg));
-		if (refused == MEDIA_STORE)
-			resp->retry_after = 5;
 		buf_cleanup(&msg);
-		goto out;
+		json_decref(stored);
 	}
-	buf_cleanup(&msg);
-	json_object_update(rec, texts);
-	struct store_actor who;
-	char rid[33];
-	routes_actor(req, &who, rid);
-	json_t *stored = NULL;
-	int rc = store_media_add(app->store, &who, rec, handler_now(), &stored);
-	json_decref(rec);
-	if (rc < 0) {
-		answer_store_failed(app, req, resp, rc);
-		goto out;
-	}
-	json_t *o = media_json(app, stored);
-	const json_t *frames = json_object_get(stored, "frames");
-	if (frames)
-		json_object_set_new(
-		    o, "notice",
-		    json_sprintf("an animated GIF of %lld frames: only the first is "
-		                 "kept",
-		                 (long long)json_integer_value(frames)));
-	resp->location =
-	    xasprintf("/api/media/%s", json_string_value(json_object_get(stored, "id")));
-	answer_json(resp, rc == 1 ? 200 : 201, o);
-	json_decref(stored);
-out:
 	json_decref(given);
 	json_decref(texts);
 }

@@ -129,6 +129,14 @@ int app_run(const struct config *cfg)
 	struct buf err = BUF_INIT;
 	struct http *http = NULL;
 	int rc = app_open(&app, cfg, &err);
+	/* no account yet: the first admin is made at a link only the log shows (SPEC §14) */
+	char code[AUTH_SETUP_CODE_LEN + 1] = "";
+	json_t *users = NULL;
+	if (rc == 0 && store_accounts(app.store, 1, 1, &users) == 0 &&
+	    json_integer_value(json_object_get(users, "total")) == 0 &&
+	    auth_setup_begin(app.auth, (int64_t)time(NULL), code) < 0)
+		code[0] = '\0';
+	json_decref(users);
 	if (rc == 0 && !(http = http_start(&app, &err)))
 		rc = 1;
 	if (rc) {
@@ -140,6 +148,11 @@ int app_run(const struct config *cfg)
 	else
 		fprintf(stderr, "listening on %s:%u\n", cfg->listen, http_port(http));
 	log_info("gazette %s serving", GAZETTE_VERSION);
+	if (*code)
+		log_info(
+		    "create the first admin at %s/admin/setup?code=%s (good for an hour, once)",
+		    cfg->base_url, code);
+	memset(code, 0, sizeof(code));
 
 	for (;;) {
 		struct timespec tick = {0, 250 * 1000 * 1000};

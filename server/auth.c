@@ -50,6 +50,10 @@ struct auth {
 	struct client *newest, *oldest;
 	size_t n;
 	struct hash_key key; /* addresses are the client's to choose: a secret spreads them */
+	/* the first admin's setup code (SPEC §14): its SHA-256, until when, and whether used */
+	char setup_hash[SECRET_HEX_LEN + 1];
+	int64_t setup_until;
+	char *dummy_hash; /* what a login of no account is checked against, made once */
 };
 
 struct auth *auth_new(const char *token, struct store *store)
@@ -77,6 +81,7 @@ void auth_free(struct auth *a)
 	cache_free(a->known);
 	cache_free(a->used);
 	free(a->token);
+	free(a->dummy_hash);
 	free(a);
 }
 
@@ -294,6 +299,24 @@ static void count_failure(struct auth *a, const char *key, int64_t now)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Whether the client under key guessed wrong too often lately, with how long it must wait. */
+static bool limited(struct auth *a, const char *key, int64_t now, unsigned *retry_after)
+{
+	pthread_mutex_lock(&a->lock);
+	struct client *c = find(a, key);
+	bool over = c && now - c->window_start < AUTH_WINDOW_S && c->failures >= AUTH_MAX_FAILURES;
+	if (over) {
+		/* a client that keeps trying stays remembered */
+		unlink_recency(a, c);
+		push_recency(a, c);
+		*retry_after = (unsigned)(c->window_start + AUTH_WINDOW_S - now);
+		if (*retry_after == 0)
+			*retry_after = 1;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return over;
+}
+
 enum auth_result auth_check(struct auth *a, const char *header, const char *client, int64_t now,
                             uint64_t generation, struct principal *who, unsigned *retry_after)
 {
@@ -309,19 +332,8 @@ enum auth_result auth_check(struct auth *a, const char *header, const char *clie
 	char key[AUTH_KEY_SIZE];
 	auth_client_key(client, key);
 
-	pthread_mutex_lock(&a->lock);
-	struct client *c = find(a, key);
-	if (c && now - c->window_start < AUTH_WINDOW_S && c->failures >= AUTH_MAX_FAILURES) {
-		/* a client that keeps trying stays remembered */
-		unlink_recency(a, c);
-		push_recency(a, c);
-		*retry_after = (unsigned)(c->window_start + AUTH_WINDOW_S - now);
-		if (*retry_after == 0)
-			*retry_after = 1;
-		pthread_mutex_unlock(&a->lock);
+	if (limited(a, key, now, retry_after))
 		return AUTH_LIMITED;
-	}
-	pthread_mutex_unlock(&a->lock);
 
 	/* spaces (and tabs) around the token are not part of it */
 	const char *given = header + 7;
@@ -590,4 +602,164 @@ int auth_token_options(const json_t *in, char name[401], unsigned *expires_days,
 		*expires_days = (unsigned)json_integer_value(v);
 	}
 	return 0;
+}
+
+/* --- editors' sessions and the first admin (SPEC §14) --- */
+
+/* The principal an account's record makes, or -ENOENT when it may not sign in. */
+static int account_principal(const json_t *acct, struct principal *who)
+{
+	const char *handle = json_string_value(json_object_get(acct, "handle"));
+	enum role role = auth_role_parse(json_string_value(json_object_get(acct, "role")));
+	if (!handle || role == ROLE_NONE || json_is_true(json_object_get(acct, "disabled")) ||
+	    strlen(handle) > ARTICLE_HANDLE_MAX)
+		return -ENOENT;
+	memset(who, 0, sizeof(*who));
+	who->role = role;
+	who->is_account = true;
+	snprintf(who->account, sizeof(who->account), "%s", handle);
+	return 0;
+}
+
+enum auth_result auth_login(struct auth *a, const char *handle, const char *password,
+                            const char *client, int64_t now, struct principal *who,
+                            unsigned *retry_after)
+{
+	memset(who, 0, sizeof(*who));
+	char key[AUTH_KEY_SIZE];
+	auth_client_key(client, key);
+	if (limited(a, key, now, retry_after))
+		return AUTH_LIMITED;
+	json_t *acct = NULL;
+	int rc = handle && *handle && strlen(handle) <= ARTICLE_HANDLE_MAX
+	             ? store_account_get(a->store, handle, &acct)
+	             : -ENOENT;
+	if (rc < 0 && rc != -ENOENT)
+		return AUTH_UNAVAILABLE;
+	const char *hash = json_string_value(json_object_get(acct, "password"));
+	if (!hash) {
+		/* no such account, or one without a password: the same work as a wrong one, so
+		 * that the time taken does not say which handles exist */
+		pthread_mutex_lock(&a->lock);
+		if (!a->dummy_hash)
+			a->dummy_hash = secret_password_hash("not anyone's password");
+		pthread_mutex_unlock(&a->lock);
+	}
+	bool right = secret_password_check(hash ? hash : a->dummy_hash, password ? password : "");
+	rc = right && hash ? account_principal(acct, who) : -ENOENT;
+	json_decref(acct);
+	if (rc == 0)
+		return AUTH_OK;
+	count_failure(a, key, now);
+	return AUTH_WRONG;
+}
+
+int auth_session_start(struct auth *a, struct store_actor *actor, const char *account, int64_t now,
+                       char cookie[AUTH_COOKIE_LEN + 1])
+{
+	if (secret_random_hex(AUTH_COOKIE_LEN / 2, cookie) < 0)
+		return -EIO;
+	char hash[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(cookie, AUTH_COOKIE_LEN, hash);
+	return store_session_add(a->store, actor, hash, account, now + AUTH_SESSION_S, now);
+}
+
+/* Whether s is a cookie's shape: AUTH_COOKIE_LEN lowercase hex digits. */
+static bool cookie_shaped(const char *s)
+{
+	return s && strlen(s) == AUTH_COOKIE_LEN &&
+	       strspn(s, "0123456789abcdef") == AUTH_COOKIE_LEN;
+}
+
+enum auth_result auth_session(struct auth *a, const char *cookie, int64_t now,
+                              struct principal *who)
+{
+	memset(who, 0, sizeof(*who));
+	if (!cookie)
+		return AUTH_MISSING;
+	if (!cookie_shaped(cookie))
+		return AUTH_WRONG;
+	char hash[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(cookie, AUTH_COOKIE_LEN, hash);
+	json_t *sess = NULL, *acct = NULL;
+	int rc = store_session_get(a->store, hash, &sess);
+	if (rc == 0 && json_integer_value(json_object_get(sess, "expires")) <= now)
+		rc = -ENOENT;
+	/* the account as it is now: a disabled one, or one with another role, is so at once */
+	if (rc == 0)
+		rc = store_account_get(a->store,
+		                       json_string_value(json_object_get(sess, "account")), &acct);
+	if (rc == 0)
+		rc = account_principal(acct, who);
+	json_decref(sess);
+	json_decref(acct);
+	if (rc == 0)
+		return AUTH_OK;
+	return rc == -ENOENT ? AUTH_WRONG : AUTH_UNAVAILABLE;
+}
+
+int auth_session_end(struct auth *a, struct store_actor *actor, const char *cookie, int64_t now)
+{
+	if (!cookie_shaped(cookie))
+		return -ENOENT;
+	char hash[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(cookie, AUTH_COOKIE_LEN, hash);
+	return store_session_end(a->store, actor, hash, now);
+}
+
+void auth_csrf(const char *cookie, char out[SECRET_HEX_LEN + 1])
+{
+	secret_hmac_hex(cookie, strlen(cookie), "gazette csrf", 12, out);
+}
+
+bool auth_csrf_valid(const char *cookie, const char *given)
+{
+	if (!cookie || !*cookie || !given)
+		return false;
+	char want[SECRET_HEX_LEN + 1];
+	auth_csrf(cookie, want);
+	return secret_equal(want, strlen(want), given, strlen(given));
+}
+
+int auth_setup_begin(struct auth *a, int64_t now, char code[AUTH_SETUP_CODE_LEN + 1])
+{
+	if (secret_random_hex(AUTH_SETUP_CODE_LEN / 2, code) < 0)
+		return -EIO;
+	pthread_mutex_lock(&a->lock);
+	secret_sha256_hex(code, AUTH_SETUP_CODE_LEN, a->setup_hash);
+	a->setup_until = now + AUTH_SETUP_S;
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+bool auth_setup_valid(struct auth *a, const char *code, int64_t now, bool take)
+{
+	if (!code || strlen(code) != AUTH_SETUP_CODE_LEN)
+		return false;
+	char hash[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(code, AUTH_SETUP_CODE_LEN, hash);
+	pthread_mutex_lock(&a->lock);
+	bool ok = now < a->setup_until &&
+	          secret_equal(hash, SECRET_HEX_LEN, a->setup_hash, strlen(a->setup_hash));
+	if (ok && take)
+		a->setup_until = 0; /* single use */
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
+void auth_setup_restore(struct auth *a, const char *code, int64_t until)
+{
+	char hash[SECRET_HEX_LEN + 1];
+	secret_sha256_hex(code, strlen(code), hash);
+	pthread_mutex_lock(&a->lock);
+	if (strcmp(hash, a->setup_hash) == 0)
+		a->setup_until = until;
+	pthread_mutex_unlock(&a->lock);
+}
+
+char *auth_cookie(const char *name, const char *value, unsigned max_age, const char *base_url)
+{
+	bool secure = strncmp(base_url, "https://", 8) == 0;
+	return xasprintf("%s=%s; Max-Age=%u; Path=/admin; HttpOnly; SameSite=Strict%s", name, value,
+	                 max_age, secure ? "; Secure" : "");
 }

@@ -116,4 +116,50 @@ bool auth_may_preview(const struct principal *who, const struct article *a);
  * handle of the contributor's own. */
 const char *auth_drafts_of(const struct principal *who);
 
+/* --- editors' sessions (SPEC §14) --- */
+
+#define AUTH_COOKIE_LEN     64          /* hex digits of a session cookie's 256 random bits */
+#define AUTH_SESSION_S      (12 * 3600) /* a session lasts this long from its login */
+#define AUTH_SETUP_CODE_LEN 32          /* hex digits of the first admin's 128-bit code */
+#define AUTH_SETUP_S        3600        /* the code is good for an hour */
+#define AUTH_SESSION_COOKIE "gz_session"
+#define AUTH_FORM_COOKIE    "gz_form" /* the login and setup forms' CSRF key, before a session */
+
+/* A Set-Cookie value for name (value "" and max_age 0: removed): HttpOnly, SameSite=Strict,
+ * Path=/admin, and Secure when base_url is https. Caller frees. */
+char *auth_cookie(const char *name, const char *value, unsigned max_age, const char *base_url);
+
+/* A login with a handle and its password from client at now: AUTH_OK with who filled, or
+ * AUTH_WRONG (counted against the client as a wrong token is: a wrong password, no such
+ * account, one without a password or disabled, all alike), AUTH_LIMITED with *retry_after,
+ * AUTH_UNAVAILABLE. */
+enum auth_result auth_login(struct auth *a, const char *handle, const char *password,
+                            const char *client, int64_t now, struct principal *who,
+                            unsigned *retry_after);
+/* A new session for account, stored as the SHA-256 of its cookie (audited as actor's login),
+ * lasting AUTH_SESSION_S; the cookie, to be sent this once, in cookie. 0 or the store's
+ * error. */
+struct store_actor;
+int auth_session_start(struct auth *a, struct store_actor *actor, const char *account, int64_t now,
+                       char cookie[AUTH_COOKIE_LEN + 1]);
+/* Who the session cookie (NULL: none) is at now: AUTH_OK, AUTH_MISSING (no cookie),
+ * AUTH_WRONG (unknown, ended, expired, or its account disabled or gone), AUTH_UNAVAILABLE. */
+enum auth_result auth_session(struct auth *a, const char *cookie, int64_t now,
+                              struct principal *who);
+/* Ends the session of cookie wherever it is stored (audited as actor's logout). 0, -ENOENT
+ * when there is none, or the store's error. */
+int auth_session_end(struct auth *a, struct store_actor *actor, const char *cookie, int64_t now);
+/* The CSRF token of every form under a cookie (a session's, or the login page's): the
+ * HMAC-SHA256 of it, hex; and whether given is it. */
+void auth_csrf(const char *cookie, char out[SECRET_HEX_LEN + 1]);
+bool auth_csrf_valid(const char *cookie, const char *given);
+
+/* The first admin's setup code (SPEC §14), made when the server starts with no account: good
+ * until now + AUTH_SETUP_S, once. auth_setup_valid says whether code is it (take: and uses it
+ * up); auth_setup_restore gives a taken code back until until (the account could not be
+ * made). */
+int auth_setup_begin(struct auth *a, int64_t now, char code[AUTH_SETUP_CODE_LEN + 1]);
+bool auth_setup_valid(struct auth *a, const char *code, int64_t now, bool take);
+void auth_setup_restore(struct auth *a, const char *code, int64_t until);
+
 #endif

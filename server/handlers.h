@@ -85,6 +85,54 @@ void api_deliveries(struct app *app, const struct request *req, const char *arg,
 void api_media_item(struct app *app, const struct request *req, const char *id,
                     struct response *resp);
 
+/* The one way an image is taken in (api.c; on a worker): the len bytes in fd, of the declared
+ * Content-Type, with texts ({"alt", "caption", "credit"}, checked), through media_intake to a
+ * stored record in *stored (a new reference): 201, or 200 when the same bytes were stored
+ * before. A refusal is its status (413, 415, 422, 503) with why filled and *stored NULL; a
+ * store error is negative. */
+int image_upload(struct app *app, const struct request *req, int fd, size_t len,
+                 const char *declared, const json_t *texts, json_t **stored, struct buf *why);
+
+/* A story's signed preview link (SPEC §11), good until expires, after base ("" for a path);
+ * *out the caller's. 0 or the store's error. */
+int preview_link(const struct app *app, const struct article *a, int64_t expires, const char *base,
+                 char **out);
+
+/* admin.c: the editor's pages (SPEC §14) */
+void admin_home(struct app *app, const struct request *req, const char *arg, struct response *resp);
+void admin_setup(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
+void admin_login(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
+void admin_logout(struct app *app, const struct request *req, const char *arg,
+                  struct response *resp);
+void admin_password(struct app *app, const struct request *req, const char *arg,
+                    struct response *resp);
+void admin_stories(struct app *app, const struct request *req, const char *arg,
+                   struct response *resp);
+void admin_editor(struct app *app, const struct request *req, const char *slug,
+                  struct response *resp);
+void admin_preview(struct app *app, const struct request *req, const char *slug,
+                   struct response *resp);
+void admin_revisions(struct app *app, const struct request *req, const char *slug,
+                     struct response *resp);
+void admin_restore(struct app *app, const struct request *req, const char *slug,
+                   struct response *resp);
+void admin_accounts(struct app *app, const struct request *req, const char *arg,
+                    struct response *resp);
+void admin_account(struct app *app, const struct request *req, const char *handle,
+                   struct response *resp);
+void admin_tokens(struct app *app, const struct request *req, const char *arg,
+                  struct response *resp);
+void admin_token_revoke(struct app *app, const struct request *req, const char *id,
+                        struct response *resp);
+void admin_webhooks(struct app *app, const struct request *req, const char *arg,
+                    struct response *resp);
+void admin_webhook_delete(struct app *app, const struct request *req, const char *id,
+                          struct response *resp);
+void admin_audit(struct app *app, const struct request *req, const char *arg,
+                 struct response *resp);
+
 /* --- answers (routes.c): one writer per format --- */
 
 /* value as the JSON body (the reference is taken); a value that cannot be written is a 500. */
@@ -96,6 +144,9 @@ void answer_json_errorf(struct response *resp, unsigned status, const char *fmt,
 /* The error page of the templates (a bare one if they fail), never cached. */
 void answer_page_error(const struct app *app, struct response *resp, unsigned status,
                        const char *message);
+/* An editor's page's error (templates/admin/error), never kept, never indexed. */
+void answer_admin_error(const struct app *app, struct response *resp, unsigned status,
+                        const char *message);
 /* An error in the request's own format: JSON under /api/ and /healthz, the page elsewhere. */
 void answer_error(const struct app *app, const struct request *req, struct response *resp,
                   unsigned status, const char *message);

@@ -26,6 +26,8 @@
 #include "cache.h"
 #include "changes.h"
 #include "config.h"
+#include "form.h"
+#include "handlers.h"
 #include "hash.h"
 #include "http_parse.h"
 #include "log.h"
@@ -57,6 +59,10 @@
 static const char csp[] = "default-src 'self'; img-src 'self' https: data:; script-src 'none'; "
                           "object-src 'none'; base-uri 'none'; form-action 'self'; "
                           "frame-ancestors 'none'";
+/* the editor's pages' (SPEC §14): their own script file may run, nothing else */
+static const char admin_csp[] = "default-src 'self'; img-src 'self' data:; script-src 'self'; "
+                                "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                                "frame-ancestors 'none'";
 
 struct conn_ctx;
 
@@ -107,11 +113,16 @@ struct conn_ctx {
 	size_t body_limit;
 	const struct route *route; /* found and permitted from the header, before a body */
 	struct principal who;      /* ... and who the credentials said */
+	char csrf_cookie[AUTH_COOKIE_LEN + 1]; /* ... and an editor's form's CSRF key */
 	enum http_method method;
 	struct buf body;
 	int body_fd;         /* an offloaded route's body goes to this unnamed file, not to body */
 	bool write_failed;   /* ... and could not all be written (a full disk) */
 	struct offload *job; /* the request a worker is answering, until it is sent */
+	struct MHD_PostProcessor *pp; /* an editor's form being read into form */
+	struct form form;
+	bool has_form; /* the request's body is a form, in form */
+	struct http *h;
 	struct metrics *metrics; /* the app's, or NULL */
 	size_t metric_route;     /* routes_metric of the request's route */
 	int64_t started_ns;      /* when its header was complete (with metrics) */
@@ -198,6 +209,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			buf_cleanup(&cx->body);
 			if (cx->body_fd >= 0)
 				close(cx->body_fd);
+			if (cx->pp)
+				MHD_destroy_post_processor(cx->pp);
+			form_cleanup(&cx->form);
 			free(cx);
 		}
 		*socket_ctx = NULL;
@@ -205,6 +219,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	}
 	struct conn_ctx *cx = xcalloc(1, sizeof(*cx));
 	cx->body_fd = -1;
+	cx->h = h;
+	form_init(&cx->form, 0, 0);
 	cx->metrics = h->app->metrics;
 	const union MHD_ConnectionInfo *fi =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -380,6 +396,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		if (cx->body_fd >= 0)
 			close(cx->body_fd);
 		cx->body_fd = -1;
+		if (cx->pp)
+			MHD_destroy_post_processor(cx->pp);
+		cx->pp = NULL;
+		form_cleanup(&cx->form);
+		cx->has_form = false;
 		/* a resumed connection that ended before its answer went out (never one that is
 		 * suspended: libmicrohttpd does not end those) */
 		if (cx->job) {
@@ -512,13 +533,13 @@ static void add_header(struct MHD_Response *r, size_t *bytes, const char *name, 
  * scarcer than bytes (the unit allows 4,096), so the default budget holds at most 1,024. */
 #define FD_BYTES (64u << 10)
 
-static void add_common(struct MHD_Response *r, size_t *bytes, const char *content_type)
+static void add_common(struct MHD_Response *r, size_t *bytes, const char *content_type, bool admin)
 {
 	if (content_type)
 		add_header(r, bytes, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	add_header(r, bytes, "X-Content-Type-Options", "nosniff");
 	if (is_html(content_type))
-		add_header(r, bytes, "Content-Security-Policy", csp);
+		add_header(r, bytes, "Content-Security-Policy", admin ? admin_csp : csp);
 }
 
 /* Cache-Control of the renditions under /media/: their names are their content's hash */
@@ -613,7 +634,7 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 	if (zipped) {
 		a->size_gzip = gz.len;
 		a->gzip = buffer_response(buf_steal(&gz, NULL), a->size_gzip, &a->bytes);
-		add_common(a->gzip, &a->bytes, resp->content_type);
+		add_common(a->gzip, &a->bytes, resp->content_type, false);
 		add_validators(h, a->gzip, &a->bytes, a->etag_gzip, a->last_modified,
 		               resp->immutable);
 		add_header(a->gzip, &a->bytes, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
@@ -633,7 +654,7 @@ static struct answer *make_answer(struct http *h, struct response *resp)
 	} else {
 		a->plain = buffer_response(buf_steal(&resp->body, NULL), len, &a->bytes);
 	}
-	add_common(a->plain, &a->bytes, resp->content_type);
+	add_common(a->plain, &a->bytes, resp->content_type, false);
 	add_validators(h, a->plain, &a->bytes, a->etag, a->last_modified, resp->immutable);
 	/* what a cache in front (deploy/varnish.vcl) bans it by when what it shows changes */
 	if (resp->surrogate)
@@ -688,7 +709,11 @@ static enum MHD_Result serve_plain(struct MHD_Connection *conn, struct conn_ctx 
 	char *data = zipped ? buf_steal(&gz, &len) : buf_steal(&resp->body, &len);
 	buf_cleanup(&gz);
 	struct MHD_Response *r = buffer_response(data, len, &ignored);
-	add_common(r, NULL, resp->content_type);
+	add_common(r, NULL, resp->content_type, resp->admin);
+	if (resp->cookie)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->cookie);
+	if (resp->admin && is_html(resp->content_type))
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	if (may_zip)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (zipped)
@@ -735,6 +760,63 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, struct conn_ctx *cx, 
 	return rc;
 }
 
+static int body_file(const char *dir);
+static int write_all(int fd, const char *data, size_t n);
+
+/* http's own refusal of an editor's form (SPEC §14): a page, as the editor's answers are. */
+static enum MHD_Result refuse_page(struct http *h, struct MHD_Connection *conn, struct conn_ctx *cx,
+                                   const char *client, const char *method, const char *version,
+                                   unsigned status, const char *message, bool close)
+{
+	struct response resp;
+	response_init(&resp);
+	answer_admin_error(h->app, &resp, status, message);
+	cx->answered = true;
+	enum MHD_Result rc = serve_plain(conn, cx, client, method, version, &resp, close);
+	response_cleanup(&resp);
+	return rc;
+}
+
+/* The post processor's pieces of a form: text into cx->form; the file field "image" into an
+ * unnamed file under paths.media, up to its limit (past it the bytes are dropped, the text
+ * kept: the page that says so keeps what was written). */
+static enum MHD_Result form_piece(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *transfer_encoding, const char *data, uint64_t off,
+                                  size_t size)
+{
+	struct conn_ctx *cx = cls;
+	struct form *f = &cx->form;
+	(void)kind;
+	(void)transfer_encoding;
+	if (!filename) {
+		form_add(f, key, data, size, off);
+		return MHD_YES;
+	}
+	if (strcmp(key, "image") != 0 || (!*filename && f->file_fd < 0 && size == 0))
+		return MHD_YES; /* no file chosen, or a field no form of ours has */
+	if (f->file_fd < 0 && !f->file_failed && !f->file_over) {
+		int fd = body_file(cx->h->cfg->media_dir);
+		if (fd < 0) {
+			f->file_failed = true;
+			return MHD_YES;
+		}
+		f->file_fd = fd;
+		snprintf(f->file_type, sizeof(f->file_type), "%s",
+		         content_type ? content_type : "");
+	}
+	if (f->file_over || f->file_failed)
+		return MHD_YES;
+	if (size > f->file_max - f->file_bytes) {
+		f->file_over = true;
+		return MHD_YES;
+	}
+	if (write_all(f->file_fd, data, size) < 0)
+		f->file_failed = true;
+	f->file_bytes += size;
+	return MHD_YES;
+}
+
 struct field_check {
 	struct http_framing framing;
 	const char *from, *to; /* where libmicrohttpd parsed the request line and header */
@@ -775,6 +857,7 @@ static void request_init(struct request *req, struct conn_ctx *cx, struct MHD_Co
 	req->query = lookup_query;
 	req->header = lookup_header;
 	req->conn = conn;
+	req->form = cx->has_form ? &cx->form : NULL;
 }
 
 /* An unnamed file under dir for an upload's body: it vanishes with its descriptor, so a
@@ -893,6 +976,7 @@ static enum MHD_Result offload(struct http *h, struct MHD_Connection *conn, stru
 	o->req.header = offload_header;
 	o->req.conn = NULL;
 	o->req.who = cx->who;
+	memcpy(o->req.csrf_cookie, cx->csrf_cookie, sizeof(cx->csrf_cookie));
 	response_init(&o->resp);
 	cx->job = o;
 	/* counted before stopping is read: http_stop sets stopping before it waits for the count
@@ -997,17 +1081,32 @@ static enum MHD_Result on_header(struct http *h, struct MHD_Connection *conn, st
 		         routes_body_limit_name(r), cx->body_limit);
 		if (cl && strtoull(cl, NULL, 10) > cx->body_limit) {
 			cx->too_large = true;
-			rc = refuse(conn, cx, client, method, version, 413, limit, true);
-		} else if (routes_offloaded(r, cx->method) &&
+			rc = routes_form(r)
+			         ? refuse_page(h, conn, cx, client, method, version, 413,
+			                       "The form is too large to be sent.", true)
+			         : refuse(conn, cx, client, method, version, 413, limit, true);
+		} else if (routes_form(r) && cx->method == HTTP_POST &&
+		           !(cx->pp = MHD_create_post_processor(conn, 32 * 1024, form_piece, cx))) {
+			rc = refuse_page(h, conn, cx, client, method, version, 415,
+			                 "A form is sent as application/x-www-form-urlencoded or "
+			                 "multipart/form-data.",
+			                 true);
+		} else if (!routes_form(r) && routes_offloaded(r, cx->method) &&
 		           (cx->body_fd = body_file(h->cfg->media_dir)) < 0) {
 			log_error("http: no temporary file for an upload under paths.media: %s",
 			          strerror(-cx->body_fd));
 			rc = refuse(conn, cx, client, method, version, 503,
 			            "the upload cannot be stored right now; try again later", true);
 		} else {
+			if (cx->pp) {
+				form_init(&cx->form, h->cfg->max_body_bytes,
+				          h->cfg->media_max_bytes);
+				cx->has_form = true;
+			}
 			cx->linger = false;
 			cx->route = r; /* decided once: answer() does not ask again */
 			cx->who = req.who;
+			memcpy(cx->csrf_cookie, req.csrf_cookie, sizeof(cx->csrf_cookie));
 			atomic_store(&cx->body_since, mono_ms());
 			atomic_store(&cx->reading_body, true);
 		}
@@ -1021,6 +1120,15 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
                               const char *url, const char *method, const char *version,
                               const char *client)
 {
+	if (cx->pp) {
+		/* the end of the body: what the post processor still holds goes to the form */
+		if (MHD_destroy_post_processor(cx->pp) != MHD_YES && !cx->too_large)
+			cx->form.malformed = true;
+		cx->pp = NULL;
+	}
+	if (cx->too_large && routes_form(cx->route))
+		return refuse_page(h, conn, cx, client, method, version, 413,
+		                   "The form is too large to be sent.", true);
 	if (cx->too_large) {
 		char why[96];
 		snprintf(why, sizeof(why), "request body is larger than %s (%zu bytes)",
@@ -1051,6 +1159,7 @@ static enum MHD_Result answer(struct http *h, struct MHD_Connection *conn, struc
 	if (r) {
 		routes_find(h->app, &req, &resp); /* the same row again, for its captures */
 		req.who = cx->who;
+		memcpy(req.csrf_cookie, cx->csrf_cookie, sizeof(cx->csrf_cookie));
 	} else {
 		r = routes_find(h->app, &req, &resp);
 		cx->metric_route = routes_metric(r);
@@ -1128,7 +1237,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			atomic_store(&cx->reading_body, false);
 			return MHD_YES;
 		}
-		if (cx->body_fd >= 0) {
+		if (cx->pp) {
+			if (!cx->form.malformed &&
+			    MHD_post_process(cx->pp, upload_data, n) != MHD_YES)
+				cx->form.malformed = true;
+		} else if (cx->body_fd >= 0) {
 			if (!cx->write_failed && write_all(cx->body_fd, upload_data, n) < 0)
 				cx->write_failed = true;
 		} else {

@@ -204,3 +204,32 @@ bool http_forwarded_for(const char *xff, char *out, size_t size)
 	memcpy(out, tmp, n + 1);
 	return true;
 }
+
+bool http_cookie(const char *header, const char *name, char *out, size_t size)
+{
+	size_t nlen = strlen(name);
+	const char *p = header;
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		const char *end = p + strcspn(p, ";");
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+			const char *v = eq + 1, *vend = end;
+			while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+				vend--;
+			if (vend - v >= 2 && *v == '"' && vend[-1] == '"') {
+				v++;
+				vend--;
+			}
+			size_t n = (size_t)(vend - v);
+			if (n >= size)
+				return false;
+			memcpy(out, v, n);
+			out[n] = '\0';
+			return true;
+		}
+		p = end;
+	}
+	return false;
+}

@@ -54,4 +54,9 @@ bool http_accepts_gzip(const char *accept_encoding);
  * (size bytes, INET6_ADDRSTRLEN is enough) and true; false, out untouched, otherwise. */
 bool http_forwarded_for(const char *xff, char *out, size_t size);
 
+/* The value of the cookie name in a Cookie header (RFC 6265 5.4: "a=1; b=2"), the first of that
+ * name, copied into out when it fits in size bytes with its NUL; false when there is none (or
+ * it does not fit). Quotes around a value are not part of it. */
+bool http_cookie(const char *header, const char *name, char *out, size_t size);
+
 #endif

@@ -41,6 +41,17 @@ static struct tpl_ref *load(const struct config *cfg, struct buf *err)
 		tpl_set_free(set);
 		return NULL;
 	}
+	/* the editor's pages (SPEC §14), when the folder has them */
+	char *admin = xasprintf("%s/admin", cfg->templates);
+	struct stat st;
+	int rc = stat(admin, &st) == 0 && S_ISDIR(st.st_mode)
+	             ? tpl_set_load_dir_as(set, admin, "admin/", err)
+	             : 0;
+	free(admin);
+	if (rc < 0) {
+		tpl_set_free(set);
+		return NULL;
+	}
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (!tpl_set_get(set, required[i])) {
 			buf_printf(err, "%s/%s.mustache: missing (every site needs it)",
@@ -561,6 +572,16 @@ int render_document(struct render *r, const char *name, json_t *ctx, struct buf 
 	if (ctx)
 		json_object_set(ctx, "site", r->site);
 	return render_page(r, name, ctx, out, err);
+}
+
+int render_admin(struct render *r, const char *name, json_t *ctx, struct buf *out, struct buf *err)
+{
+	if (ctx)
+		json_object_set(ctx, "site", r->site);
+	char *full = xasprintf("admin/%s", name);
+	int rc = render_page(r, full, ctx, out, err);
+	free(full);
+	return rc;
 }
 
 int render_placeholder(struct render *r, struct buf *out, struct buf *err)

@@ -62,6 +62,9 @@ int render_search(struct render *r, const struct render_listing *l, struct buf *
  * caller built (the reference is taken; NULL is an error), with "site" added. */
 int render_document(struct render *r, const char *name, json_t *ctx, struct buf *out,
                     struct buf *err);
+/* An editor's page (SPEC §14): templates/admin/NAME.mustache over ctx (the reference is taken;
+ * NULL is an error), with "site" added. */
+int render_admin(struct render *r, const char *name, json_t *ctx, struct buf *out, struct buf *err);
 int render_placeholder(struct render *r, struct buf *out, struct buf *err);
 int render_error(struct render *r, unsigned status, const char *message, struct buf *out,
                  struct buf *err);

@@ -21,7 +21,9 @@
 #include "changes.h"
 #include "auth.h"
 #include "config.h"
+#include "form.h"
 #include "hash.h"
+#include "http_parse.h"
 #include "log.h"
 #include "mem.h"
 #include "render.h"
@@ -36,6 +38,7 @@
 enum body_kind {
 	BODY_JSON,  /* in memory, at most server.max_body_bytes */
 	BODY_IMAGE, /* to a temporary file, at most media.max_bytes; the handler runs on a worker */
+	BODY_FORM,  /* an HTML form (req->form), its file field in a temporary file; on a worker */
 };
 
 /* How a GET's answer is found again in the cache. */
@@ -68,6 +71,9 @@ struct route {
 	/* the Surrogate-Key of its cacheable answers (SPEC §13), when it is one fixed name */
 	const char *surrogate;
 	enum reach from; /* the client addresses it answers */
+	/* an editor's page (SPEC §14): the credential is the session cookie, not a bearer token;
+	 * its POSTs come from this site with the form's CSRF token; its answers are pages */
+	bool session;
 };
 
 void response_init(struct response *resp)
@@ -88,6 +94,8 @@ void response_cleanup(struct response *resp)
 	resp->location = NULL;
 	free(resp->surrogate);
 	resp->surrogate = NULL;
+	free(resp->cookie);
+	resp->cookie = NULL;
 }
 
 int64_t handler_now(void)
@@ -317,89 +325,129 @@ static const struct route table[] = {
     /* methods, pattern, deep, handler, Allow, read, write, drafts, cache key, params, body,
      * Surrogate-Key (NULL: the handler names it, or the answer is never cached), from where */
     {GET_HEAD, "/", false, page_front, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON,
-     SURROGATE_FRONT, ANYWHERE},
+     SURROGATE_FRONT, ANYWHERE, false},
     {GET_HEAD, "/articles/*", false, page_article, GH, NONE, NONE, false, KEY_PARAMS, none,
-     BODY_JSON, NULL, ANYWHERE},
+     BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD, "/tags/*", false, page_tag, GH, NONE, NONE, false, KEY_PARAMS, page_only, BODY_JSON,
-     NULL, ANYWHERE},
+     NULL, ANYWHERE, false},
     {GET_HEAD, "/authors/*", false, page_author, GH, NONE, NONE, false, KEY_PARAMS, page_only,
-     BODY_JSON, NULL, ANYWHERE},
+     BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD, "/search", false, page_search, GH, NONE, NONE, false, KEY_PARAMS, search_params,
-     BODY_JSON, SURROGATE_SEARCH, ANYWHERE},
+     BODY_JSON, SURROGATE_SEARCH, ANYWHERE, false},
     /* a draft's signed preview: checked on every request, never kept */
     {GET_HEAD, "/preview/*", false, page_preview, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL, ANYWHERE},
+     NULL, ANYWHERE, false},
     {GET_HEAD, "/feed.xml", false, feed_atom, GH, NONE, NONE, false, KEY_PARAMS, none, BODY_JSON,
-     SURROGATE_FEED, ANYWHERE},
+     SURROGATE_FEED, ANYWHERE, false},
     {GET_HEAD, "/sitemap.xml", false, feed_sitemap, GH, NONE, NONE, false, KEY_PARAMS, none,
-     BODY_JSON, SURROGATE_SITEMAP, ANYWHERE},
+     BODY_JSON, SURROGATE_SITEMAP, ANYWHERE, false},
     /* its 48-hour window moves with the clock, not with writes: never kept */
     {GET_HEAD, "/news-sitemap.xml", false, feed_news_sitemap, GH, NONE, NONE, false, KEY_NONE, none,
-     BODY_JSON, SURROGATE_SITEMAP, ANYWHERE},
+     BODY_JSON, SURROGATE_SITEMAP, ANYWHERE, false},
     {GET_HEAD, "/static/*", true, files_static, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
-     SURROGATE_STATIC, ANYWHERE},
+     SURROGATE_STATIC, ANYWHERE, false},
     {GET_HEAD, "/robots.txt", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
-     SURROGATE_STATIC, ANYWHERE},
+     SURROGATE_STATIC, ANYWHERE, false},
     {GET_HEAD, "/favicon.ico", false, files_root, GH, NONE, NONE, false, KEY_FILE, none, BODY_JSON,
-     SURROGATE_STATIC, ANYWHERE},
+     SURROGATE_STATIC, ANYWHERE, false},
     {GET_HEAD, "/healthz", false, api_healthz, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL, ANYWHERE},
+     NULL, ANYWHERE, false},
     /* Prometheus's scrape (SPEC §16): only from metrics.allow, never kept */
     {GET_HEAD, "/metrics", false, api_metrics, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL, METRICS_ALLOW},
+     NULL, METRICS_ALLOW, false},
     /* articles: anyone reads what is public; a contributor writes drafts (auth_may_write
      * decides which), an editor everything */
     {GET_HEAD | HTTP_POST, "/api/articles", false, api_articles, "GET, HEAD, POST", NONE,
-     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON, SURROGATE_FRONT, ANYWHERE},
+     CONTRIBUTOR, true, KEY_PARAMS, list_params, BODY_JSON, SURROGATE_FRONT, ANYWHERE, false},
     {GET_HEAD | HTTP_PUT | HTTP_DELETE, "/api/articles/*", false, api_article,
      "GET, HEAD, PUT, DELETE", NONE, CONTRIBUTOR, true, KEY_PARAMS, status_only, BODY_JSON, NULL,
-     ANYWHERE},
+     ANYWHERE, false},
     /* the history holds deleted and embargoed stories: an editor's */
     {GET_HEAD, "/api/articles/*/revisions", false, api_revisions, GH, EDITOR, NONE, false, KEY_NONE,
-     none, BODY_JSON, NULL, ANYWHERE},
+     none, BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD, "/api/articles/*/revisions/*", false, api_revisions, GH, EDITOR, NONE, false,
-     KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     {HTTP_POST, "/api/articles/*/revisions/*/restore", false, api_restore, "POST", NONE, EDITOR,
-     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     {HTTP_POST, "/api/articles/*/preview", false, api_preview, "POST", NONE, CONTRIBUTOR, false,
-     KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     /* the wire's documents replace stories whatever their state: an editor's */
     {HTTP_POST, "/api/ninjs", false, api_ninjs, "POST", NONE, EDITOR, false, KEY_NONE, none,
-     BODY_JSON, NULL, ANYWHERE},
+     BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD, "/api/ninjs/*", false, api_ninjs, GH, NONE, NONE, true, KEY_PARAMS, status_only,
-     BODY_JSON, NULL, ANYWHERE},
+     BODY_JSON, NULL, ANYWHERE, false},
     /* accounts and tokens (an admin's), and who the caller is (anyone with a token) */
     {GET_HEAD, "/api/me", false, api_me, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL, ANYWHERE},
+     NULL, ANYWHERE, false},
     {GET_HEAD | HTTP_POST, "/api/users", false, api_users, "GET, HEAD, POST", ADMIN, ADMIN, false,
-     KEY_NONE, audit_params, BODY_JSON, NULL, ANYWHERE},
+     KEY_NONE, audit_params, BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD | HTTP_PATCH, "/api/users/*", false, api_user, "GET, HEAD, PATCH", ADMIN, ADMIN,
-     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     {HTTP_POST, "/api/users/*/tokens", false, api_user_tokens, "POST", NONE, ADMIN, false, KEY_NONE,
-     none, BODY_JSON, NULL, ANYWHERE},
+     none, BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD, "/api/tokens", false, api_tokens, GH, ADMIN, NONE, false, KEY_NONE, none, BODY_JSON,
-     NULL, ANYWHERE},
+     NULL, ANYWHERE, false},
     {HTTP_DELETE, "/api/tokens/*", false, api_tokens, "DELETE", NONE, ADMIN, false, KEY_NONE, none,
-     BODY_JSON, NULL, ANYWHERE},
+     BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD, "/api/audit", false, api_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params,
-     BODY_JSON, NULL, ANYWHERE},
+     BODY_JSON, NULL, ANYWHERE, false},
     /* images (SPEC §12): a contributor uploads and describes them, an editor deletes */
     {GET_HEAD | HTTP_POST, "/api/media", false, api_media, "GET, HEAD, POST", CONTRIBUTOR,
-     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE, NULL, ANYWHERE},
+     CONTRIBUTOR, false, KEY_NONE, audit_params, BODY_IMAGE, NULL, ANYWHERE, false},
     {GET_HEAD | HTTP_PATCH, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE",
-     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     CONTRIBUTOR, CONTRIBUTOR, false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     {HTTP_DELETE, "/api/media/*", false, api_media_item, "GET, HEAD, PATCH, DELETE", NONE, EDITOR,
-     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     /* webhooks (SPEC §13): an admin's, with their delivery logs */
     {GET_HEAD | HTTP_POST, "/api/webhooks", false, api_webhooks, "GET, HEAD, POST", ADMIN, ADMIN,
-     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE, false},
     {GET_HEAD | HTTP_PATCH | HTTP_DELETE, "/api/webhooks/*", false, api_webhook,
-     "GET, HEAD, PATCH, DELETE", ADMIN, ADMIN, false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE},
+     "GET, HEAD, PATCH, DELETE", ADMIN, ADMIN, false, KEY_NONE, none, BODY_JSON, NULL, ANYWHERE,
+     false},
     {GET_HEAD, "/api/webhooks/*/deliveries", false, api_deliveries, GH, ADMIN, NONE, false,
-     KEY_NONE, audit_params, BODY_JSON, NULL, ANYWHERE},
+     KEY_NONE, audit_params, BODY_JSON, NULL, ANYWHERE, false},
     /* the renditions, by content hash: they never change */
     {GET_HEAD, "/media/*", true, files_media, GH, NONE, NONE, false, KEY_NONE, none, BODY_JSON,
-     SURROGATE_MEDIA, ANYWHERE},
+     SURROGATE_MEDIA, ANYWHERE, false},
+    /* the editor's pages (SPEC §14): the same roles as the API's rows for the same acts */
+    {GET_HEAD, "/admin", false, admin_home, GH, NONE, NONE, false, KEY_NONE, none, BODY_FORM, NULL,
+     ANYWHERE, true},
+    {GET_HEAD, "/admin/", false, admin_home, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none,
+     BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/setup", false, admin_setup, "GET, HEAD, POST", NONE, NONE, false,
+     KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/login", false, admin_login, "GET, HEAD, POST", NONE, NONE, false,
+     KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {HTTP_POST, "/admin/logout", false, admin_logout, "POST", NONE, CONTRIBUTOR, false, KEY_NONE,
+     none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/password", false, admin_password, "GET, HEAD, POST", CONTRIBUTOR,
+     CONTRIBUTOR, false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD, "/admin/stories", false, admin_stories, GH, CONTRIBUTOR, NONE, false, KEY_NONE, none,
+     BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/new", false, admin_editor, "GET, HEAD, POST", CONTRIBUTOR,
+     CONTRIBUTOR, false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/stories/*", false, admin_editor, "GET, HEAD, POST", CONTRIBUTOR,
+     CONTRIBUTOR, false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {HTTP_POST, "/admin/stories/*/preview", false, admin_preview, "POST", NONE, CONTRIBUTOR, false,
+     KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD, "/admin/stories/*/revisions", false, admin_revisions, GH, EDITOR, NONE, false,
+     KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {HTTP_POST, "/admin/stories/*/revisions/*/restore", false, admin_restore, "POST", NONE, EDITOR,
+     false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/accounts", false, admin_accounts, "GET, HEAD, POST", ADMIN,
+     ADMIN, false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {HTTP_POST, "/admin/accounts/*", false, admin_account, "POST", NONE, ADMIN, false, KEY_NONE,
+     none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/tokens", false, admin_tokens, "GET, HEAD, POST", ADMIN, ADMIN,
+     false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {HTTP_POST, "/admin/tokens/*/revoke", false, admin_token_revoke, "POST", NONE, ADMIN, false,
+     KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD | HTTP_POST, "/admin/webhooks", false, admin_webhooks, "GET, HEAD, POST", ADMIN,
+     ADMIN, false, KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {HTTP_POST, "/admin/webhooks/*/delete", false, admin_webhook_delete, "POST", NONE, ADMIN, false,
+     KEY_NONE, none, BODY_FORM, NULL, ANYWHERE, true},
+    {GET_HEAD, "/admin/audit", false, admin_audit, GH, ADMIN, NONE, false, KEY_NONE, audit_params,
+     BODY_FORM, NULL, ANYWHERE, true},
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))
@@ -506,19 +554,34 @@ const struct route *routes_find(const struct app *app, struct request *req, stru
 	return r;
 }
 
+/* What a form may bring besides its image: its text, and the multipart framing around. */
+#define FORM_SLACK (1u << 20)
+
 size_t routes_body_limit(const struct app *app, const struct route *r)
 {
-	return r->body == BODY_IMAGE ? app->cfg->media_max_bytes : app->cfg->max_body_bytes;
+	switch (r->body) {
+	case BODY_IMAGE: return app->cfg->media_max_bytes;
+	case BODY_FORM: return app->cfg->media_max_bytes + app->cfg->max_body_bytes + FORM_SLACK;
+	case BODY_JSON: break;
+	}
+	return app->cfg->max_body_bytes;
 }
 
 const char *routes_body_limit_name(const struct route *r)
 {
+	if (r && r->body == BODY_FORM)
+		return "media.max_bytes with server.max_body_bytes";
 	return r && r->body == BODY_IMAGE ? "media.max_bytes" : "server.max_body_bytes";
 }
 
 bool routes_offloaded(const struct route *r, enum http_method method)
 {
-	return r->body == BODY_IMAGE && method == HTTP_POST;
+	return (r->body == BODY_IMAGE || r->body == BODY_FORM) && method == HTTP_POST;
+}
+
+bool routes_form(const struct route *r)
+{
+	return r && r->session;
 }
 
 /* The least role req needs on r. */
@@ -530,6 +593,115 @@ static enum role needed(const struct route *r, const struct request *req)
 	if (status && strcmp(status, "all") == 0 && r->read < ROLE_CONTRIBUTOR)
 		return ROLE_CONTRIBUTOR;
 	return r->read;
+}
+
+/* Whether origin (an Origin header) is the scheme, host and port that url begins with. */
+static bool origin_of(const char *origin, const char *url)
+{
+	size_t n = strlen(origin);
+	return strncmp(url, origin, n) == 0 && (url[n] == '\0' || url[n] == '/');
+}
+
+/* Whether an editor's POST comes from a page of this site: the browser's Sec-Fetch-Site and
+ * Origin say so when they are there (a cross-site form post names its own site in them);
+ * without them (an older browser, a script) the form's CSRF token decides alone. */
+static bool same_site(const struct app *app, const struct request *req)
+{
+	const char *site = req->header(req, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+		return false;
+	const char *origin = req->header(req, "Origin");
+	if (!origin)
+		return true;
+	if (origin_of(origin, app->cfg->base_url))
+		return true;
+	/* the address it was asked at: a site reached by another name than base_url's */
+	const char *host = req->header(req, "Host");
+	if (!host || strncmp(origin, "http", 4) != 0)
+		return false;
+	const char *rest = origin + 4 + (origin[4] == 's');
+	return strncmp(rest, "://", 3) == 0 && strcmp(rest + 3, host) == 0;
+}
+
+void answer_admin_error(const struct app *app, struct response *resp, unsigned status,
+                        const char *message)
+{
+	resp->status = status;
+	resp->content_type = HTML_TYPE;
+	resp->cacheable = false;
+	resp->private_answer = true;
+	resp->admin = true;
+	buf_reset(&resp->body);
+	struct buf err = BUF_INIT;
+	json_t *ctx = json_pack("{s:{s:s}, s:i, s:s}", "page", "title", message, "status",
+	                        (int)status, "message", message);
+	if (render_admin(app->render, "error", ctx, &resp->body, &err) < 0)
+		answer_page_error(app, resp, status, message); /* no admin templates */
+	buf_cleanup(&err);
+	resp->private_answer = true;
+	resp->admin = true;
+}
+
+/* The editor's pages (SPEC §14): the session cookie is the credential; without a live one, the
+ * login page, which sends the reader back here once signed in. */
+static bool permit_session(struct app *app, struct request *req, struct response *resp,
+                           enum role need)
+{
+	bool write = req->method != HTTP_GET && req->method != HTTP_HEAD;
+	if (write && !same_site(app, req)) {
+		answer_admin_error(app, resp, 403,
+		                   "This form was sent from another site; nothing was changed.");
+		return false;
+	}
+	const char *cookies = req->header(req, "Cookie");
+	char cookie[256];
+	enum auth_result res = AUTH_MISSING;
+	if (cookies && http_cookie(cookies, AUTH_SESSION_COOKIE, cookie, sizeof(cookie)))
+		res = auth_session(app->auth, cookie, handler_now(), &req->who);
+	else if (cookies && strstr(cookies, AUTH_SESSION_COOKIE "="))
+		res = AUTH_WRONG; /* one too long to be any */
+	size_t clen = strlen(cookie);
+	if (res == AUTH_OK && clen < sizeof(req->csrf_cookie))
+		memcpy(req->csrf_cookie, cookie, clen + 1);
+	else if (!cookies || !http_cookie(cookies, AUTH_FORM_COOKIE, req->csrf_cookie,
+	                                  sizeof(req->csrf_cookie)))
+		req->csrf_cookie[0] = '\0';
+	if (res == AUTH_UNAVAILABLE) {
+		answer_admin_error(app, resp, 503,
+		                   "The database is temporarily unavailable; try again later.");
+		resp->retry_after = 5;
+		return false;
+	}
+	if (need == ROLE_NONE)
+		return true;
+	if (res != AUTH_OK) {
+		/* ended, expired or never there: sign in again, then back to the page */
+		answer_admin_error(app, resp, 303, "Please sign in.");
+		struct buf to = BUF_INIT;
+		buf_puts(&to, "/admin/login");
+		if (!write && strcmp(req->path, "/admin/") != 0) {
+			buf_puts(&to, "?next=");
+			for (const unsigned char *p = (const unsigned char *)req->path; *p; p++) {
+				if (strchr("abcdefghijklmnopqrstuvwxyz0123456789/-_.", *p))
+					buf_putc(&to, (char)*p);
+				else
+					buf_printf(&to, "%%%02X", *p);
+			}
+		}
+		resp->location = buf_steal(&to, NULL);
+		if (res == AUTH_WRONG)
+			resp->cookie = auth_cookie(AUTH_SESSION_COOKIE, "", 0, app->cfg->base_url);
+		return false;
+	}
+	if (req->who.role < need) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "This page needs the %s role; %s is a%s %s.",
+		         auth_role_name(need), req->who.account,
+		         req->who.role == ROLE_EDITOR ? "n" : "", auth_role_name(req->who.role));
+		answer_admin_error(app, resp, 403, msg);
+		return false;
+	}
+	return true;
 }
 
 bool routes_permit(struct app *app, const struct route *r, struct request *req,
@@ -546,6 +718,8 @@ bool routes_permit(struct app *app, const struct route *r, struct request *req,
 		return false;
 	}
 	enum role need = needed(r, req);
+	if (r->session)
+		return permit_session(app, req, resp, need);
 	if (need == ROLE_NONE)
 		return true;
 	unsigned retry = 0;
@@ -672,7 +846,32 @@ bool routes_cache_key(const struct app *app, const struct route *r, const struct
 void routes_run(struct app *app, const struct route *r, const struct request *req,
                 struct response *resp)
 {
+	if (r->session && req->method == HTTP_POST) {
+		/* every form carries the token of the cookie it was drawn for (SPEC §14) */
+		const struct form *f = req->form;
+		if (f && f->malformed) {
+			answer_admin_error(app, resp, 400, "The form could not be read.");
+			return;
+		}
+		if (f && f->text_over) {
+			answer_admin_error(app, resp, 413, "The form's text is too large.");
+			return;
+		}
+		if (!auth_csrf_valid(req->csrf_cookie, form_get(f, "csrf"))) {
+			answer_admin_error(
+			    app, resp, 403,
+			    "This form's security token is missing or is not this "
+			    "session's; nothing was changed. Reload the page and try again.");
+			return;
+		}
+	}
 	r->handler(app, req, req->arg, resp);
+	if (r->session) {
+		/* one reader's pages: never kept by anyone, never indexed */
+		resp->cacheable = false;
+		resp->private_answer = true;
+		resp->admin = true;
+	}
 	if (resp->cacheable && !resp->surrogate && r->surrogate)
 		resp->surrogate = xstrdup(r->surrogate);
 }

@@ -41,6 +41,10 @@ struct request {
 	const char *arg, *arg2;
 	char captured[2][ROUTE_ARG_MAX];
 	struct principal who; /* set by routes_permit: who the credentials say (ROLE_NONE: none) */
+	/* an editor's page (SPEC §14): the form its POST brought (http's), and the cookie its
+	 * CSRF token is made from (the session's, or the login page's; "" for none) */
+	const struct form *form;
+	char csrf_cookie[AUTH_COOKIE_LEN + 1];
 };
 
 /* What a handler answers; http turns it into bytes on the wire. */
@@ -60,6 +64,8 @@ struct response {
 	const char *allow; /* for 405 */
 	bool www_authenticate;
 	unsigned retry_after;
+	char *cookie; /* a Set-Cookie value, freed with resp */
+	bool admin;   /* an editor's page: the editor's Content-Security-Policy (SPEC §14) */
 };
 
 void response_init(struct response *resp);
@@ -87,6 +93,9 @@ const char *routes_body_limit_name(const struct route *r);
 /* Whether the route's body goes to a temporary file (req->body_fd) and its handler runs on a
  * worker thread, off the request threads (image uploads: a POST). */
 bool routes_offloaded(const struct route *r, enum http_method method);
+/* Whether the route's body is an HTML form (the editor's pages: urlencoded or multipart, read
+ * by http into req->form), and so its errors are pages. */
+bool routes_form(const struct route *r);
 
 /* Decides the route's permission from req's headers and query alone, so that it can be
  * answered before a body is read. Sets req->who from the credentials a route that needs them

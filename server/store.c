@@ -416,6 +416,8 @@ static json_t *time_json(int64_t t)
 #define DOC_MEDIA    "media"    /* key an image's id: its record (SPEC §12) */
 #define DOC_WEBHOOK  "webhook"  /* key its id: the webhook, its secret included (SPEC §13) */
 #define DOC_DELIVERY "delivery" /* key a webhook's id, seq n: its delivery log */
+/* key SHA-256 of an editor's session cookie (SPEC §14): {"account", "created", "expires"} */
+#define DOC_SESSION "session"
 
 static int doc_get_json(struct store_engine *e, bool writer, const char *kind, const char *key,
                         int64_t seq, json_t **out)
@@ -1592,6 +1594,45 @@ int store_token_revoke(struct store *s, struct store_actor *who, int64_t id, int
 int store_token_used(struct store *s, int64_t id, int64_t now)
 {
 	return token_mark(s, NULL, id, "last_used_at", now, true);
+}
+
+/* --- editors' sessions (SPEC §14) --- */
+
+int store_session_add(struct store *s, struct store_actor *who, const char *sha256_hex,
+                      const char *account, int64_t expires, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = begin_write(s, false);
+	if (rc < 0)
+		return rc;
+	json_t *d = json_pack("{s:s, s:I, s:I}", "account", account, "created", (json_int_t)now,
+	                      "expires", (json_int_t)expires);
+	rc = d ? doc_put_json(e, DOC_SESSION, sha256_hex, 0, d) : -EIO;
+	json_decref(d);
+	if (rc == 0)
+		rc = audit_object(e, who, "session.login", "users", account, now);
+	return end_write(s, rc, true);
+}
+
+int store_session_get(struct store *s, const char *sha256_hex, json_t **out)
+{
+	return doc_get_json(s->e, false, DOC_SESSION, sha256_hex, 0, out);
+}
+
+int store_session_end(struct store *s, struct store_actor *who, const char *sha256_hex, int64_t now)
+{
+	struct store_engine *e = s->e;
+	int rc = begin_write(s, false);
+	if (rc < 0)
+		return rc;
+	json_t *d = NULL;
+	rc = doc_get_json(e, true, DOC_SESSION, sha256_hex, 0, &d);
+	if (rc == 0)
+		rc = e->ops->doc_delete(e, DOC_SESSION, sha256_hex, 0);
+	if (rc == 0)
+		rc = audit_object(e, who, "session.logout", "users", str_of(d, "account"), now);
+	json_decref(d);
+	return end_write(s, rc, true);
 }
 
 /* --- the key of signed links --- */

@@ -196,6 +196,15 @@ int store_token_revoke(struct store *s, struct store_actor *who, int64_t id, int
 /* Notes that the token was used at now; no content changes (no audit entry). */
 int store_token_used(struct store *s, int64_t id, int64_t now);
 
+/* Editors' sessions (SPEC §14), by the SHA-256 (hex) of their cookie: a new one for account
+ * until expires (audited as a login); the one stored ({"account", "created", "expires"};
+ * -ENOENT when none); and its end (audited as a logout; -ENOENT when there is none). */
+int store_session_add(struct store *s, struct store_actor *who, const char *sha256_hex,
+                      const char *account, int64_t expires, int64_t now);
+int store_session_get(struct store *s, const char *sha256_hex, json_t **out);
+int store_session_end(struct store *s, struct store_actor *who, const char *sha256_hex,
+                      int64_t now);
+
 /* The server's secret for signed links, made once and kept in the database (every instance
  * signs alike); rotating makes a new one, and every link signed before is dead. Caller frees. */
 int store_secret(struct store *s, char **out);

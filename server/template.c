@@ -939,6 +939,11 @@ static int cmp_names(const void *a, const void *b)
 
 int tpl_set_load_dir(struct tpl_set *set, const char *dir, struct buf *err)
 {
+	return tpl_set_load_dir_as(set, dir, "", err);
+}
+
+int tpl_set_load_dir_as(struct tpl_set *set, const char *dir, const char *prefix, struct buf *err)
+{
 	static const char ext[] = ".mustache";
 	const size_t ext_len = sizeof(ext) - 1;
 	char **names = NULL;
@@ -985,10 +990,11 @@ int tpl_set_load_dir(struct tpl_set *set, const char *dir, struct buf *err)
 			r = -1;
 		} else if (S_ISREG(st.st_mode)) {
 			names[i][strlen(names[i]) - ext_len] = '\0';
+			char *name = xasprintf("%s%s", prefix, names[i]);
 			r = read_file(path, &content, err);
 			if (!r)
-				r = tpl_set_add(set, names[i], path, content.data, content.len,
-				                err);
+				r = tpl_set_add(set, name, path, content.data, content.len, err);
+			free(name);
 		}
 		buf_cleanup(&content);
 		free(path);

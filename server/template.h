@@ -50,6 +50,8 @@ int tpl_set_add(struct tpl_set *set, const char *name, const char *file, const c
  * before a failure stay in the set.
  */
 int tpl_set_load_dir(struct tpl_set *set, const char *dir, struct buf *err);
+/* The same, each under prefix and its name ("admin/" + "login"). */
+int tpl_set_load_dir_as(struct tpl_set *set, const char *dir, const char *prefix, struct buf *err);
 
 /*
  * Every static {{>name}} and {{<name}} in the set must name a template of the set (dynamic
