@@ -188,12 +188,35 @@ static void test_forwarded_for(void **state)
 	expect_xff("[2001:db8::1]", NULL);
 }
 
+static void test_cookie(void **state)
+{
+	(void)state;
+	char out[16];
+	assert_true(http_cookie("gz_session=abc", "gz_session", out, sizeof(out)));
+	assert_string_equal(out, "abc");
+	assert_true(http_cookie("a=1; gz_session=abc; b=2", "gz_session", out, sizeof(out)));
+	assert_string_equal(out, "abc");
+	assert_true(http_cookie("a=1;gz_session=\"q\" ", "gz_session", out, sizeof(out)));
+	assert_string_equal(out, "q");
+	assert_true(http_cookie("x=1; x=2", "x", out, sizeof(out)));
+	assert_string_equal(out, "1"); /* the first of a name */
+	assert_true(http_cookie("x=", "x", out, sizeof(out)));
+	assert_string_equal(out, "");
+	assert_false(http_cookie("my_gz_session=abc", "gz_session", out, sizeof(out)));
+	assert_false(http_cookie("gz_sessionx=abc", "gz_session", out, sizeof(out)));
+	assert_false(http_cookie("gz_session", "gz_session", out, sizeof(out)));
+	assert_false(http_cookie("", "gz_session", out, sizeof(out)));
+	assert_false(http_cookie("gz_session=0123456789abcdef", "gz_session", out, sizeof(out)));
+	assert_false(http_cookie(";;;", "a", out, sizeof(out)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_framing),         cmocka_unit_test(test_query_args),
 	    cmocka_unit_test(test_dates),           cmocka_unit_test(test_etags),
 	    cmocka_unit_test(test_accept_encoding), cmocka_unit_test(test_forwarded_for),
+	    cmocka_unit_test(test_cookie),
 	};
 	return cmocka_run_group_tests_name("http_parse", tests, NULL, NULL);
 }

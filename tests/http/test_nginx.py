@@ -299,6 +299,27 @@ def body_limit(s, n):
     eq(st, 201, b)
 
 
+def admin_pages(s, n):
+    """SPEC §14: /admin/ passes nginx uncached, and the login form is limited per address."""
+    for i in range(3):
+        st, h, b = n.get("/admin/login")
+        eq(st, 200, "the login page through nginx")
+        eq(h.get("cache-control"), "private, no-store")
+        check(h.get("x-cache-status") in (None, "BYPASS"), "never from nginx's cache: %r" % h)
+        check("gz_form=" in h.get("set-cookie", ""), "each reader their own form cookie")
+    statuses = []
+    for i in range(12):
+        st, h, b = n.request("POST", "/admin/login", b"handle=x&password=y&csrf=z",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"},
+                             source="127.0.0.9")
+        statuses.append(st)
+    check(statuses[:6] == [403] * 6, "the first six reach Gazette: %r" % statuses)
+    check(429 in statuses[6:], "nginx's limit_req past the burst: %r" % statuses)
+    eq(n.request("POST", "/admin/login", b"handle=x", source="127.0.0.10",
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})[0], 403,
+       "another address is not limited")
+
+
 def metrics_stay_inside(s, n):
     """SPEC §16: nginx never forwards /metrics, however it is spelled; Gazette never sees it."""
     for path in ("/metrics", "/metrics?format=prometheus", "//metrics", "/%6Detrics"):
@@ -720,6 +741,7 @@ run([
     ("6 slow headers are cut, other clients served", with_stack(slowloris)),
     ("6 limits per address: connections, API writes", with_stack(per_address_limits)),
     ("client_max_body_size", with_stack(body_limit)),
+    ("/admin/ uncached, its login form limited", with_stack(admin_pages)),
     ("the client's address in Gazette's access log", with_stack(client_address)),
     ("nginx never forwards /metrics", with_stack(metrics_stay_inside)),
     ("deploy/gazette.service passes systemd-analyze", systemd_unit),
