@@ -87,16 +87,20 @@ static void store_failed(struct app *app, const struct request *req, struct resp
 }
 
 /* The login and setup forms are drawn before any session: their CSRF token is made from a
- * cookie of their own, set here when the reader has none. */
-static void form_cookie(const struct app *app, struct request *req, struct response *resp)
+ * cookie of their own, set here when the reader has none. The token, in csrf. */
+static void form_token(const struct app *app, const struct request *req, struct response *resp,
+                       char csrf[SECRET_HEX_LEN + 1])
 {
-	if (*req->csrf_cookie)
-		return;
-	if (secret_random_hex(AUTH_COOKIE_LEN / 2, req->csrf_cookie) < 0) {
-		req->csrf_cookie[0] = '\0';
+	char key[AUTH_COOKIE_LEN + 1];
+	csrf[0] = '\0';
+	if (*req->csrf_cookie) {
+		auth_csrf(req->csrf_cookie, csrf);
 		return;
 	}
-	resp->cookie = auth_cookie(AUTH_FORM_COOKIE, req->csrf_cookie, 3600, app->cfg->base_url);
+	if (secret_random_hex(AUTH_COOKIE_LEN / 2, key) < 0)
+		return;
+	resp->cookie = auth_cookie(AUTH_FORM_COOKIE, key, 3600, app->cfg->base_url);
+	auth_csrf(key, csrf);
 }
 
 /* A form's field, "" when it is not there. */
@@ -154,11 +158,9 @@ static void sign_in(struct app *app, const struct request *req, struct response 
 	see_other(resp, xstrdup(next_page(next)));
 }
 
-void admin_setup(struct app *app, const struct request *req_in, const char *arg,
-                 struct response *resp)
+void admin_setup(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
-	struct request copy = *req_in, *req = &copy;
 	int64_t now = handler_now();
 	int total = accounts_total(app);
 	if (total < 0) {
@@ -181,11 +183,8 @@ void admin_setup(struct app *app, const struct request *req_in, const char *arg,
 	json_t *ctx = context(req, "Set up Gazette");
 	json_object_set_new(ctx, "code", json_string(code));
 	if (!post) {
-		form_cookie(app, req, resp);
-		json_object_set_new(ctx, "csrf", json_string(""));
-		char csrf[SECRET_HEX_LEN + 1] = "";
-		if (*req->csrf_cookie)
-			auth_csrf(req->csrf_cookie, csrf);
+		char csrf[SECRET_HEX_LEN + 1];
+		form_token(app, req, resp, csrf);
 		json_object_set_new(ctx, "csrf", json_string(csrf));
 		page(app, req, resp, 200, "setup", ctx);
 		return;
@@ -233,11 +232,9 @@ void admin_setup(struct app *app, const struct request *req_in, const char *arg,
 	sign_in(app, req, resp, handle, "/admin/stories");
 }
 
-void admin_login(struct app *app, const struct request *req_in, const char *arg,
-                 struct response *resp)
+void admin_login(struct app *app, const struct request *req, const char *arg, struct response *resp)
 {
 	(void)arg;
-	struct request copy = *req_in, *req = &copy;
 	bool post = req->method == HTTP_POST;
 	const char *next = post ? field(req, "next") : req->query(req, "next");
 	if (!post && req->who.role != ROLE_NONE) {
@@ -249,10 +246,8 @@ void admin_login(struct app *app, const struct request *req_in, const char *arg,
 	int total = accounts_total(app);
 	json_object_set_new(ctx, "first", json_boolean(total == 0));
 	if (!post) {
-		form_cookie(app, req, resp);
-		char csrf[SECRET_HEX_LEN + 1] = "";
-		if (*req->csrf_cookie)
-			auth_csrf(req->csrf_cookie, csrf);
+		char csrf[SECRET_HEX_LEN + 1];
+		form_token(app, req, resp, csrf);
 		json_object_set_new(ctx, "csrf", json_string(csrf));
 		page(app, req, resp, 200, "login", ctx);
 		return;

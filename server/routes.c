@@ -654,13 +654,13 @@ static bool permit_session(struct app *app, struct request *req, struct response
 		return false;
 	}
 	const char *cookies = req->header(req, "Cookie");
-	char cookie[256];
+	char cookie[256] = "";
 	enum auth_result res = AUTH_MISSING;
 	if (cookies && http_cookie(cookies, AUTH_SESSION_COOKIE, cookie, sizeof(cookie)))
 		res = auth_session(app->auth, cookie, handler_now(), &req->who);
 	else if (cookies && strstr(cookies, AUTH_SESSION_COOKIE "="))
 		res = AUTH_WRONG; /* one too long to be any */
-	size_t clen = strlen(cookie);
+	size_t clen = res == AUTH_OK ? strlen(cookie) : 0;
 	if (res == AUTH_OK && clen < sizeof(req->csrf_cookie))
 		memcpy(req->csrf_cookie, cookie, clen + 1);
 	else if (!cookies || !http_cookie(cookies, AUTH_FORM_COOKIE, req->csrf_cookie,
