@@ -143,16 +143,17 @@ int app_run(const struct config *cfg)
 		fprintf(stderr, "gazette: %s\n", buf_str(&err));
 		goto out;
 	}
-	if (strchr(cfg->listen, ':'))
-		fprintf(stderr, "listening on [%s]:%u\n", cfg->listen, http_port(http));
-	else
-		fprintf(stderr, "listening on %s:%u\n", cfg->listen, http_port(http));
-	log_info("gazette %s serving", GAZETTE_VERSION);
+	/* before "listening on": whoever waits for that line finds the link above it */
 	if (*code)
 		log_info(
 		    "create the first admin at %s/admin/setup?code=%s (good for an hour, once)",
 		    cfg->base_url, code);
 	memset(code, 0, sizeof(code));
+	if (strchr(cfg->listen, ':'))
+		fprintf(stderr, "listening on [%s]:%u\n", cfg->listen, http_port(http));
+	else
+		fprintf(stderr, "listening on %s:%u\n", cfg->listen, http_port(http));
+	log_info("gazette %s serving", GAZETTE_VERSION);
 
 	for (;;) {
 		struct timespec tick = {0, 250 * 1000 * 1000};
