@@ -352,8 +352,8 @@ void admin_password(struct app *app, const struct request *req, const char *arg,
 	json_decref(changes);
 	if (rc < 0)
 		store_failed(app, req, resp, rc);
-	else
-		see_other(resp, xstrdup("/admin/password?done=1"));
+	else /* the change ended every session of the account, this one too: a new one here */
+		sign_in(app, req, resp, req->who.account, "/admin/password?done=1");
 }
 
 /* --- stories --- */
@@ -366,15 +366,44 @@ static const char *state_of(const struct article *a, int64_t now)
 	return a->published_ts > now ? "scheduled" : "published";
 }
 
+/* A stored RFC 3339 time as a revision or an audit entry shows it: in site.timezone, to the
+ * second (several revisions can come within a minute); text that does not parse as it is. */
+static json_t *shown_time(const json_t *at)
+{
+	struct rfc3339 t;
+	const char *s = json_string_value(at);
+	if (!s || rfc3339_parse(s, &t) != 0)
+		return json_string(s ? s : "");
+	time_t utc = (time_t)t.utc;
+	struct tm tm;
+	char text[32];
+	localtime_r(&utc, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+	return json_string(text);
+}
+
+/* shown_time over the named fields (NULL-terminated) of every row that has them. */
+static void show_times(json_t *rows, const char *const keys[])
+{
+	json_t *row;
+	size_t i;
+	json_array_foreach(rows, i, row)
+	{
+		for (const char *const *k = keys; *k; k++)
+			if (json_is_string(json_object_get(row, *k)))
+				json_object_set_new(row, *k, shown_time(json_object_get(row, *k)));
+	}
+}
+
 /* A time as the editor's datetime-local field shows it: in site.timezone (the process's TZ,
- * set at start), to the minute. */
+ * set at start), to the second (a save leaves the time as it was). */
 static json_t *local_time(int64_t utc)
 {
 	time_t t = (time_t)utc;
 	struct tm tm;
 	char text[32];
 	localtime_r(&t, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M", &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
 	return json_string(text);
 }
 
@@ -492,6 +521,28 @@ void admin_stories(struct app *app, const struct request *req, const char *arg,
 	page(app, req, resp, 200, "stories", ctx);
 }
 
+/* A JSON object's string field, or "" when it has none. */
+static const char *text_of(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+/* A picture's fields for the editor: media id, the texts, and the small rendition (from
+ * renditions, NULL: none known) as its thumbnail. */
+static json_t *image_fields(const char *media, const char *alt, const char *caption,
+                            const char *credit, const json_t *renditions)
+{
+	json_t *img = json_pack("{s:s, s:s, s:s, s:s}", "media", media, "alt", alt, "caption",
+	                        caption, "credit", credit);
+	const json_t *small = media_small_rendition(renditions);
+	if (img && small)
+		json_object_set_new(
+		    img, "thumb",
+		    json_sprintf("/media/%s", json_string_value(json_object_get(small, "path"))));
+	return img;
+}
+
 /* The editor's values of a story (or of what a form brought, when it could not be saved). */
 static json_t *story_fields(const struct app *app, const struct article *a, int64_t now)
 {
@@ -501,19 +552,12 @@ static json_t *story_fields(const struct app *app, const struct article *a, int6
 	                      "published_at", local_time(a->published_ts), "state",
 	                      state_of(a, now), "draft", strcmp(a->status, "draft") == 0);
 	if (a->image) {
+		const json_t *im = a->image;
 		json_t *img =
-		    json_pack("{s:O, s:O, s:O, s:O}", "media", json_object_get(a->image, "media"),
-		              "alt", json_object_get(a->image, "alt"), "caption",
-		              json_object_get(a->image, "caption"), "credit",
-		              json_object_get(a->image, "credit"));
-		const json_t *small =
-		    media_small_rendition(json_object_get(a->image, "renditions"));
-		if (img && small)
-			json_object_set_new(
-			    img, "thumb",
-			    json_sprintf("/media/%s",
-			                 json_string_value(json_object_get(small, "path"))));
-		json_object_set_new(o, "image", img);
+		    image_fields(text_of(im, "media"), text_of(im, "alt"), text_of(im, "caption"),
+		                 text_of(im, "credit"), json_object_get(im, "renditions"));
+		if (img)
+			json_object_set_new(o, "image", img);
 	}
 	json_t *corr = json_array(), *c;
 	size_t i;
@@ -534,9 +578,10 @@ static json_t *story_fields(const struct app *app, const struct article *a, int6
 
 /* What the form says of a story, as the API's JSON: the same fields, the same rules
  * (article_from_json) after this. old is the story edited (NULL: a new one), image the
- * picture uploaded with it (NULL: none). */
+ * picture uploaded with it (NULL: none); refused, that one came but was not taken (too large),
+ * so the texts sent, written for it, do not go to the picture the story keeps. */
 static json_t *story_json(const struct request *req, const struct article *old, const json_t *image,
-                          int64_t now, char *why, size_t why_len)
+                          bool refused, int64_t now, char *why, size_t why_len)
 {
 	json_t *in = json_object();
 	static const char *const texts[] = {"title", "body"};
@@ -576,10 +621,16 @@ static json_t *story_json(const struct request *req, const struct article *old, 
 	if (*field(req, "image_remove")) {
 		json_object_set_new(in, "image", json_null());
 	} else if (media && *media) {
-		json_object_set_new(in, "image",
-		                    json_pack("{s:s, s:s, s:s, s:s}", "media", media, "alt",
-		                              field(req, "alt"), "caption", field(req, "caption"),
-		                              "credit", field(req, "credit")));
+		const json_t *kept =
+		    refused && old && old->image && strcmp(media, text_of(old->image, "media")) == 0
+		        ? old->image
+		        : NULL;
+		json_object_set_new(
+		    in, "image",
+		    json_pack("{s:s, s:s, s:s, s:s}", "media", media, "alt",
+		              kept ? text_of(kept, "alt") : field(req, "alt"), "caption",
+		              kept ? text_of(kept, "caption") : field(req, "caption"), "credit",
+		              kept ? text_of(kept, "credit") : field(req, "credit")));
 	}
 	if (old && *field(req, "correction")) {
 		json_t *list = old->corrections ? json_deep_copy(old->corrections) : json_array();
@@ -625,8 +676,11 @@ static void editor_page(struct app *app, const struct request *req, struct respo
 	page(app, req, resp, status, "editor", ctx);
 }
 
-/* The form's values as they were sent, for the editor shown again after a refusal. */
-static json_t *sent_fields(const struct request *req, const struct article *old)
+/* The form's values as they were sent, for the editor shown again after a refusal: old is the
+ * story edited (NULL: a new one), image a picture the form brought and the intake took (kept,
+ * so it need not be sent again). */
+static json_t *sent_fields(const struct request *req, const struct article *old,
+                           const json_t *image, int64_t now)
 {
 	json_t *o = json_object();
 	static const char *const names[] = {
@@ -639,12 +693,21 @@ static json_t *sent_fields(const struct request *req, const struct article *old)
 	}
 	json_object_set_new(o, "draft",
 	                    json_boolean(strcmp(field(req, "status"), "published") != 0));
-	if (old && old->image && *field(req, "image_media"))
-		json_object_set_new(o, "image",
-		                    json_pack("{s:s, s:s, s:s, s:s}", "media",
-		                              field(req, "image_media"), "alt", field(req, "alt"),
-		                              "caption", field(req, "caption"), "credit",
-		                              field(req, "credit")));
+	if (old)
+		json_object_set_new(o, "state", json_string(state_of(old, now)));
+	const char *media =
+	    image ? json_string_value(json_object_get(image, "id")) : field(req, "image_media");
+	if (media && *media && !*field(req, "image_remove")) {
+		const json_t *renditions = NULL;
+		if (image)
+			renditions = json_object_get(image, "renditions");
+		else if (old && old->image && strcmp(media, text_of(old->image, "media")) == 0)
+			renditions = json_object_get(old->image, "renditions");
+		json_t *img = image_fields(media, field(req, "alt"), field(req, "caption"),
+		                           field(req, "credit"), renditions);
+		if (img)
+			json_object_set_new(o, "image", img);
+	}
 	return o;
 }
 
@@ -727,12 +790,12 @@ void admin_editor(struct app *app, const struct request *req, const char *slug,
 	struct buf why = BUF_INIT;
 	int img_status = form_image(app, req, &image, &why);
 	if (img_status && img_status != 413) {
-		editor_page(app, req, resp, (unsigned)img_status, had, sent_fields(req, had),
-		            buf_str(&why), NULL);
+		editor_page(app, req, resp, (unsigned)img_status, had,
+		            sent_fields(req, had, image, now), buf_str(&why), NULL);
 		goto out;
 	}
 	char msg[300] = "";
-	json_t *in = story_json(req, had, image, now, msg, sizeof(msg));
+	json_t *in = story_json(req, had, image, img_status == 413, now, msg, sizeof(msg));
 	struct article a;
 	article_init(&a);
 	struct article_error aerr;
@@ -741,7 +804,7 @@ void admin_editor(struct app *app, const struct request *req, const char *slug,
 		         aerr.message);
 	json_decref(in);
 	if (*msg) {
-		editor_page(app, req, resp, 422, had, sent_fields(req, had), msg, NULL);
+		editor_page(app, req, resp, 422, had, sent_fields(req, had, image, now), msg, NULL);
 		article_cleanup(&a);
 		goto out;
 	}
@@ -758,7 +821,7 @@ void admin_editor(struct app *app, const struct request *req, const char *slug,
 		            rc == -EACCES   ? 403
 		            : rc == -EEXIST ? 409
 		                            : 422,
-		            had, sent_fields(req, had), who.why, NULL);
+		            had, sent_fields(req, had, image, now), who.why, NULL);
 	} else if (rc < 0) {
 		store_failed(app, req, resp, rc);
 	} else if (img_status == 413) {
@@ -808,10 +871,10 @@ void admin_revisions(struct app *app, const struct request *req, const char *slu
 		json_t *art = json_object_get(r, "article");
 		json_array_append_new(
 		    list,
-		    json_pack("{s:O, s:O, s:O, s:O, s:O}", "n", json_object_get(r, "n"), "at",
-		              json_object_get(r, "at"), "account", json_object_get(r, "account"),
-		              "action", json_object_get(r, "action"), "title",
-		              art ? json_object_get(art, "title") : json_null()));
+		    json_pack("{s:O, s:o, s:O, s:O, s:O}", "n", json_object_get(r, "n"), "at",
+		              shown_time(json_object_get(r, "at")), "account",
+		              json_object_get(r, "account"), "action", json_object_get(r, "action"),
+		              "title", art ? json_object_get(art, "title") : json_null()));
 	}
 	json_decref(out);
 	json_t *ctx = context(req, "Revisions");
@@ -955,6 +1018,8 @@ static void tokens_page(struct app *app, const struct request *req, struct respo
 		return;
 	}
 	json_t *ctx = context(req, "Tokens");
+	show_times(json_object_get(all, "tokens"),
+	           (const char *const[]){"last_used_at", "expires_at", "revoked_at", NULL});
 	json_object_set(ctx, "tokens", json_object_get(all, "tokens"));
 	json_decref(all);
 	if (error)
@@ -1116,6 +1181,7 @@ void admin_audit(struct app *app, const struct request *req, const char *arg, st
 		return;
 	}
 	json_t *ctx = context(req, "Audit log");
+	show_times(json_object_get(out, "entries"), (const char *const[]){"at", NULL});
 	json_object_set(ctx, "entries", json_object_get(out, "entries"));
 	unsigned pages =
 	    count_pages((unsigned)json_integer_value(json_object_get(out, "total")), 50);

@@ -723,8 +723,11 @@ static enum MHD_Result serve_plain(struct MHD_Connection *conn, struct conn_ctx 
 	                        resp->private_answer ? "private, no-store" : "no-store");
 	if (resp->private_answer) {
 		MHD_add_response_header(r, "X-Robots-Tag", "noindex, nofollow");
-		/* its URL is the key to it: never sent on to a page it links to */
-		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		/* a preview's URL is the key to it: never sent on to a page it links to. An
+		 * editor's page tells only its own site where a link came from: under no-referrer a
+		 * browser sends its forms with "Origin: null", which same_site refuses */
+		MHD_add_response_header(r, "Referrer-Policy",
+		                        resp->admin ? "same-origin" : "no-referrer");
 	}
 	if (resp->location)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);

@@ -123,9 +123,10 @@ struct render *render_new(const struct config *cfg, struct buf *err)
 	atomic_init(&r->version, 1);
 	atomic_init(&r->changed_at, sources_changed(cfg));
 	/* websub_hub: the feed names its hub (SPEC §13); "" leaves the link out */
-	r->site = json_pack("{s:s, s:s, s:s, s:s, s:s}", "title", cfg->site_title, "description",
-	                    cfg->site_description, "language", cfg->site_language, "base_url",
-	                    cfg->base_url, "websub_hub", cfg->websub_hub);
+	r->site =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "title", cfg->site_title, "description",
+	              cfg->site_description, "language", cfg->site_language, "base_url",
+	              cfg->base_url, "websub_hub", cfg->websub_hub, "timezone", cfg->site_timezone);
 	if (!r->site) {
 		/* config_load refuses text that is not UTF-8; this is the last line of defence */
 		buf_puts(err, "site: a value is not valid UTF-8");

@@ -1311,6 +1311,12 @@ int store_restore_as(struct store *s, struct store_actor *who, const char *slug,
 	article_init(&old);
 	if (rc == 0 && !deleted)
 		rc = e->ops->load(e, at, &old);
+	/* corrections are the story's public record of its mistakes: a restore brings back a
+	 * revision's text and keeps the corrections the story has now */
+	if (rc == 0 && !deleted) {
+		json_decref(a->corrections);
+		a->corrections = old.corrections ? json_incref(old.corrections) : NULL;
+	}
 	if (rc == 0 && deleted) {
 		int64_t owner = slug_owner(e, a->slug);
 		rc = owner < 0 ? (int)owner : owner && owner != id ? -EEXIST : 0;
@@ -1427,6 +1433,23 @@ int store_account_add(struct store *s, struct store_actor *who, json_t *account,
 	return finish(s, rc, now);
 }
 
+/* In a transaction: every expired session deleted, and every one of account (NULL: nobody). */
+static int sessions_end(struct store_engine *e, const char *account, int64_t now)
+{
+	struct store_docs d;
+	int rc = e->ops->doc_list(e, true, DOC_SESSION, NULL, 1000000, 0, false, &d);
+	for (size_t i = 0; rc == 0 && i < d.n; i++) {
+		json_t *t = json_loads(d.items[i].doc, 0, NULL);
+		bool end = !t || json_integer_value(json_object_get(t, "expires")) <= now ||
+		           (account && strcmp(str_of(t, "account"), account) == 0);
+		json_decref(t);
+		if (end)
+			rc = e->ops->doc_delete(e, DOC_SESSION, d.items[i].key, 0);
+	}
+	store_docs_cleanup(&d);
+	return rc;
+}
+
 /* In a transaction: every token of acct gets its new role and state. */
 static int tokens_follow(struct store_engine *e, const json_t *acct)
 {
@@ -1471,6 +1494,9 @@ int store_account_update(struct store *s, struct store_actor *who, const char *h
 	rc = doc_change(e, DOC_ACCOUNT, handle, changes, now, &acct);
 	if (rc == 0 && (json_object_get(changes, "role") || json_object_get(changes, "disabled")))
 		rc = tokens_follow(e, acct);
+	/* a new password ends the account's sessions everywhere (a stolen one with them) */
+	if (rc == 0 && json_object_get(changes, "password"))
+		rc = sessions_end(e, handle, now);
 	if (rc == 0)
 		rc = audit_object(
 		    e, who, json_object_get(changes, "password") ? "user.password" : "user.update",
@@ -1607,10 +1633,13 @@ int store_session_add(struct store *s, struct store_actor *who, const char *sha2
 		return rc;
 	json_t *d = json_pack("{s:s, s:I, s:I}", "account", account, "created", (json_int_t)now,
 	                      "expires", (json_int_t)expires);
-	rc = d ? doc_put_json(e, DOC_SESSION, sha256_hex, 0, d) : -EIO;
+	/* the expired ones go as new ones come: the table holds about a day of sign-ins */
+	rc = d ? sessions_end(e, NULL, now) : -EIO;
+	if (rc == 0)
+		rc = doc_put_json(e, DOC_SESSION, sha256_hex, 0, d);
 	json_decref(d);
 	if (rc == 0)
-		rc = audit_object(e, who, "session.login", "users", account, now);
+		rc = audit_object(e, who, "session.login", "user", account, now);
 	return end_write(s, rc, true);
 }
 
@@ -1630,7 +1659,7 @@ int store_session_end(struct store *s, struct store_actor *who, const char *sha2
 	if (rc == 0)
 		rc = e->ops->doc_delete(e, DOC_SESSION, sha256_hex, 0);
 	if (rc == 0)
-		rc = audit_object(e, who, "session.logout", "users", str_of(d, "account"), now);
+		rc = audit_object(e, who, "session.logout", "user", str_of(d, "account"), now);
 	json_decref(d);
 	return end_write(s, rc, true);
 }

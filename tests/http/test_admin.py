@@ -191,6 +191,8 @@ def test_headers(s):
         b.show(path)
         eq(h.get("cache-control"), "private, no-store", path)
         eq(h.get("x-robots-tag"), "noindex, nofollow", path)
+        # not no-referrer: a browser would send the page's forms with "Origin: null"
+        eq(h.get("referrer-policy"), "same-origin", path)
         eq(h.get("content-security-policy"),
            "default-src 'self'; img-src 'self' data:; script-src 'self'; object-src 'none'; "
            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'", path)
@@ -224,12 +226,24 @@ def test_roles(s):
                                         "status": "published"})
     eq(st, 403, "a contributor may not publish: " + body[:300])
     check(story(s, "casey-draft") is None, "nothing stored")
+    # refused with a picture: the page shown again keeps the picture the intake took
+    jpeg = make_image(BINARY, "photo", 320, 180, os.path.join(s.dir, "casey.jpg"))
     st, h, body = c.post("/admin/new", {"title": "Casey draft", "body": "Text.",
-                                        "status": "draft"})
+                                        "status": "published", "alt": "A quay"},
+                         files={"image": ("casey.jpg", "image/jpeg", jpeg)})
+    eq(st, 403, body[:300])
+    m = re.search(r'name="image_media" value="([^"]+)"', body)
+    check(m and 'class="thumb"' in body and 'value="A quay"' in body,
+          "the refused page keeps the picture: " + body[:3000])
+    check(story(s, "casey-draft") is None, "still nothing stored")
+    st, h, body = c.post("/admin/new", {"title": "Casey draft", "body": "Text.",
+                                        "status": "draft", "image_media": m.group(1),
+                                        "alt": "A quay"})
     eq(st, 303, body[:300])
     eq(h["location"], "/admin/stories/casey-draft?saved=1")
     a = story(s, "casey-draft")
-    eq((a["status"], a["authors"]), ("draft", ["casey"]))
+    eq((a["status"], a["authors"], a["image"]["media"], a["image"]["alt"]),
+       ("draft", ["casey"], m.group(1), "A quay"))
     e = login(s, "eddie")
     e.show("/admin/new")
     st, h, _ = e.post("/admin/new", {"title": "Eddie story", "body": "B.", "status": "draft"})
@@ -282,6 +296,7 @@ def test_editor(s):
     check("<table>" in a["body_html"], a["body_html"])
     page = admin.show("/admin/stories/harbour-opens")
     check('value="The harbour at dawn"' in page and "/media/" in page, "the picture is shown")
+    check("(Asia/Shanghai; empty: now)" in page, "the time field names the site's zone")
     st, h, _ = admin.post("/admin/stories/harbour-opens/preview", {})
     eq(st, 303)
     check(h["location"].startswith("/preview/harbour-opens?expires="), h["location"])
@@ -321,6 +336,20 @@ def test_editor(s):
     eq(st, 303)
     a = story(s, "harbour-opens")
     eq((a["status"], a["tags"]), ("draft", ["ports", "经济"]), "revision 1 is back")
+    # a picture too large for an edit: 413, the text saved, the old picture and its texts kept
+    admin.show("/admin/stories/harbour-opens")
+    big = b"\xff\xd8\xff\xe0" + b"\0" * (21 * 1024 * 1024)
+    st, h, page = admin.post("/admin/stories/harbour-opens",
+                             {"title": "Harbour opens again", "body": body, "status": "draft",
+                              "image_media": a["image"]["media"], "alt": "A new picture's alt",
+                              "caption": "New", "credit": "New"},
+                             files={"image": ("big.jpg", "image/jpeg", big)})
+    eq(st, 413, page[:300])
+    b = story(s, "harbour-opens")
+    eq((b["title"], b["image"]["media"], b["image"]["alt"], b["image"]["caption"]),
+       ("Harbour opens again", a["image"]["media"], "The harbour at dawn", "Dawn"))
+    eq([c["text"] for c in a["corrections"]], ["An earlier version misnamed the harbour."],
+       "a restore keeps the corrections: they are the public record")
     st, h, _ = admin.post("/admin/logout", {})
     eq((st, h["location"]), (303, "/admin/login"))
 
@@ -431,6 +460,8 @@ def test_expired(s):
 
 def test_password(s):
     b = first_admin(s)
+    other = login(s, "chief")  # the same account, signed in elsewhere
+    eq(other.get("/admin/stories")[0], 200)
     b.show("/admin/password")
     st, _, body = b.post("/admin/password", {"current": "wrong one!!", "password": "x" * 12,
                                              "password2": "x" * 12})
@@ -441,7 +472,25 @@ def test_password(s):
     st, h, _ = b.post("/admin/password", {"current": PASSWORD, "password": "new password 1",
                                           "password2": "new password 1"})
     eq((st, h["location"]), (303, "/admin/password?done=1"))
+    check("gz_session=" in h.get("set-cookie", ""), "a new session for the one who changed it")
+    page = b.show("/admin/password?done=1")
+    check("Your password was changed" in page, page[:500])
+    st, h, _ = other.get("/admin/stories")
+    eq((st, h.get("location")), (303, "/admin/login?next=/admin/stories"),
+       "the other session ended with the old password")
     login(s, "chief", "new password 1")
+    # an admin's reset of another's password through the API ends their sessions too
+    add_account(b, "eddie", "editor")
+    e = login(s, "eddie")
+    eq(e.get("/admin/stories")[0], 200)
+    r = s.run_cli("token", "create", "chief", "-c", s.config_path)
+    eq(r.returncode, 0, r.stderr)
+    st, _, data = s.json("PATCH", "/api/users/eddie", {"password": "reset by the chief"},
+                         headers={"Authorization": "Bearer " + r.stdout.decode().strip()})
+    eq(st, 200, data)
+    eq(e.get("/admin/stories")[0], 303, "eddie's session ended with the reset")
+    eq(b.get("/admin/stories")[0], 200, "the chief's own session goes on")
+    login(s, "eddie", "reset by the chief")
 
 
 if __name__ == "__main__":
